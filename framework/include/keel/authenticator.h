@@ -1,0 +1,64 @@
+// keel::Authenticator: turns a verified user into a token and a token back into the user.
+//
+// The member checks names and passwords itself (bcrypt, in the auth store); an authenticator only
+// issues and checks tokens, as etcd's "simple" and "jwt" token providers do.
+//
+// The contract every authenticator keeps (tests/plugins/authenticator checks it for each one):
+// - assign() returns a token that verify() maps back to the same identity until it expires.
+// - verify() refuses an expired, forged, malformed or revoked token with
+//   Status::Unauthenticated("etcdserver: invalid auth token").
+// - After disable(), no token verifies; after revoke_user(u), no token of u issued before verifies.
+//
+// Thread safety: every method may be called from any thread at once.
+#ifndef KEEL_AUTHENTICATOR_H_
+#define KEEL_AUTHENTICATOR_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "keel/clock.h"
+#include "keel/status.h"
+
+namespace keel {
+
+// Who a token stands for: the user, and the auth store's revision when it was issued (etcd
+// refuses requests made with a token older than a later auth change: ErrAuthOldRevision).
+struct AuthIdentity {
+  std::string user;
+  uint64_t auth_revision = 0;
+  friend bool operator==(const AuthIdentity&, const AuthIdentity&) = default;
+};
+
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  Authenticator() = default;
+  Authenticator(const Authenticator&) = delete;
+  Authenticator& operator=(const Authenticator&) = delete;
+
+  virtual Result<std::string> assign(const AuthIdentity& identity) = 0;
+  virtual Result<AuthIdentity> verify(std::string_view token) = 0;
+  // Auth was turned on (tokens may be issued) or off (every token is forgotten).
+  virtual void enable() = 0;
+  virtual void disable() = 0;
+  // Forgets every token issued to `user` (deleted, or its password changed).
+  virtual void revoke_user(std::string_view user) = 0;
+};
+
+struct AuthenticatorOptions {
+  std::chrono::seconds token_ttl{300};  // etcd's --auth-token-ttl
+  Clock* clock = nullptr;               // not owned; outlives the authenticator
+};
+
+class AuthenticatorPlugin {
+ public:
+  virtual ~AuthenticatorPlugin() = default;
+  virtual Result<std::unique_ptr<Authenticator>> create(const AuthenticatorOptions& options) = 0;
+};
+
+}  // namespace keel
+
+#endif  // KEEL_AUTHENTICATOR_H_

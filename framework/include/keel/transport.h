@@ -1,0 +1,105 @@
+// keel::Transport: how Raft messages and snapshots travel between the members of a cluster.
+//
+// A transport plugin's factory returns a TransportPlugin; the member calls start() once with its
+// identity, its listen URLs and the handler that receives what peers send.
+//
+// The contract every transport keeps (tests/plugins/transport checks it for each one):
+// - Messages are opaque byte frames addressed to a member id: keel encodes Raft messages, the
+//   transport never looks inside. Delivery is best effort and FIFO per peer: frames to one peer
+//   arrive in the order sent or not at all.
+// - send() never blocks the caller (the Raft loop): each peer has a bounded queue; when it is full
+//   the frame is dropped and the peer reported unreachable. A peer that cannot be reached is
+//   reported through TransportHandler::on_unreachable, so Raft probes it again later.
+// - A snapshot travels as a stream with back-pressure (the reader's pace), beside the messages,
+//   never holding them up; its end is reported to the sender through the completion callback.
+// - Where TLS is configured, both sides check the peer's certificate against the trusted CA (and
+//   the allowed CN when one is set); a peer that fails the check is refused.
+// - A frame larger than TransportOptions::max_frame_bytes is dropped on receipt (and reported in
+//   the log), never allocated.
+//
+// Threads: the transport calls the handler from its own threads; the handler's methods are
+// thread-safe and return quickly. The handler outlives the transport.
+#ifndef KEEL_TRANSPORT_H_
+#define KEEL_TRANSPORT_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "keel/byte_stream.h"
+#include "keel/status.h"
+
+namespace keel {
+
+using MemberId = uint64_t;
+
+struct TlsOptions {
+  std::string cert_file;
+  std::string key_file;
+  std::string trusted_ca_file;
+  bool client_cert_auth = false;   // require and verify the peer's certificate
+  std::string allowed_cn;          // if set, the peer certificate's CN must equal it
+  std::string crl_file;
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+// Implemented by the member. Every method is thread-safe and returns quickly.
+class TransportHandler {
+ public:
+  virtual ~TransportHandler() = default;
+  // A frame from `from`. The handler takes the bytes.
+  virtual void on_message(MemberId from, std::string frame) = 0;
+  // `peer` could not be reached (connection failed, or its queue overflowed and frames were lost).
+  virtual void on_unreachable(MemberId peer) = 0;
+  // A snapshot from `from`: `metadata` as the sender passed it, `data` the stream, read until its
+  // end on the calling transport thread. Return OK once it is stored; an error tells the sender.
+  virtual Status on_snapshot(MemberId from, std::string_view metadata, ByteSource& data) = 0;
+};
+
+struct TransportOptions {
+  MemberId local_id = 0;
+  uint64_t cluster_id = 0;                 // frames from another cluster are refused
+  std::vector<std::string> listen_urls;    // e.g. "http://127.0.0.1:2380"
+  TlsOptions tls;
+  TransportHandler* handler = nullptr;     // not owned; outlives the transport
+  size_t max_queued_frames_per_peer = 4096;
+  size_t max_frame_bytes = 16u << 20;
+};
+
+// A running transport. Thread safety: every method may be called from any thread.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  Transport() = default;
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  // Adds or replaces the URLs at which `peer` is reached.
+  virtual Status add_peer(MemberId peer, const std::vector<std::string>& urls) = 0;
+  virtual void remove_peer(MemberId peer) = 0;
+  // Queues `frame` for `to`; never blocks. An unknown peer or a full queue drops the frame and
+  // reports the peer unreachable.
+  virtual void send(MemberId to, std::string frame) = 0;
+  // Streams a snapshot to `to` with back-pressure; `done` is called once, from a transport
+  // thread, with the receiver's answer or the failure. `data` is read from transport threads.
+  virtual void send_snapshot(MemberId to, std::string metadata, std::unique_ptr<ByteSource> data,
+                             std::function<void(Status)> done) = 0;
+  // Stops listening and sending; pending frames are dropped, pending snapshots fail with
+  // Cancelled. Idempotent; also done by the destructor.
+  virtual void stop() = 0;
+};
+
+class TransportPlugin {
+ public:
+  virtual ~TransportPlugin() = default;
+  // Starts listening on options.listen_urls. InvalidArgument for a URL it cannot serve,
+  // Unavailable if an address is taken.
+  virtual Result<std::unique_ptr<Transport>> start(const TransportOptions& options) = 0;
+};
+
+}  // namespace keel
+
+#endif  // KEEL_TRANSPORT_H_
