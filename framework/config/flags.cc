@@ -227,7 +227,9 @@ Status check_unsupported(const RawFlags& raw) {
 Status apply_auth_token(const RawFlags& raw, const std::string& file_choice, MemberConfig* c) {
   c->auth_token = raw["auth-token"];
   std::vector<std::string> parts = split_list(c->auth_token);
-  if (parts.empty()) return bad_value("auth-token", c->auth_token, "no token type given");
+  if (parts.empty() || c->auth_token.front() == ',') {
+    return bad_value("auth-token", c->auth_token, "no token type given");
+  }
   if (!raw.is_set("auth-token") && !file_choice.empty()) {
     c->authenticator = file_choice;
     return Status::OK();

@@ -1,0 +1,243 @@
+// etcd's flags as keeld takes them: defaults, the sources and their precedence, and every refusal.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "config/config.h"
+#include "temp_file.h"
+
+namespace keel::config {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+Result<Invocation> parse(std::vector<std::string> args, Environment env = {}) {
+  return parse_invocation(args, env);
+}
+
+MemberConfig config_of(std::vector<std::string> args, Environment env = {}) {
+  Result<Invocation> inv = parse(std::move(args), std::move(env));
+  EXPECT_TRUE(inv.ok()) << inv.status().to_string();
+  return inv.ok() ? inv->config : MemberConfig{};
+}
+
+TEST(Flags, NoArgumentsGiveTheDefaults) {
+  Result<Invocation> inv = parse({});
+  ASSERT_TRUE(inv.ok()) << inv.status().to_string();
+  EXPECT_EQ(inv->action, Action::kRun);
+  const MemberConfig& c = inv->config;
+  EXPECT_EQ(c.name, "default");
+  EXPECT_EQ(c.data_dir, "default.keel");
+  EXPECT_EQ(join_urls(c.listen_client_urls), "http://127.0.0.1:2379");
+  EXPECT_EQ(join_urls(c.advertise_client_urls), "http://127.0.0.1:2379");
+  EXPECT_EQ(join_urls(c.listen_peer_urls), "http://127.0.0.1:2380");
+  EXPECT_EQ(join_urls(c.initial_advertise_peer_urls), "http://127.0.0.1:2380");
+  ASSERT_EQ(c.initial_cluster.size(), 1u);
+  EXPECT_EQ(c.initial_cluster[0].name, "default");
+  EXPECT_EQ(join_urls(c.initial_cluster[0].peer_urls), "http://127.0.0.1:2380");
+  EXPECT_TRUE(c.initial_cluster_state_new);
+  EXPECT_EQ(c.initial_cluster_token, "etcd-cluster");
+  EXPECT_EQ(c.snapshot_count, 10000u);
+  EXPECT_EQ(c.heartbeat_interval_ms, 100u);
+  EXPECT_EQ(c.election_timeout_ms, 1000u);
+  EXPECT_EQ(c.max_request_bytes, 1572864u);
+  EXPECT_EQ(c.max_txn_ops, 128u);
+  EXPECT_EQ(c.effective_quota_backend_bytes(), int64_t{2} << 30);
+  EXPECT_EQ(c.max_snapshots, 5u);
+  EXPECT_EQ(c.max_wals, 5u);
+  EXPECT_TRUE(c.pre_vote);
+  EXPECT_TRUE(c.strict_reconfig_check);
+  EXPECT_EQ(c.grpc_keepalive_min_time, 5s);
+  EXPECT_EQ(c.grpc_keepalive_interval, 2h);
+  EXPECT_EQ(c.auto_compaction_mode, "periodic");
+  EXPECT_EQ(c.auto_compaction_period, 0s);
+  EXPECT_EQ(c.auth_token_ttl_seconds, 300u);
+  EXPECT_EQ(c.bcrypt_cost, 10u);
+  EXPECT_FALSE(c.unsafe_no_fsync);
+  EXPECT_EQ(c.backend, "lmdb");
+  EXPECT_EQ(c.transport, "grpc");
+  EXPECT_EQ(c.authenticator, "simple");
+  EXPECT_EQ(c.watch_hub, "default");
+}
+
+TEST(Flags, TheNameNamesTheDataDirAndTheInitialCluster) {
+  MemberConfig c = config_of({"--name", "infra1"});
+  EXPECT_EQ(c.data_dir, "infra1.keel");
+  ASSERT_EQ(c.initial_cluster.size(), 1u);
+  EXPECT_EQ(c.initial_cluster[0].name, "infra1");
+}
+
+TEST(Flags, TakesGoStyleSpellings) {
+  MemberConfig c = config_of({"-name=a", "--data-dir=/d", "--snapshot-count", "5", "--client-cert-auth",
+                              "--pre-vote=false", "-initial-cluster-token", "tok"});
+  EXPECT_EQ(c.name, "a");
+  EXPECT_EQ(c.data_dir, "/d");
+  EXPECT_EQ(c.snapshot_count, 5u);
+  EXPECT_TRUE(c.client_tls.client_cert_auth);
+  EXPECT_FALSE(c.pre_vote);
+  EXPECT_EQ(c.initial_cluster_token, "tok");
+}
+
+TEST(Flags, ACluster) {
+  MemberConfig c = config_of(
+      {"--name", "n2", "--initial-advertise-peer-urls", "http://10.0.0.2:2380",
+       "--listen-peer-urls", "http://10.0.0.2:2380", "--listen-client-urls",
+       "http://10.0.0.2:2379,http://127.0.0.1:2379", "--advertise-client-urls", "http://10.0.0.2:2379",
+       "--initial-cluster", "n1=http://10.0.0.1:2380,n2=http://10.0.0.2:2380,n3=http://10.0.0.3:2380",
+       "--initial-cluster-state", "existing"});
+  ASSERT_EQ(c.initial_cluster.size(), 3u);
+  EXPECT_EQ(c.initial_cluster[2].name, "n3");
+  EXPECT_FALSE(c.initial_cluster_state_new);
+  EXPECT_EQ(c.listen_client_urls.size(), 2u);
+}
+
+TEST(Flags, AMemberMayHaveSeveralPeerUrls) {
+  MemberConfig c = config_of({"--initial-advertise-peer-urls", "http://a:1,http://b:2", "--initial-cluster",
+                              "default=http://b:2,default=http://a:1"});
+  ASSERT_EQ(c.initial_cluster.size(), 1u);
+  EXPECT_EQ(c.initial_cluster[0].peer_urls.size(), 2u);
+}
+
+TEST(Flags, EnvironmentVariablesSetFlags) {
+  MemberConfig c = config_of({}, {{"ETCD_NAME", "envname"}, {"ETCD_SNAPSHOT_COUNT", "77"},
+                                  {"ETCD_PRE_VOTE", "false"}, {"KEEL_BACKEND", "leveldb"}});
+  EXPECT_EQ(c.name, "envname");
+  EXPECT_EQ(c.snapshot_count, 77u);
+  EXPECT_FALSE(c.pre_vote);
+  EXPECT_EQ(c.backend, "leveldb");
+  EXPECT_EQ(env_name_for_flag("listen-client-urls"), "ETCD_LISTEN_CLIENT_URLS");
+  EXPECT_EQ(env_name_for_flag("plugin-dir"), "KEEL_PLUGIN_DIR");
+}
+
+TEST(Flags, CommandLineBeatsEnvironmentBeatsFileBeatsDefault) {
+  TempFile f("keel.ini",
+             "[member]\nname = from-file\nsnapshot-count = 1\nmax-wals = 9\nmax-snapshots = 8\n"
+             "[plugins]\nbackend = leveldb\ntransport = tcp\ndir = /file/plugins\n"
+             "[backend.leveldb]\ncache_size = 1MiB\n");
+  MemberConfig c = config_of({"--config", f.path(), "--snapshot-count", "3", "--backend", "lmdb"},
+                             {{"ETCD_SNAPSHOT_COUNT", "2"}, {"ETCD_MAX_WALS", "7"}});
+  EXPECT_EQ(c.name, "from-file");     // file over default
+  EXPECT_EQ(c.max_snapshots, 8u);     // file over default
+  EXPECT_EQ(c.max_wals, 7u);          // environment over file
+  EXPECT_EQ(c.snapshot_count, 3u);    // command line over environment and file
+  EXPECT_EQ(c.backend, "lmdb");       // keel's flag over [plugins]
+  EXPECT_EQ(c.transport, "tcp");      // [plugins] over default
+  EXPECT_EQ(c.plugin_dir, "/file/plugins");
+  EXPECT_EQ(*c.plugin_config(PluginKind::kBackend, "leveldb").get_size("cache_size", 0), 1u << 20);
+  EXPECT_EQ(c.plugin_config(PluginKind::kBackend, "lmdb").values().size(), 0u);
+}
+
+TEST(Flags, TheConfigFileMayComeFromTheEnvironment) {
+  TempFile f("keel.json", R"({"member": {"name": "json-member"}})");
+  MemberConfig c = config_of({}, {{"KEEL_CONFIG", f.path()}});
+  EXPECT_EQ(c.name, "json-member");
+}
+
+TEST(Flags, AuthTokenChoosesTheAuthenticatorAndItsSettings) {
+  MemberConfig c = config_of({"--auth-token", "jwt,pub-key=/k.pub,priv-key=/k,sign-method=RS256,ttl=10m"});
+  EXPECT_EQ(c.authenticator, "jwt");
+  PluginConfig jwt = c.plugin_config(PluginKind::kAuthenticator, "jwt");
+  EXPECT_EQ(*jwt.get_string("pub-key", ""), "/k.pub");
+  EXPECT_EQ(*jwt.get_string("sign-method", ""), "RS256");
+  EXPECT_EQ(*jwt.get_string("ttl", ""), "10m");
+
+  TempFile f("keel.ini", "[plugins]\nauthenticator = custom\n");
+  EXPECT_EQ(config_of({"--config", f.path()}).authenticator, "custom");
+  EXPECT_EQ(config_of({"--config", f.path(), "--auth-token", "simple"}).authenticator, "simple");
+}
+
+TEST(Flags, AutoCompaction) {
+  MemberConfig c = config_of({"--auto-compaction-retention", "1"});
+  EXPECT_EQ(c.auto_compaction_period, 1h);
+  c = config_of({"--auto-compaction-retention", "30m"});
+  EXPECT_EQ(c.auto_compaction_period, 30min);
+  c = config_of({"--auto-compaction-mode", "revision", "--auto-compaction-retention", "1000"});
+  EXPECT_EQ(c.auto_compaction_revisions, 1000);
+}
+
+TEST(Flags, HelpVersionAndListPlugins) {
+  Result<Invocation> inv = parse({"--help"});
+  ASSERT_TRUE(inv.ok());
+  EXPECT_EQ(inv->action, Action::kHelp);
+  // Every flag is listed, with its environment variable.
+  for (const char* flag : {"--name", "--data-dir", "--listen-client-urls", "--advertise-client-urls",
+                           "--listen-peer-urls", "--initial-advertise-peer-urls", "--initial-cluster",
+                           "--initial-cluster-state", "--initial-cluster-token", "--snapshot-count",
+                           "--quota-backend-bytes", "--max-request-bytes", "--max-txn-ops",
+                           "--heartbeat-interval", "--election-timeout", "--auto-compaction-mode",
+                           "--auto-compaction-retention", "--auth-token", "--unsafe-no-fsync",
+                           "--config", "--list-plugins", "ETCD_LISTEN_CLIENT_URLS"}) {
+    EXPECT_THAT(inv->help, HasSubstr(flag));
+  }
+  EXPECT_EQ(parse({"--version"})->action, Action::kVersion);
+  EXPECT_EQ(parse({"--list-plugins"})->action, Action::kListPlugins);
+}
+
+TEST(Flags, RefusesBadInputNamingIt) {
+  struct Case {
+    std::vector<std::string> args;
+    const char* message;
+  } cases[] = {
+      {{"--bogus"}, "unknown flag or argument: --bogus"},
+      {{"stray"}, "unknown flag or argument: stray"},
+      {{"--snapshot-count", "many"}, "invalid value \"many\" for flag --snapshot-count: parse error"},
+      {{"--snapshot-count", "0"}, "invalid value \"0\" for flag --snapshot-count: must be between 1 and"},
+      {{"--max-txn-ops", "-1"}, "invalid value \"-1\" for flag --max-txn-ops"},
+      {{"--pre-vote=perhaps"}, "Could not convert: --pre-vote"},
+      {{"--listen-client-urls", "localhost:2379", "--advertise-client-urls", "http://a:1"},
+       "invalid value \"localhost:2379\" for flag --listen-client-urls: URL scheme must be http or https"},
+      {{"--listen-client-urls", "http://a:1"},
+       "--advertise-client-urls is required when --listen-client-urls is set explicitly"},
+      {{"--initial-advertise-peer-urls", "http://a:1/x"}, "URL must not contain a path: http://a:1/x"},
+      {{"--initial-cluster", "default"}, "entry \"default\" is not name=URL"},
+      {{"--initial-cluster", "other=http://127.0.0.1:2380"},
+       "couldn't find local name \"default\" in the initial cluster configuration"},
+      {{"--initial-cluster", "default=http://10.0.0.9:2380"},
+       "--initial-cluster has default=http://10.0.0.9:2380 but missing from "
+       "--initial-advertise-peer-urls=http://127.0.0.1:2380"},
+      {{"--initial-cluster", "default=http://127.0.0.1:2380,b=http://127.0.0.1:2380"},
+       "URL http://127.0.0.1:2380 is given for both default and b"},
+      {{"--initial-cluster-state", "old"}, "valid values are \"new\" or \"existing\""},
+      {{"--election-timeout", "400"},
+       "--election-timeout[400ms] should be at least as 5 times as --heartbeat-interval[100ms]"},
+      {{"--election-timeout", "60000"}, "--election-timeout[60000ms] is too long, and should be set less than 50000ms"},
+      {{"--auto-compaction-mode", "hourly"}, "valid values are \"periodic\" or \"revision\""},
+      {{"--auto-compaction-retention", "soon"}, "time: invalid duration \"soon\""},
+      {{"--auto-compaction-mode", "revision", "--auto-compaction-retention", "1h"},
+       "invalid value \"1h\" for flag --auto-compaction-retention"},
+      {{"--grpc-keepalive-min-time", "5"}, "for flag --grpc-keepalive-min-time: time: invalid duration"},
+      {{"--discovery", "https://discovery.etcd.io/x"}, "--discovery is not supported by keel"},
+      {{"--enable-v2"}, "--enable-v2 is not supported by keel"},
+      {{"--log-level", "loud"}, "for flag --log-level"},
+      {{"--bcrypt-cost", "3"}, "for flag --bcrypt-cost: must be between 4 and 31"},
+      {{"--cert-file", "/c.pem"}, "--cert-file and --key-file must be given together"},
+      {{"--peer-key-file", "/k.pem"}, "--peer-cert-file and --peer-key-file must be given together"},
+      {{"--config", "/nonexistent.ini"}, "cannot read config file /nonexistent.ini"},
+      {{"--name", ""}, "invalid value \"\" for flag --name: must not be empty"},
+      {{"--backend", "lmdb", "--auth-token", ",x"}, "for flag --auth-token: no token type given"},
+  };
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    Result<Invocation> inv = parse(cases[i].args);
+    ASSERT_FALSE(inv.ok()) << "#" << i;
+    EXPECT_TRUE(inv.status().is_invalid_argument()) << "#" << i;
+    EXPECT_THAT(inv.status().message(), HasSubstr(cases[i].message)) << "#" << i;
+  }
+}
+
+TEST(Flags, RefusesBadEnvironmentAndFileValuesNamingTheFlag) {
+  Result<Invocation> inv = parse({}, {{"ETCD_HEARTBEAT_INTERVAL", "fast"}});
+  ASSERT_FALSE(inv.ok());
+  EXPECT_THAT(inv.status().message(), HasSubstr("invalid value \"fast\" for flag --heartbeat-interval"));
+
+  TempFile f("keel.ini", "[member]\nlisten-peer-url = http://a:1\n");
+  inv = parse({"--config", f.path()});
+  ASSERT_FALSE(inv.ok());
+  EXPECT_THAT(inv.status().message(), HasSubstr("unknown flag \"listen-peer-url\" in [member]"));
+
+  TempFile g("keel.ini", "[member]\nbackend = lmdb\n");
+  inv = parse({"--config", g.path()});
+  ASSERT_FALSE(inv.ok()) << "keel's own flags belong in [plugins], not [member]";
+}
+
+}  // namespace
+}  // namespace keel::config
