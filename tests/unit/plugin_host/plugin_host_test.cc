@@ -179,10 +179,11 @@ TEST(PluginHost, ScanSeesEveryFileInSearchOrderWithItsVerdict) {
     loaded += c.plugin.ok() ? 1 : 0;
   }
   EXPECT_THAT(paths, ::testing::ElementsAre(
-                         kGood + "/good-backend.so", kGood + "/good-transport.so",
+                         kGood + "/good-authenticator.so", kGood + "/good-backend.so",
+                         kGood + "/good-transport.so", kGood + "/good-watch-hub.so",
                          kBad + "/no-entry.so", kBad + "/no-factory.so", kBad + "/not-elf.so",
                          kBad + "/wrong-abi.so", kBad + "/wrong-identity.so", kBad + "/wrong-kind.so"));
-  EXPECT_EQ(loaded, 2);
+  EXPECT_EQ(loaded, 4);
 }
 
 TEST(PluginHost, AnEmptyChoiceIsRefused) {
