@@ -16,3 +16,5 @@ install(FILES
   "${PROJECT_BINARY_DIR}/keelConfigVersion.cmake"
   "${PROJECT_SOURCE_DIR}/cmake/KeelPlugin.cmake"
   DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/keel")
+# The plugin folder exists even before any plugin is installed in it.
+install(DIRECTORY DESTINATION "${KEEL_PLUGIN_INSTALL_DIR}")

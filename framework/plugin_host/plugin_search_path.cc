@@ -26,7 +26,7 @@ std::string installed_plugin_dir() {
   boost::system::error_code ec;
   boost::dll::fs::path exe = boost::dll::program_location(ec);
   if (ec) return "";
-  return (exe.parent_path().parent_path() / "lib" / "keel" / "plugins").lexically_normal().string();
+  return (exe.parent_path() / KEEL_BIN_TO_PLUGINS).lexically_normal().string();
 }
 
 std::vector<std::string> default_plugin_search_path(const std::string& plugin_dir) {

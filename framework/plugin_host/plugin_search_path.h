@@ -16,7 +16,7 @@ std::vector<std::string> plugin_search_path(const std::string& plugin_dir,
                                             const std::string& install_dir);
 
 // The search path for this process: reads $KEEL_PLUGIN_PATH and locates the install folder
-// (<dir of the executable>/../lib/keel/plugins).
+// (<dir of the executable>/../lib/keel/plugins, as the install lays it out).
 std::vector<std::string> default_plugin_search_path(const std::string& plugin_dir);
 
 std::string installed_plugin_dir();

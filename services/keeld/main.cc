@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <string>
 #include <vector>
 
 #include "config/config.h"
@@ -52,34 +53,36 @@ Status instantiate(const plugin_host::LoadedPlugin& plugin, const PluginContext&
   return Status::Internal("unknown plugin kind");
 }
 
+void row(const std::string& label, const std::string& value) {
+  std::printf("  %-22s %s\n", label.c_str(), value.c_str());
+}
+
 int run(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& logger) {
-  std::cout << "member " << c.name << "\n"
-            << "  data dir             " << c.data_dir << "\n"
-            << "  listen client urls   " << config::join_urls(c.listen_client_urls) << "\n"
-            << "  advertise client urls " << config::join_urls(c.advertise_client_urls) << "\n"
-            << "  listen peer urls     " << config::join_urls(c.listen_peer_urls) << "\n"
-            << "  initial cluster      ";
-  for (size_t i = 0; i < c.initial_cluster.size(); ++i) {
-    std::cout << (i ? "," : "") << c.initial_cluster[i].name << "="
-              << config::join_urls(c.initial_cluster[i].peer_urls);
+  std::printf("member %s\n", c.name.c_str());
+  row("data dir", c.data_dir);
+  row("listen client urls", config::join_urls(c.listen_client_urls));
+  row("advertise client urls", config::join_urls(c.advertise_client_urls));
+  row("listen peer urls", config::join_urls(c.listen_peer_urls));
+  std::string cluster;
+  for (const auto& m : c.initial_cluster) {
+    cluster += (cluster.empty() ? "" : ",") + m.name + "=" + config::join_urls(m.peer_urls);
   }
-  std::cout << " (" << (c.initial_cluster_state_new ? "new" : "existing") << ")\n";
+  row("initial cluster", cluster + (c.initial_cluster_state_new ? " (new)" : " (existing)"));
 
   std::vector<std::string> problems;
   for (PluginKind kind : kKinds) {
     const std::string& choice = c.plugin_choice(kind);
     Result<plugin_host::LoadedPlugin> plugin = host.resolve(kind, choice);
-    std::printf("  %-20s %s", plugin_kind_name(kind), choice.c_str());
     if (!plugin.ok()) {
-      std::printf(": not available\n");
+      row(plugin_kind_name(kind), choice + ": not available");
       problems.push_back(plugin.status().message());
       continue;
     }
     PluginConfig settings = c.plugin_config(kind, plugin->name());
     PluginContext context{settings, logger};
     Status made = instantiate(*plugin, context);
-    std::printf(" %s (%s)%s\n", plugin->version().c_str(), plugin->path.c_str(),
-                made.ok() ? "" : ": refused its settings");
+    row(plugin_kind_name(kind), choice + " " + plugin->version() + " (" + plugin->path + ")" +
+                                    (made.ok() ? "" : ": refused its settings"));
     if (!made.ok()) problems.push_back(made.message());
   }
   if (!problems.empty()) {

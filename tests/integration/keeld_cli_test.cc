@@ -63,10 +63,10 @@ TEST_F(KeeldCli, Version) {
 TEST_F(KeeldCli, RunsWithChosenPluginsOfEveryKind) {
   ProcessResult r = keeld(kTestPlugins);
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("backend              test-backend 1.2.3 (" + kGood + "/good-backend.so)"));
-  EXPECT_THAT(r.out, HasSubstr("transport            test-transport 0.0.1"));
-  EXPECT_THAT(r.out, HasSubstr("authenticator        test-authenticator 0.0.1"));
-  EXPECT_THAT(r.out, HasSubstr("watch_hub            test-watch-hub 0.0.1"));
+  EXPECT_THAT(r.out, HasSubstr("backend                test-backend 1.2.3 (" + kGood + "/good-backend.so)"));
+  EXPECT_THAT(r.out, HasSubstr("transport              test-transport 0.0.1"));
+  EXPECT_THAT(r.out, HasSubstr("authenticator          test-authenticator 0.0.1"));
+  EXPECT_THAT(r.out, HasSubstr("watch_hub              test-watch-hub 0.0.1"));
   EXPECT_THAT(r.err, HasSubstr("test backend made"));  // the plugin logged through keeld's logger
   EXPECT_THAT(left_behind(), ::testing::IsEmpty());
 }
@@ -74,14 +74,14 @@ TEST_F(KeeldCli, RunsWithChosenPluginsOfEveryKind) {
 TEST_F(KeeldCli, WithNoArgumentsUsesEtcdsDefaultsAndKeelsEngines) {
   ProcessResult r = keeld({});
   EXPECT_THAT(r.out, HasSubstr("member default"));
-  EXPECT_THAT(r.out, HasSubstr("data dir             default.keel"));
-  EXPECT_THAT(r.out, HasSubstr("listen client urls   http://127.0.0.1:2379"));
-  EXPECT_THAT(r.out, HasSubstr("listen peer urls     http://127.0.0.1:2380"));
-  EXPECT_THAT(r.out, HasSubstr("initial cluster      default=http://127.0.0.1:2380 (new)"));
-  EXPECT_THAT(r.out, HasSubstr("backend              lmdb"));
-  EXPECT_THAT(r.out, HasSubstr("transport            grpc"));
-  EXPECT_THAT(r.out, HasSubstr("authenticator        simple"));
-  EXPECT_THAT(r.out, HasSubstr("watch_hub            default"));
+  EXPECT_THAT(r.out, HasSubstr("data dir               default.keel"));
+  EXPECT_THAT(r.out, HasSubstr("listen client urls     http://127.0.0.1:2379"));
+  EXPECT_THAT(r.out, HasSubstr("listen peer urls       http://127.0.0.1:2380"));
+  EXPECT_THAT(r.out, HasSubstr("initial cluster        default=http://127.0.0.1:2380 (new)"));
+  EXPECT_THAT(r.out, HasSubstr("backend                lmdb"));
+  EXPECT_THAT(r.out, HasSubstr("transport              grpc"));
+  EXPECT_THAT(r.out, HasSubstr("authenticator          simple"));
+  EXPECT_THAT(r.out, HasSubstr("watch_hub              default"));
   // Not every default engine is built yet (the gRPC transport lands with a later issue), so keeld
   // says which is missing, where it looked, and exits 1 without touching the data dir.
   EXPECT_EQ(r.exit_code, 1);
@@ -95,7 +95,7 @@ TEST_F(KeeldCli, EnvironmentVariablesAreRead) {
   ProcessResult r = keeld(args, {{"ETCD_NAME", "from-env"}, {"ETCD_DATA_DIR", dir_ + "/data"}});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("member from-env"));
-  EXPECT_THAT(r.out, HasSubstr("data dir             " + dir_ + "/data"));
+  EXPECT_THAT(r.out, HasSubstr("data dir               " + dir_ + "/data"));
 }
 
 TEST_F(KeeldCli, BadFlagsExitTwoBeforeTouchingTheDataDir) {
