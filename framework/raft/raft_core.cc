@@ -657,7 +657,11 @@ bool Raft::restore(const Snapshot& snap) {
           md.conf_state.voters.end() ||
       std::find(md.conf_state.learners.begin(), md.conf_state.learners.end(), id_) !=
           md.conf_state.learners.end();
-  if (!member) return false;  // a snapshot from a configuration we are not part of
+  // A snapshot from a configuration we are not part of is refused — unless we have no
+  // configuration at all: a member that just joined starts empty and may be sent a snapshot
+  // older than its addition (the log after it adds the member).
+  const bool fresh = tracker_.config().voters.empty() && tracker_.config().learners.empty();
+  if (!member && !fresh) return false;
   if (log_.match_term(md.index, md.term)) {
     // We have the snapshot's last entry: fast-forward the commit index instead.
     log_.commit_to(md.index);

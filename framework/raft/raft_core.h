@@ -36,7 +36,9 @@ struct Config {
   const Storage* storage = nullptr;
   // REQUIRED, borrowed: must outlive the node. Draws the randomized election timeouts.
   RandomSource* random = nullptr;
-  // The last index the application applied (on restart); 0 = the storage's snapshot index.
+  // The last index the application's state reflects (on restart: usually the index of the
+  // snapshot it restored). Committed entries after it are handed out again. 0 = the storage's
+  // first_index()-1, which is only right when the log was compacted exactly to the snapshot.
   uint64_t applied = 0;
   // Byte caps (sum of EntrySize): per append message, per Ready's committed entries, and in
   // flight to one follower (0 = none). A message carries at least one entry regardless.

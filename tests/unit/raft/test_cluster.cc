@@ -119,7 +119,7 @@ void Cluster::restart(NodeId id) {
   p.applied_index = snap->metadata.index;
   p.conf_state = snap->metadata.conf_state;
   while (!p.applied.empty() && p.applied.back().index > p.applied_index) p.applied.pop_back();
-  make_node(p, 0);
+  make_node(p, snap->metadata.index);
 }
 
 std::vector<NodeId> Cluster::ids() const {
