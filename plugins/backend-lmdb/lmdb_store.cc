@@ -1,0 +1,409 @@
+#include "lmdb_store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <new>
+#include <set>
+
+#include "engine_marker.h"
+#include "lmdb_read.h"
+#include "lmdb_status.h"
+#include "lmdb_write.h"
+
+namespace keel::backend_lmdb {
+
+namespace {
+
+constexpr unsigned kEnvFlags = MDB_NOMETASYNC | MDB_NOTLS;
+
+Status closed_error() { return Status::FailedPrecondition("lmdb: the store is closed"); }
+
+// Turns an exception an engine call let out into a Status: none may cross the plugin boundary.
+template <typename F>
+auto guarded(const char* what, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted(std::string("lmdb: out of memory in ") + what);
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("lmdb: ") + what + ": " + e.what());
+  }
+}
+
+// Opens `dir` and locks it for this process, so no second store (in this or another process)
+// works on the same files: LMDB's map growth and defragment assume they are alone.
+Result<int> lock_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("open " + dir + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return Status::FailedPrecondition("data dir " + dir + " is in use by another open store");
+    }
+    return Status::IOError("lock " + dir + ": " + std::strerror(err));
+  }
+  return fd;
+}
+
+}  // namespace
+
+LmdbStore::LmdbStore(std::string dir, LmdbSettings settings, Logger& logger, int dir_fd)
+    : dir_(std::move(dir)),
+      settings_(settings),
+      logger_(logger),
+      dir_fd_(dir_fd),
+      map_size_(settings.map_size) {}
+
+LmdbStore::~LmdbStore() { close(); }
+
+Result<std::unique_ptr<Backend>> LmdbStore::open(const BackendOptions& options,
+                                                 const LmdbSettings& settings, Logger& logger) {
+  return guarded("open", [&]() -> Result<std::unique_ptr<Backend>> {
+    namespace fs = std::filesystem;
+    const std::string& dir = options.dir;
+    std::error_code ec;
+    if (!fs::exists(dir, ec)) {
+      if (!options.create_if_missing) return Status::NotFound("no store in " + dir);
+      fs::create_directories(dir, ec);
+      if (ec) return Status::IOError("create " + dir + ": " + ec.message());
+    }
+    auto fd = lock_dir(dir);
+    if (!fd.ok()) return fd.status();
+    std::unique_ptr<LmdbStore> store(new LmdbStore(dir, settings, logger, *fd));
+
+    bool fresh = false;
+    auto marker = read_marker(dir);
+    if (marker.ok()) {
+      KEEL_RETURN_IF_ERROR(check_marker(dir, *marker, kEngineName, kFormatVersion));
+      if (!fs::exists(dir + "/" + kDataFile, ec)) {
+        return Status::Corruption("data dir " + dir + " has an lmdb marker but no " + kDataFile);
+      }
+    } else if (marker.status().is_not_found()) {
+      if (!fs::is_empty(dir, ec) || ec) {
+        return Status::Corruption("data dir " + dir +
+                                  " holds files but no keel-backend marker: not a keel store");
+      }
+      if (!options.create_if_missing) return Status::NotFound("no store in " + dir);
+      fresh = true;
+    } else {
+      return marker.status();
+    }
+    KEEL_RETURN_IF_ERROR(store->open_env());
+    if (fresh) {
+      // The marker comes last, once LMDB's files are on disk: a marker always means a whole store.
+      KEEL_RETURN_IF_ERROR(lmdb_status(mdb_env_sync(store->env_, 1), "sync new store"));
+      KEEL_RETURN_IF_ERROR(write_marker(dir, EngineMarker{kEngineName, kFormatVersion}));
+    }
+    return std::unique_ptr<Backend>(std::move(store));
+  });
+}
+
+Status LmdbStore::open_env() {
+  MDB_env* env = nullptr;
+  KEEL_RETURN_IF_ERROR(lmdb_status(mdb_env_create(&env), "create env"));
+  auto fail = [&](int rc, const char* what) {
+    mdb_env_close(env);
+    return lmdb_status(rc, what).with_context(dir_);
+  };
+  if (int rc = mdb_env_set_maxdbs(env, settings_.max_dbs)) return fail(rc, "set max_dbs");
+  if (int rc = mdb_env_set_maxreaders(env, settings_.max_readers)) return fail(rc, "set max_readers");
+  if (int rc = mdb_env_set_mapsize(env, map_size_)) return fail(rc, "set map_size");
+  if (int rc = mdb_env_open(env, dir_.c_str(), kEnvFlags, 0644)) return fail(rc, "open");
+  if (mdb_env_get_maxkeysize(env) <= static_cast<int>(kMaxDirectKey)) {
+    mdb_env_close(env);
+    return Status::NotSupported("lmdb: this liblmdb's key size limit is below 511 bytes");
+  }
+  // LMDB may have raised the map to fit the file.
+  MDB_envinfo info;
+  mdb_env_info(env, &info);
+  map_size_ = info.me_mapsize;
+
+  // Open a handle for every bucket now, in one write transaction: LMDB wants handles opened by
+  // one transaction at a time, and read transactions then only look them up.
+  MDB_txn* txn = nullptr;
+  if (int rc = mdb_txn_begin(env, nullptr, 0, &txn)) return fail(rc, "begin");
+  std::set<std::string> names;
+  MDB_cursor* c = nullptr;
+  int rc = mdb_cursor_open(txn, 1, &c);
+  MDB_val k, v;
+  if (rc == MDB_SUCCESS) {
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+      names.emplace(from_val(k));
+    }
+    mdb_cursor_close(c);
+  }
+  std::map<std::string, MDB_dbi, std::less<>> dbis;
+  if (rc == MDB_NOTFOUND) {
+    rc = MDB_SUCCESS;
+    for (const auto& name : names) {
+      MDB_dbi dbi;
+      if ((rc = mdb_dbi_open(txn, name.c_str(), 0, &dbi)) != MDB_SUCCESS) break;
+      dbis.emplace(name, dbi);
+    }
+  }
+  if (rc == MDB_SUCCESS) {
+    rc = mdb_txn_commit(txn);
+  } else {
+    mdb_txn_abort(txn);
+  }
+  // A main-database entry that is no database is no bucket of ours: the file is not our store.
+  if (rc == MDB_INCOMPATIBLE) rc = MDB_CORRUPTED;
+  if (rc != MDB_SUCCESS) return fail(rc, "open buckets");
+  env_ = env;
+  std::lock_guard<std::mutex> lock(dbi_mu_);
+  dbis_ = std::move(dbis);
+  return Status::OK();
+}
+
+void LmdbStore::close_env() {
+  if (env_ != nullptr) mdb_env_close(env_);
+  env_ = nullptr;
+  std::lock_guard<std::mutex> lock(dbi_mu_);
+  dbis_.clear();
+}
+
+Status LmdbStore::check_open() const { return closed_.load() ? closed_error() : Status::OK(); }
+
+bool LmdbStore::find_dbi(std::string_view bucket, MDB_dbi* dbi) {
+  std::lock_guard<std::mutex> lock(dbi_mu_);
+  auto it = dbis_.find(bucket);
+  if (it == dbis_.end()) return false;
+  *dbi = it->second;
+  return true;
+}
+
+Status LmdbStore::create_bucket(std::string_view bucket) {
+  return guarded("create_bucket", [&]() -> Status {
+    if (bucket.empty() || bucket.find('\0') != std::string_view::npos) {
+      return Status::InvalidArgument("lmdb: a bucket name must be non-empty and hold no NUL byte");
+    }
+    std::lock_guard<std::mutex> write(write_mu_);
+    KEEL_RETURN_IF_ERROR(check_open());
+    MDB_dbi dbi;
+    if (find_dbi(bucket, &dbi)) return Status::OK();
+    std::string name(bucket);
+    for (;;) {
+      MDB_txn* txn = nullptr;
+      KEEL_RETURN_IF_ERROR(lmdb_status(mdb_txn_begin(env_, nullptr, 0, &txn), "begin"));
+      // dbi_mu_ spans the commit so that no reader sees the bucket in a snapshot before its
+      // handle is registered.
+      std::lock_guard<std::mutex> lock(dbi_mu_);
+      int rc = mdb_dbi_open(txn, name.c_str(), MDB_CREATE, &dbi);
+      if (rc == MDB_SUCCESS) {
+        rc = mdb_txn_commit(txn);
+      } else {
+        mdb_txn_abort(txn);
+      }
+      if (rc == MDB_SUCCESS) {
+        dbis_.emplace(name, dbi);
+        break;
+      }
+      if (rc != MDB_MAP_FULL) return lmdb_status(rc, "create bucket " + name);
+      dbi_mu_.unlock();  // grow_map waits for readers, who may need dbi_mu_
+      Status grown = grow_map();
+      dbi_mu_.lock();
+      KEEL_RETURN_IF_ERROR(grown);
+    }
+    return lmdb_status(mdb_env_sync(env_, 1), "sync");
+  });
+}
+
+Result<std::unique_ptr<BackendReadTx>> LmdbStore::begin_read() {
+  return guarded("begin_read", [&]() -> Result<std::unique_ptr<BackendReadTx>> {
+    std::thread::id holder = gate_.lock_shared();
+    if (closed_.load()) {
+      gate_.unlock_shared(holder);
+      return closed_error();
+    }
+    MDB_txn* txn = nullptr;
+    int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+    if (rc != MDB_SUCCESS) {
+      gate_.unlock_shared(holder);
+      return lmdb_status(rc, "begin read");
+    }
+    try {
+      return std::unique_ptr<BackendReadTx>(new LmdbReadTx(*this, txn, holder));
+    } catch (...) {
+      mdb_txn_abort(txn);
+      gate_.unlock_shared(holder);
+      throw;
+    }
+  });
+}
+
+Status LmdbStore::write_batch(MDB_txn* txn, const WriteBatch& batch) {
+  for (const auto& op : batch.ops()) {
+    MDB_dbi dbi;
+    if (!find_dbi(op.bucket, &dbi)) {
+      return Status::NotFound("bucket \"" + op.bucket + "\" does not exist");
+    }
+    int rc = MDB_SUCCESS;
+    switch (op.type) {
+      case WriteBatch::OpType::kPut:
+        if (op.key.empty()) return Status::InvalidArgument("lmdb: empty key");
+        rc = lmdb_put(txn, dbi, op.key, op.value);
+        break;
+      case WriteBatch::OpType::kDelete:
+        rc = lmdb_erase(txn, dbi, op.key);
+        break;
+      case WriteBatch::OpType::kDeleteRange:
+        rc = lmdb_erase_range(txn, dbi, op.key, op.value);
+        break;
+    }
+    if (rc == MDB_MAP_FULL) return Status::ResourceExhausted("map full");
+    KEEL_RETURN_IF_ERROR(lmdb_status(rc, "write"));
+  }
+  return Status::OK();
+}
+
+Status LmdbStore::commit(const WriteBatch& batch, bool sync) {
+  return guarded("commit", [&]() -> Status {
+    std::lock_guard<std::mutex> write(write_mu_);
+    KEEL_RETURN_IF_ERROR(check_open());
+    // Refuse an unknown bucket before writing anything.
+    for (const auto& op : batch.ops()) {
+      MDB_dbi dbi;
+      if (!find_dbi(op.bucket, &dbi)) {
+        return Status::NotFound("bucket \"" + op.bucket + "\" does not exist");
+      }
+    }
+    if (batch.empty()) return Status::OK();
+    for (;;) {
+      MDB_txn* txn = nullptr;
+      KEEL_RETURN_IF_ERROR(lmdb_status(mdb_txn_begin(env_, nullptr, 0, &txn), "begin write"));
+      Status s = write_batch(txn, batch);
+      int rc = MDB_SUCCESS;
+      if (s.ok()) {
+        rc = mdb_txn_commit(txn);
+      } else {
+        mdb_txn_abort(txn);
+        if (s.code() == Status::Code::kResourceExhausted && s.message() == "map full") {
+          rc = MDB_MAP_FULL;
+        } else {
+          return s;
+        }
+      }
+      if (rc == MDB_MAP_FULL) {
+        KEEL_RETURN_IF_ERROR(grow_map());
+        continue;
+      }
+      KEEL_RETURN_IF_ERROR(lmdb_status(rc, "commit"));
+      break;
+    }
+    if (sync) KEEL_RETURN_IF_ERROR(lmdb_status(mdb_env_sync(env_, 1), "sync"));
+    return Status::OK();
+  });
+}
+
+Status LmdbStore::grow_map() {
+  if (gate_.held_by_this_thread()) {
+    // Waiting for every reader would wait for ourselves.
+    return Status::ResourceExhausted(
+        "lmdb: the map is full and cannot grow while this thread holds a read transaction");
+  }
+  gate_.lock();
+  uint64_t bigger = map_size_ < (uint64_t{1} << 34) ? map_size_ * 2 : map_size_ + (uint64_t{1} << 34);
+  int rc = mdb_env_set_mapsize(env_, bigger);
+  if (rc == MDB_SUCCESS) {
+    logger_.info("lmdb: map of " + dir_ + " grown to " + std::to_string(bigger) + " bytes");
+    map_size_ = bigger;
+  }
+  gate_.unlock();
+  return lmdb_status(rc, "grow map");
+}
+
+Result<BackendStats> LmdbStore::stats() {
+  return guarded("stats", [&]() -> Result<BackendStats> {
+    SharedAccess access(gate_);
+    KEEL_RETURN_IF_ERROR(check_open());
+    BackendStats stats;
+    struct stat st;
+    std::string path = dir_ + "/" + kDataFile;
+    if (::stat(path.c_str(), &st) != 0) {
+      return Status::IOError("stat " + path + ": " + std::strerror(errno));
+    }
+    stats.size_bytes = static_cast<uint64_t>(st.st_size);
+    MDB_txn* txn = nullptr;
+    KEEL_RETURN_IF_ERROR(lmdb_status(mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn), "begin"));
+    std::vector<MDB_dbi> dbis{1};  // the main database, then every bucket
+    {
+      std::lock_guard<std::mutex> lock(dbi_mu_);
+      for (const auto& [name, dbi] : dbis_) dbis.push_back(dbi);
+    }
+    uint64_t pages = 2;  // the two meta pages
+    unsigned page_size = 0;
+    int rc = MDB_SUCCESS;
+    for (MDB_dbi dbi : dbis) {
+      MDB_stat s;
+      rc = mdb_stat(txn, dbi, &s);
+      if (rc == EINVAL) continue;  // created after this transaction began
+      if (rc != MDB_SUCCESS) break;
+      page_size = s.ms_psize;
+      pages += s.ms_branch_pages + s.ms_leaf_pages + s.ms_overflow_pages;
+    }
+    mdb_txn_abort(txn);
+    KEEL_RETURN_IF_ERROR(lmdb_status(rc == EINVAL ? MDB_SUCCESS : rc, "stat"));
+    stats.size_in_use_bytes = pages * page_size;
+    return stats;
+  });
+}
+
+Status LmdbStore::defragment() {
+  return guarded("defragment", [&]() -> Status {
+    std::lock_guard<std::mutex> write(write_mu_);
+    KEEL_RETURN_IF_ERROR(check_open());
+    gate_.lock();
+    struct Unlock {
+      AccessGate& gate;
+      ~Unlock() { gate.unlock(); }
+    } unlock{gate_};
+    std::string data = dir_ + "/" + kDataFile;
+    std::string tmp = data + ".compact";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return Status::IOError("create " + tmp + ": " + std::strerror(errno));
+    int rc = mdb_env_copyfd2(env_, fd, MDB_CP_COMPACT);
+    if (rc == MDB_SUCCESS && ::fsync(fd) != 0) rc = errno;
+    ::close(fd);
+    if (rc != MDB_SUCCESS) {
+      ::unlink(tmp.c_str());
+      return lmdb_status(rc, "compact copy");
+    }
+    // From here the store is unusable until the new file is open: close it for good on failure.
+    close_env();
+    Status s;
+    if (::rename(tmp.c_str(), data.c_str()) != 0) {
+      s = Status::IOError("rename " + tmp + ": " + std::strerror(errno));
+    }
+    if (s.ok()) s = fsync_path(dir_);
+    if (s.ok()) s = open_env();
+    if (!s.ok()) {
+      closed_.store(true);
+      logger_.error("lmdb: defragment of " + dir_ + " failed, store closed: " + s.to_string());
+    }
+    return s;
+  });
+}
+
+Status LmdbStore::close() {
+  std::lock_guard<std::mutex> write(write_mu_);
+  bool was_closed = closed_.exchange(true);
+  if (env_ != nullptr) {
+    // Waits for every read transaction: the caller destroys them first (see backend.h).
+    gate_.lock();
+    close_env();
+    gate_.unlock();
+  }
+  if (dir_fd_ >= 0) ::close(dir_fd_);
+  dir_fd_ = -1;
+  return was_closed ? closed_error() : Status::OK();
+}
+
+}  // namespace keel::backend_lmdb
