@@ -611,7 +611,7 @@ TEST_P(BackendTest, RefusesUnknownSettings) {
   EXPECT_NE(p.status().message().find("no_such_setting"), std::string::npos);
 }
 
-INSTANTIATE_TEST_SUITE_P(Plugins, BackendTest, ::testing::Values("lmdb"),
+INSTANTIATE_TEST_SUITE_P(Plugins, BackendTest, ::testing::Values("lmdb", "leveldb"),
                          [](const auto& info) { return info.param; });
 
 // LMDB's map starts small here and must grow by itself, also while a reader is open.
@@ -644,6 +644,36 @@ TEST(LmdbBackendTest, MapGrowsByItself) {
 TEST(LmdbBackendTest, RefusesBadSettings) {
   EXPECT_TRUE(load_backend("lmdb", {{"map_size", "lots"}}).status().is_invalid_argument());
   EXPECT_TRUE(load_backend("lmdb", {{"max_dbs", "0"}}).status().is_invalid_argument());
+}
+
+TEST(LeveldbBackendTest, RefusesBadSettings) {
+  EXPECT_TRUE(load_backend("leveldb", {{"compression", "zstd"}}).status().is_invalid_argument());
+  EXPECT_TRUE(load_backend("leveldb", {{"block_size", "1"}}).status().is_invalid_argument());
+  EXPECT_TRUE(load_backend("leveldb", {{"cache_size", "big"}}).status().is_invalid_argument());
+}
+
+// Small memtables and no compression: data goes through table files and compactions.
+TEST(LeveldbBackendTest, WorksThroughTableFiles) {
+  auto p = load_backend("leveldb", {{"cache_size", "1MiB"},
+                                    {"block_size", "4KiB"},
+                                    {"write_buffer_size", "64KiB"},
+                                    {"compression", "none"}});
+  ASSERT_OK_R(p);
+  TempDir tmp;
+  BackendOptions o;
+  o.dir = tmp.sub("store");
+  auto store = (*p)->open(o);
+  ASSERT_OK_R(store);
+  ASSERT_OK((*store)->create_bucket("b"));
+  for (int i = 0; i < 50; ++i) {
+    WriteBatch w;
+    for (int j = 0; j < 20; ++j) w.put("b", "k" + std::to_string(i * 100 + j), std::string(500, 'v'));
+    ASSERT_OK((*store)->commit(w, false));
+  }
+  ASSERT_OK((*store)->defragment());
+  auto content = read_all(**store);
+  ASSERT_OK_R(content);
+  EXPECT_EQ((*content)["b"].size(), 1000u);
 }
 
 }  // namespace
