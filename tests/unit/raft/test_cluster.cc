@@ -133,6 +133,7 @@ std::vector<Message> Cluster::process_ready(NodeId id, bool queue) {
   RawNode& n = *p.node;
   if (!n.has_ready()) return {};
   Ready rd = n.ready();
+  if (on_ready) on_ready(id, rd);
   if (!rd.snapshot.empty()) {
     if (!p.storage->apply_snapshot(rd.snapshot).ok()) Die("apply_snapshot");
   }

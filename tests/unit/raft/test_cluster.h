@@ -87,6 +87,8 @@ class Cluster {
   }
   // Every delivered message is offered here first; returning false drops it.
   std::function<bool(const Message&)> hook;
+  // Called with every Ready before it is handled (scenario tests print them).
+  std::function<void(NodeId, const Ready&)> on_ready;
 
   // Members' logs, for comparisons.
   std::vector<Entry> log_of(NodeId id) const;
