@@ -140,6 +140,7 @@ Result<std::unique_ptr<Backend>> LeveldbStore::open(const BackendOptions& option
 
 Status LeveldbStore::create_bucket(std::string_view bucket) {
   return guarded("create_bucket", [&]() -> Status {
+    if (bucket.empty()) return Status::InvalidArgument("leveldb: a bucket name must be non-empty");
     std::lock_guard<std::mutex> write(write_mu_);
     std::shared_lock<std::shared_mutex> state(state_mu_);
     if (closed_.load()) return closed_error();
@@ -180,6 +181,10 @@ Status LeveldbStore::commit(const WriteBatch& batch, bool sync) {
       for (const auto& op : batch.ops()) {
         if (buckets_.count(op.bucket) == 0) {
           return Status::NotFound("bucket \"" + op.bucket + "\" does not exist");
+        }
+        // As the lmdb backend (and etcd): a key is never empty.
+        if (op.type == WriteBatch::OpType::kPut && op.key.empty()) {
+          return Status::InvalidArgument("leveldb: empty key in bucket \"" + op.bucket + "\"");
         }
       }
     }

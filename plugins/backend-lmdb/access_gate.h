@@ -10,6 +10,7 @@
 #ifndef KEEL_PLUGINS_BACKEND_LMDB_ACCESS_GATE_H_
 #define KEEL_PLUGINS_BACKEND_LMDB_ACCESS_GATE_H_
 
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -49,6 +50,21 @@ class AccessGate {
     cv_.wait(lock, [&] { return !exclusive_ && shared_ == 0; });
     --waiting_;
     exclusive_ = true;
+  }
+
+  // lock(), giving up after `timeout`; false if it did (held-back readers then go on).
+  template <typename Duration>
+  bool try_lock_for(Duration timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    ++waiting_;
+    bool got = cv_.wait_for(lock, timeout, [&] { return !exclusive_ && shared_ == 0; });
+    --waiting_;
+    if (got) {
+      exclusive_ = true;
+    } else {
+      cv_.notify_all();
+    }
+    return got;
   }
 
   void unlock() {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <new>
@@ -21,6 +22,8 @@ namespace keel::backend_lmdb {
 namespace {
 
 constexpr unsigned kEnvFlags = MDB_NOMETASYNC | MDB_NOTLS;
+// How long growing the map or defragment waits for read transactions to end before giving up.
+constexpr std::chrono::seconds kExclusiveWait(60);
 
 Status closed_error() { return Status::FailedPrecondition("lmdb: the store is closed"); }
 
@@ -185,34 +188,32 @@ Status LmdbStore::create_bucket(std::string_view bucket) {
     if (bucket.empty() || bucket.find('\0') != std::string_view::npos) {
       return Status::InvalidArgument("lmdb: a bucket name must be non-empty and hold no NUL byte");
     }
-    std::lock_guard<std::mutex> write(write_mu_);
-    KEEL_RETURN_IF_ERROR(check_open());
+    std::unique_lock<std::mutex> write(write_mu_);
+    KEEL_RETURN_IF_ERROR(check_writable());
     MDB_dbi dbi;
     if (find_dbi(bucket, &dbi)) return Status::OK();
     std::string name(bucket);
     for (;;) {
-      MDB_txn* txn = nullptr;
-      KEEL_RETURN_IF_ERROR(lmdb_status(mdb_txn_begin(env_, nullptr, 0, &txn), "begin"));
-      // dbi_mu_ spans the commit so that no reader sees the bucket in a snapshot before its
-      // handle is registered.
-      std::lock_guard<std::mutex> lock(dbi_mu_);
-      int rc = mdb_dbi_open(txn, name.c_str(), MDB_CREATE, &dbi);
-      if (rc == MDB_SUCCESS) {
-        rc = mdb_txn_commit(txn);
-      } else {
-        mdb_txn_abort(txn);
+      int rc;
+      {
+        // dbi_mu_ spans the commit so that no reader sees the bucket in a snapshot before its
+        // handle is registered.
+        std::lock_guard<std::mutex> lock(dbi_mu_);
+        MDB_txn* txn = nullptr;
+        KEEL_RETURN_IF_ERROR(lmdb_status(mdb_txn_begin(env_, nullptr, 0, &txn), "begin"));
+        rc = mdb_dbi_open(txn, name.c_str(), MDB_CREATE, &dbi);
+        if (rc == MDB_SUCCESS) {
+          rc = mdb_txn_commit(txn);
+        } else {
+          mdb_txn_abort(txn);
+        }
+        if (rc == MDB_SUCCESS) dbis_.emplace(name, dbi);
       }
-      if (rc == MDB_SUCCESS) {
-        dbis_.emplace(name, dbi);
-        break;
-      }
-      if (rc != MDB_MAP_FULL) return lmdb_status(rc, "create bucket " + name);
-      dbi_mu_.unlock();  // grow_map waits for readers, who may need dbi_mu_
-      Status grown = grow_map();
-      dbi_mu_.lock();
-      KEEL_RETURN_IF_ERROR(grown);
+      if (rc == MDB_SUCCESS) break;
+      if (rc != MDB_MAP_FULL) return note_failure(lmdb_status(rc, "create bucket " + name));
+      KEEL_RETURN_IF_ERROR(grow_map(write));
     }
-    return lmdb_status(mdb_env_sync(env_, 1), "sync");
+    return note_failure(lmdb_status(mdb_env_sync(env_, 1), "sync"));
   });
 }
 
@@ -239,16 +240,13 @@ Result<std::unique_ptr<BackendReadTx>> LmdbStore::begin_read() {
   });
 }
 
-Status LmdbStore::write_batch(MDB_txn* txn, const WriteBatch& batch) {
+int LmdbStore::write_batch(MDB_txn* txn, const WriteBatch& batch) {
   for (const auto& op : batch.ops()) {
     MDB_dbi dbi;
-    if (!find_dbi(op.bucket, &dbi)) {
-      return Status::NotFound("bucket \"" + op.bucket + "\" does not exist");
-    }
+    if (!find_dbi(op.bucket, &dbi)) return MDB_NOTFOUND;  // checked before; cannot happen
     int rc = MDB_SUCCESS;
     switch (op.type) {
       case WriteBatch::OpType::kPut:
-        if (op.key.empty()) return Status::InvalidArgument("lmdb: empty key");
         rc = lmdb_put(txn, dbi, op.key, op.value);
         break;
       case WriteBatch::OpType::kDelete:
@@ -258,63 +256,95 @@ Status LmdbStore::write_batch(MDB_txn* txn, const WriteBatch& batch) {
         rc = lmdb_erase_range(txn, dbi, op.key, op.value);
         break;
     }
-    if (rc == MDB_MAP_FULL) return Status::ResourceExhausted("map full");
-    KEEL_RETURN_IF_ERROR(lmdb_status(rc, "write"));
+    if (rc != MDB_SUCCESS) return rc;
   }
-  return Status::OK();
+  return MDB_SUCCESS;
 }
 
 Status LmdbStore::commit(const WriteBatch& batch, bool sync) {
   return guarded("commit", [&]() -> Status {
-    std::lock_guard<std::mutex> write(write_mu_);
-    KEEL_RETURN_IF_ERROR(check_open());
-    // Refuse an unknown bucket before writing anything.
+    std::unique_lock<std::mutex> write(write_mu_);
+    KEEL_RETURN_IF_ERROR(check_writable());
+    // Refuse bad input before writing anything.
     for (const auto& op : batch.ops()) {
       MDB_dbi dbi;
       if (!find_dbi(op.bucket, &dbi)) {
         return Status::NotFound("bucket \"" + op.bucket + "\" does not exist");
+      }
+      if (op.type == WriteBatch::OpType::kPut && op.key.empty()) {
+        return Status::InvalidArgument("lmdb: empty key in bucket \"" + op.bucket + "\"");
       }
     }
     if (batch.empty()) return Status::OK();
     for (;;) {
       MDB_txn* txn = nullptr;
       KEEL_RETURN_IF_ERROR(lmdb_status(mdb_txn_begin(env_, nullptr, 0, &txn), "begin write"));
-      Status s = write_batch(txn, batch);
-      int rc = MDB_SUCCESS;
-      if (s.ok()) {
+      int rc = write_batch(txn, batch);
+      if (rc == MDB_SUCCESS) {
         rc = mdb_txn_commit(txn);
       } else {
         mdb_txn_abort(txn);
-        if (s.code() == Status::Code::kResourceExhausted && s.message() == "map full") {
-          rc = MDB_MAP_FULL;
-        } else {
-          return s;
-        }
       }
       if (rc == MDB_MAP_FULL) {
-        KEEL_RETURN_IF_ERROR(grow_map());
+        // The whole batch is applied again in a bigger map: MDB_MAP_FULL never reaches a caller.
+        KEEL_RETURN_IF_ERROR(grow_map(write));
         continue;
       }
-      KEEL_RETURN_IF_ERROR(lmdb_status(rc, "commit"));
+      KEEL_RETURN_IF_ERROR(note_failure(lmdb_status(rc, "commit")));
       break;
     }
-    if (sync) KEEL_RETURN_IF_ERROR(lmdb_status(mdb_env_sync(env_, 1), "sync"));
+    if (sync) KEEL_RETURN_IF_ERROR(note_failure(lmdb_status(mdb_env_sync(env_, 1), "sync")));
     return Status::OK();
   });
 }
 
-Status LmdbStore::grow_map() {
+Status LmdbStore::note_failure(Status s) {
+  // After a failed write or fsync nothing more is written (see keel/backend.h).
+  if (s.is_io_error() && failed_.ok()) {
+    failed_ = s;
+    logger_.error("lmdb: " + dir_ + " takes no more writes: " + s.to_string());
+  }
+  return s;
+}
+
+Status LmdbStore::check_writable() const {
+  KEEL_RETURN_IF_ERROR(check_open());
+  return failed_;
+}
+
+Status LmdbStore::lock_exclusive(std::unique_lock<std::mutex>& write, const char* why) {
   if (gate_.held_by_this_thread()) {
     // Waiting for every reader would wait for ourselves.
-    return Status::ResourceExhausted(
-        "lmdb: the map is full and cannot grow while this thread holds a read transaction");
+    return Status::FailedPrecondition(std::string("lmdb: ") + why +
+                                      " waits for every read transaction, and this thread holds one");
   }
-  gate_.lock();
-  uint64_t bigger = map_size_ < (uint64_t{1} << 34) ? map_size_ * 2 : map_size_ + (uint64_t{1} << 34);
-  int rc = mdb_env_set_mapsize(env_, bigger);
-  if (rc == MDB_SUCCESS) {
-    logger_.info("lmdb: map of " + dir_ + " grown to " + std::to_string(bigger) + " bytes");
-    map_size_ = bigger;
+  // Wait in short turns, letting go of write_mu_ in between: a thread holding a read
+  // transaction may be waiting for write_mu_ to commit, and must get its turn to finish.
+  auto deadline = std::chrono::steady_clock::now() + kExclusiveWait;
+  while (!gate_.try_lock_for(std::chrono::milliseconds(100))) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Status::Aborted(std::string("lmdb: ") + why +
+                             ": read transactions stayed open for too long");
+    }
+    write.unlock();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    write.lock();
+    KEEL_RETURN_IF_ERROR(check_writable());
+  }
+  return Status::OK();
+}
+
+Status LmdbStore::grow_map(std::unique_lock<std::mutex>& write) {
+  uint64_t seen = map_size_;
+  KEEL_RETURN_IF_ERROR(lock_exclusive(write, "growing the map"));
+  int rc = MDB_SUCCESS;
+  if (map_size_ == seen) {  // else another writer grew it while write_mu_ was let go
+    uint64_t step = std::min<uint64_t>(map_size_, uint64_t{1} << 34);
+    rc = mdb_env_set_mapsize(env_, map_size_ + step);
+    if (rc == MDB_SUCCESS) {
+      map_size_ += step;
+      logger_.info("lmdb: map of " + dir_ + " grown to " + std::to_string(map_size_) + " bytes");
+    }
   }
   gate_.unlock();
   return lmdb_status(rc, "grow map");
@@ -358,9 +388,9 @@ Result<BackendStats> LmdbStore::stats() {
 
 Status LmdbStore::defragment() {
   return guarded("defragment", [&]() -> Status {
-    std::lock_guard<std::mutex> write(write_mu_);
-    KEEL_RETURN_IF_ERROR(check_open());
-    gate_.lock();
+    std::unique_lock<std::mutex> write(write_mu_);
+    KEEL_RETURN_IF_ERROR(check_writable());
+    KEEL_RETURN_IF_ERROR(lock_exclusive(write, "defragment"));
     struct Unlock {
       AccessGate& gate;
       ~Unlock() { gate.unlock(); }

@@ -7,7 +7,9 @@
 // Read transactions are MDB_RDONLY transactions opened with MDB_NOTLS, so they may move between
 // threads. gate_ is held shared by every read transaction, stats and copy_to, and exclusively
 // while the map grows (LMDB remaps the file, so no read transaction may be alive), while
-// defragment swaps the file, and by close.
+// defragment swaps the file, and by close. The exclusive waiter lets go of write_mu_ every
+// 100 ms (a reader's thread may be waiting to commit) and gives up after a minute; a thread that
+// holds a read transaction itself gets FailedPrecondition rather than a deadlock.
 //
 // Durability: the environment runs with MDB_NOMETASYNC: every commit fdatasyncs its data pages
 // but not the meta page, so a power loss may roll back to an earlier commit yet never leaves a
@@ -72,9 +74,15 @@ class LmdbStore : public Backend {
 
   Status open_env();  // opens env_ and the handles of every bucket
   void close_env();
-  Status write_batch(MDB_txn* txn, const WriteBatch& batch);
-  Status grow_map();  // REQUIRES: write_mu_ held, no write transaction open
+  int write_batch(MDB_txn* txn, const WriteBatch& batch);  // an LMDB return code
+  // Grows the map. REQUIRES: `write` holds write_mu_, no write transaction open. May let go of
+  // write_mu_ for a while (see lock_exclusive).
+  Status grow_map(std::unique_lock<std::mutex>& write);
+  // Takes gate_ exclusively for the holder of `write`, or says why it cannot.
+  Status lock_exclusive(std::unique_lock<std::mutex>& write, const char* why);
   Status check_open() const;
+  Status check_writable() const;  // open, and no write has failed
+  Status note_failure(Status s);  // REQUIRES: write_mu_ held; returns s
 
   const std::string dir_;
   const LmdbSettings settings_;
@@ -83,6 +91,7 @@ class LmdbStore : public Backend {
 
   std::atomic<bool> closed_{false};
   std::mutex write_mu_;
+  Status failed_;  // the first IOError of a write or sync; guarded by write_mu_
   AccessGate gate_;
   MDB_env* env_ = nullptr;
   uint64_t map_size_;

@@ -507,6 +507,56 @@ TEST_P(BackendTest, CopyIsConsistentWhileWritesGoOn) {
   std::cerr << "copy taken at round " << round << " of " << rounds.load() << "\n";
 }
 
+// Readers and a writer keep going while the store defragments; every read sees whole batches.
+TEST_P(BackendTest, DefragmentWhileReadingAndWriting) {
+  ASSERT_OK(store_->create_bucket("b"));
+  ASSERT_OK(put("b", "a", "0"));
+  ASSERT_OK(put("b", "b", "0"));
+  std::atomic<bool> done{false};
+  std::atomic<int> failures{0}, writes{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      while (!done.load()) {
+        auto tx = store_->begin_read();
+        std::string a, b;
+        if (!tx.ok() || !(*tx)->get("b", "a", &a).ok() || !(*tx)->get("b", "b", &b).ok() || a != b) {
+          ++failures;
+        }
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    for (int round = 1; !done.load(); ++round) {
+      WriteBatch w;
+      w.put("b", "a", std::to_string(round));
+      w.put("b", "junk" + std::to_string(round % 50), std::string(10000, 'j'));
+      w.put("b", "b", std::to_string(round));
+      if (!store_->commit(w, false).ok()) ++failures;
+      ++writes;
+    }
+  });
+  for (int i = 0; i < 3; ++i) {
+    while (writes.load() < 20 * (i + 1)) std::this_thread::yield();
+    ASSERT_OK(store_->defragment());
+  }
+  done = true;
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(get("b", "a"), get("b", "b"));
+}
+
+TEST_P(BackendTest, RefusesAnEmptyKeyWritingNothing) {
+  ASSERT_OK(store_->create_bucket("b"));
+  WriteBatch w;
+  w.put("b", "fine", "1");
+  w.put("b", "", "empty key");
+  EXPECT_TRUE(store_->commit(w, false).is_invalid_argument());
+  EXPECT_EQ(get("b", "fine"), "<missing>");
+  EXPECT_EQ(get("b", ""), "<missing>");
+  EXPECT_TRUE(store_->create_bucket("").is_invalid_argument());
+}
+
 TEST_P(BackendTest, UnknownBucketIsNotFound) {
   auto tx = store_->begin_read();
   std::string v;
@@ -639,6 +689,39 @@ TEST(LmdbBackendTest, MapGrowsByItself) {
   std::string v;
   ASSERT_OK((*tx)->get("b", "k39", &v));
   EXPECT_EQ(v.size(), 512u * 1024);
+}
+
+// The map must grow while another thread holds a read transaction and wants to commit too:
+// the grower lets that thread's commit through instead of deadlocking.
+TEST(LmdbBackendTest, MapGrowsPastAReaderThatCommits) {
+  auto p = load_backend("lmdb", {{"map_size", "1MiB"}});
+  ASSERT_OK_R(p);
+  TempDir tmp;
+  BackendOptions o;
+  o.dir = tmp.sub("store");
+  auto store = (*p)->open(o);
+  ASSERT_OK_R(store);
+  ASSERT_OK((*store)->create_bucket("b"));
+  std::atomic<bool> reading{false};
+  Status reader_commit;
+  std::thread reader([&] {
+    auto tx = (*store)->begin_read();
+    reading = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    WriteBatch w;
+    w.put("b", "from-reader", "x");
+    reader_commit = (*store)->commit(w, false);
+  });
+  while (!reading.load()) std::this_thread::yield();
+  for (int i = 0; i < 8; ++i) {
+    WriteBatch w;
+    w.put("b", "k" + std::to_string(i), std::string(512 * 1024, 'x'));
+    ASSERT_OK((*store)->commit(w, false));
+  }
+  reader.join();
+  // The reader's own commit needed no growth, or was told it cannot wait for itself.
+  EXPECT_TRUE(reader_commit.ok() || reader_commit.is_failed_precondition())
+      << reader_commit.to_string();
 }
 
 TEST(LmdbBackendTest, RefusesBadSettings) {
