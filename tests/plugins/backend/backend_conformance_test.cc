@@ -724,6 +724,56 @@ TEST(LmdbBackendTest, MapGrowsPastAReaderThatCommits) {
       << reader_commit.to_string();
 }
 
+TEST(LmdbBackendTest, ReaderSlotsRunOutAndComeBack) {
+  auto p = load_backend("lmdb", {{"max_readers", "3"}});
+  ASSERT_OK_R(p);
+  TempDir tmp;
+  BackendOptions o;
+  o.dir = tmp.sub("store");
+  auto store = (*p)->open(o);
+  ASSERT_OK_R(store);
+  std::vector<std::unique_ptr<BackendReadTx>> txs;
+  for (int i = 0; i < 3; ++i) {
+    auto tx = (*store)->begin_read();
+    ASSERT_OK_R(tx);
+    txs.push_back(std::move(*tx));
+  }
+  auto extra = (*store)->begin_read();
+  EXPECT_EQ(extra.status().code(), Status::Code::kResourceExhausted) << extra.status().to_string();
+  txs.pop_back();
+  EXPECT_TRUE((*store)->begin_read().ok());
+}
+
+// One engine's copy is no other engine's: restore refuses it and leaves no store behind.
+TEST(CrossEngineTest, RestoreRefusesAnotherEnginesCopy) {
+  const char* names[] = {"lmdb", "leveldb"};
+  for (int from = 0; from < 2; ++from) {
+    auto source = load_backend(names[from]);
+    auto target = load_backend(names[1 - from]);
+    ASSERT_OK_R(source);
+    ASSERT_OK_R(target);
+    TempDir tmp;
+    BackendOptions o;
+    o.dir = tmp.sub("source");
+    auto store = (*source)->open(o);
+    ASSERT_OK_R(store);
+    ASSERT_OK((*store)->create_bucket("b"));
+    StringSink sink;
+    ASSERT_OK((*store)->copy_to(sink));
+    StringSource copy(sink.data());
+    o.dir = tmp.sub("target");
+    EXPECT_TRUE((*target)->restore(o, copy).is_corruption()) << names[from];
+    o.create_if_missing = false;
+    EXPECT_FALSE((*target)->open(o).ok());
+    // And each engine refuses the other's data dir by name.
+    o.dir = tmp.sub("source");
+    store->reset();
+    auto other = (*target)->open(o);
+    EXPECT_TRUE(other.status().is_failed_precondition()) << other.status().to_string();
+    EXPECT_NE(other.status().message().find(names[from]), std::string::npos);
+  }
+}
+
 TEST(LmdbBackendTest, RefusesBadSettings) {
   EXPECT_TRUE(load_backend("lmdb", {{"map_size", "lots"}}).status().is_invalid_argument());
   EXPECT_TRUE(load_backend("lmdb", {{"max_dbs", "0"}}).status().is_invalid_argument());

@@ -1,6 +1,7 @@
 // backend_crash_writer <plugin> <dir>: the child of backend_crash_test. Opens the store, goes on
 // from the newest batch in it, and writes batches (crash_batches.h) with synced commits forever,
-// printing each batch's number on stdout once its commit returned. The parent kills it at random.
+// printing each batch's number on stdout once its commit returned. Every 25th batch it also
+// defragments, so some kills land in the middle of one. The parent kills it at random.
 #include <unistd.h>
 
 #include <cstdio>
@@ -43,6 +44,10 @@ int main(int argc, char** argv) {
     add_batch(n, &w);
     s = (*store)->commit(w, true);
     if (!s.ok()) return fail("commit", s);
+    if (n % 25 == 0) {
+      s = (*store)->defragment();
+      if (!s.ok()) return fail("defragment", s);
+    }
     std::string ack = std::to_string(n) + "\n";
     if (::write(STDOUT_FILENO, ack.data(), ack.size()) != static_cast<ssize_t>(ack.size())) return 1;
   }
