@@ -32,6 +32,9 @@ class FaultInjectionFileSystem : public FileSystem {
   Result<std::unique_ptr<WritableFile>> create(const std::string& path, uint64_t preallocate) override;
   Result<std::unique_ptr<WritableFile>> reopen(const std::string& path, uint64_t offset) override;
   Result<std::string> read_file(const std::string& path) override { return base_.read_file(path); }
+  Result<std::unique_ptr<SequentialFile>> open_sequential(const std::string& path) override {
+    return base_.open_sequential(path);
+  }
   Result<std::vector<std::string>> list(const std::string& dir) override { return base_.list(dir); }
   Status rename(const std::string& from, const std::string& to) override;
   Status remove(const std::string& path) override;

@@ -32,6 +32,13 @@ class WritableFile {
   virtual Status close() = 0;
 };
 
+class SequentialFile {
+ public:
+  virtual ~SequentialFile() = default;
+  // Reads up to `n` bytes into `buf`; 0 only at the end of the file.
+  virtual Result<size_t> read(char* buf, size_t n) = 0;
+};
+
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
@@ -41,6 +48,7 @@ class FileSystem {
   // Opens an existing file for writing at `offset` (bytes after it are left as they are).
   virtual Result<std::unique_ptr<WritableFile>> reopen(const std::string& path, uint64_t offset) = 0;
   virtual Result<std::string> read_file(const std::string& path) = 0;
+  virtual Result<std::unique_ptr<SequentialFile>> open_sequential(const std::string& path) = 0;
   // File names (not paths) in `dir`, sorted.
   virtual Result<std::vector<std::string>> list(const std::string& dir) = 0;
   virtual Status rename(const std::string& from, const std::string& to) = 0;
