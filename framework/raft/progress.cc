@@ -20,6 +20,12 @@ void Inflights::free_le(uint64_t index) {
   }
 }
 
+void Inflights::free_first_one() {
+  if (items_.empty()) return;
+  bytes_ -= items_.front().second;
+  items_.pop_front();
+}
+
 bool Inflights::full() const {
   return items_.size() >= max_count_ || (max_bytes_ != 0 && bytes_ >= max_bytes_);
 }

@@ -27,6 +27,8 @@ class Inflights {
   void add(uint64_t index, uint64_t bytes);
   // The follower acknowledged everything up to `index`.
   void free_le(uint64_t index);
+  // Forgets the oldest message: it may have been lost, so let one more through.
+  void free_first_one();
   bool full() const;
   size_t count() const { return items_.size(); }
   uint64_t bytes() const { return bytes_; }

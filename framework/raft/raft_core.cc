@@ -454,9 +454,9 @@ Status Raft::step_leader(Message& m) {
       pr->recent_active = true;
       pr->probe_sent = false;
       // Appends may have been lost with the window full; let one more through to find out.
+      // If they were, the follower rejects the next one (a gap) and probing starts.
       if (pr->state == ProgressState::kReplicate && pr->inflights.full()) {
-        pr->inflights.free_le(pr->match);
-        if (pr->inflights.full()) pr->become_probe();
+        pr->inflights.free_first_one();
       }
       if (pr->match < log_.last_index() || pr->state == ProgressState::kProbe) {
         send_append(m.from);

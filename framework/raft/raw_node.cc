@@ -44,6 +44,12 @@ Status RawNode::propose_conf_change(const ConfChange& cc) {
 
 Status RawNode::step(const Message& m) {
   if (IsLocalMessage(m.type)) return ErrStepLocalMsg();
+  // Only forwarded requests travel without a term; anything else without one is malformed and
+  // would be taken for a local message.
+  if (m.term == 0 && m.type != MessageType::kProp && m.type != MessageType::kReadIndex &&
+      m.type != MessageType::kTransferLeader) {
+    return Status::InvalidArgument("raft: message without a term");
+  }
   if (IsResponseMessage(m.type) && m.type != MessageType::kReadIndexResp &&
       !raft_->tracker().is_member(m.from) && raft_->role() == Role::kLeader) {
     return ErrStepPeerNotFound();

@@ -96,7 +96,9 @@ class RawNode {
     return raft_->apply_conf_change(cc);
   }
   // Feeds a message received from another member. Errors: ErrStepLocalMsg() for local types;
-  // ErrStepPeerNotFound() for a response from an unknown member.
+  // ErrStepPeerNotFound() for a response from an unknown member (on a leader);
+  // InvalidArgument for a message without a term (other than a forwarded kProp, kReadIndex or
+  // kTransferLeader).
   Status step(const Message& m);
   // Requests a linearizable read identified by `ctx` (unique per read); a ReadState with this
   // context appears in a later Ready. Errors: ErrNoLeader().
