@@ -223,7 +223,7 @@ Status read_snapshot_data(FileSystem& fs, const std::string& path, ByteSink& out
 }
 
 Result<std::optional<SnapshotFileInfo>> newest_valid_snapshot(FileSystem& fs, const std::string& dir,
-                                                              Logger* logger) {
+                                                              Logger* logger, uint64_t max_index) {
   Result<std::vector<std::string>> names = fs.list(dir);
   if (!names.ok()) return std::optional<SnapshotFileInfo>();
   std::vector<SnapName> snaps;
@@ -235,6 +235,7 @@ Result<std::optional<SnapshotFileInfo>> newest_valid_snapshot(FileSystem& fs, co
     return a.index != b.index ? a.index > b.index : a.term > b.term;
   });
   for (const auto& s : snaps) {
+    if (s.index > max_index) continue;
     const std::string path = dir + "/" + s.name;
     DiscardSink discard;
     Status valid = read_snapshot_data(fs, path, discard);

@@ -38,10 +38,11 @@ Result<SnapshotFileInfo> read_snapshot_info(FileSystem& fs, const std::string& p
 // file and offset of the first damage; `out` may have taken part of the data by then.
 Status read_snapshot_data(FileSystem& fs, const std::string& path, ByteSink& out);
 
-// The newest snapshot file in `dir` that is whole and valid (every checksum is checked), or none.
-// Damaged newer ones are renamed to <name>.broken, with a warning in the log.
+// The newest snapshot file in `dir` at or below `max_index` that is whole and valid (every
+// checksum is checked), or none. Damaged newer ones are renamed to <name>.broken, with a warning
+// in the log.
 Result<std::optional<SnapshotFileInfo>> newest_valid_snapshot(FileSystem& fs, const std::string& dir,
-                                                              Logger* logger);
+                                                              Logger* logger, uint64_t max_index = UINT64_MAX);
 
 // Removes the oldest snapshot files while more than `keep` remain (etcd's --max-snapshots;
 // 0 keeps them all).

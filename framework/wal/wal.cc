@@ -64,10 +64,7 @@ class Replay {
 
   // Drops what the snapshot covers and checks the entries join it.
   Status finish() {
-    auto& entries = out_->entries;
-    size_t covered = 0;
-    while (covered < entries.size() && entries[covered].index <= out_->snapshot.index) ++covered;
-    entries.erase(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(covered));
+    const auto& entries = out_->entries;
     if (!entries.empty() && entries.front().index != out_->snapshot.index + 1) {
       return Status::Corruption("WAL in " + dir_ + ": entries start at index " + std::to_string(entries.front().index) +
                                 " but the newest snapshot ends at " + std::to_string(out_->snapshot.index));
@@ -77,6 +74,15 @@ class Replay {
   }
 
  private:
+  // A snapshot holds every entry up to its index: those need not be kept, and entries that follow
+  // it (from a leader's snapshot) may jump past what the log held.
+  void drop_covered_entries() {
+    auto& entries = out_->entries;
+    size_t covered = 0;
+    while (covered < entries.size() && entries[covered].index <= out_->snapshot.index) ++covered;
+    entries.erase(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(covered));
+  }
+
   Status apply(const RecordRead& r, bool first_in_segment) {
     if (first_in_segment && r.type != RecordType::kMetadata) {
       return Status::Corruption("the segment does not begin with a metadata record");
@@ -102,12 +108,14 @@ class Replay {
         Result<SnapshotMarker> s = decode_snapshot_marker(r.payload);
         if (!s.ok()) return s.status();
         if (s->index >= out_->snapshot.index) out_->snapshot = *s;
+        drop_covered_entries();
         return Status::OK();
       }
       case RecordType::kEntry: {
         Result<raft::Entry> e = decode_entry(r.payload);
         if (!e.ok()) return e.status();
         auto& entries = out_->entries;
+        if (e->index <= out_->snapshot.index) return Status::OK();  // already in the snapshot
         // Raft overwrites a conflicting tail by appending from an earlier index.
         while (!entries.empty() && entries.back().index >= e->index) entries.pop_back();
         if (!entries.empty() && entries.back().index + 1 != e->index) {
