@@ -1,6 +1,10 @@
 // The backend contract (keel/backend.h), checked against every backend plugin, each loaded
 // through the plugin host as keeld loads it. The parameter is the plugin's name.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -555,6 +559,57 @@ TEST_P(BackendTest, RefusesAnEmptyKeyWritingNothing) {
   EXPECT_EQ(get("b", "fine"), "<missing>");
   EXPECT_EQ(get("b", ""), "<missing>");
   EXPECT_TRUE(store_->create_bucket("").is_invalid_argument());
+}
+
+// A full disk (here: a file size limit, so no privileges are needed) fails commit with IOError,
+// after which the store takes no more writes; what committed before is intact after reopening.
+TEST_P(BackendTest, FullDiskIsAnIOErrorAndStopsWrites) {
+  ASSERT_OK(store_->create_bucket("b"));
+  ASSERT_OK(put("b", "before", "1", true));
+  store_.reset();  // the child opens the store itself: an engine is never used across fork
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    // The child: no gtest here, only exit codes.
+    ::close(out[0]);
+    BackendOptions o;
+    o.dir = tmp_.sub("store");
+    auto reopened = plugin_->open(o);
+    if (!reopened.ok()) ::_exit(9);
+    store_ = std::move(*reopened);
+    ::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit limit{8u << 20, 8u << 20};
+    if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) ::_exit(10);
+    int ok = 0;
+    Status s;
+    for (; ok < 100; ++ok) {
+      WriteBatch w;
+      w.put("b", "k" + std::to_string(ok), std::string(1 << 20, 'x'));
+      s = store_->commit(w, true);
+      if (!s.ok()) break;
+    }
+    if (!s.is_io_error()) ::_exit(11);
+    if (::write(out[1], &ok, sizeof(ok)) != sizeof(ok)) ::_exit(12);
+    if (!put("b", "after", "small", true).is_io_error()) ::_exit(13);
+    if (get("b", "before") != "1") ::_exit(14);
+    ::_exit(0);
+  }
+  ::close(out[1]);
+  int ok = -1;
+  ASSERT_EQ(::read(out[0], &ok, sizeof(ok)), static_cast<ssize_t>(sizeof(ok)));
+  ::close(out[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0) << "the child failed at step " << WEXITSTATUS(status);
+  EXPECT_GT(ok, 0);
+  open();
+  EXPECT_EQ(get("b", "before"), "1");
+  for (int i = 0; i < ok; ++i) {
+    EXPECT_EQ(get("b", "k" + std::to_string(i)).size(), 1u << 20) << "batch " << i;
+  }
+  EXPECT_EQ(get("b", "after"), "<missing>");
 }
 
 TEST_P(BackendTest, UnknownBucketIsNotFound) {
