@@ -96,6 +96,10 @@ void Raft::send(Message m) {
 }
 
 std::vector<Message> Raft::take_messages() {
+  if (append_due_) {
+    append_due_ = false;
+    if (role_ == Role::kLeader) bcast_append();
+  }
   if (read_heartbeat_due_) {
     read_heartbeat_due_ = false;
     if (role_ == Role::kLeader && read_only_.pending() > 0) {
@@ -132,6 +136,7 @@ void Raft::reset(uint64_t term) {
   read_only_.reset();
   pending_read_index_messages_.clear();
   read_heartbeat_due_ = false;
+  append_due_ = false;
 }
 
 void Raft::reset_randomized_election_timeout() {
@@ -390,7 +395,9 @@ Status Raft::step_leader(Message& m) {
         }
       }
       append_entries(std::move(m.entries));
-      bcast_append();
+      // Sent when the messages are next collected: every proposal made before then travels in
+      // the same append to each follower.
+      append_due_ = true;
       return Status::OK();
     }
     case MessageType::kReadIndex:

@@ -84,10 +84,11 @@ class Raft {
   // Replaces the membership with `cs` (a snapshot's, or on start).
   void apply_conf_state(const ConfState& cs);
 
-  // Messages to send, in order; the queue is emptied. Starts the heartbeat round that pending
+  // Messages to send, in order; the queue is emptied. Sends the appends of proposals made since
+  // the last call (one per follower for all of them) and starts the heartbeat round that pending
   // ReadIndex requests share, if one is due.
   std::vector<Message> take_messages();
-  bool has_messages() const { return !msgs_.empty() || read_heartbeat_due_; }
+  bool has_messages() const { return !msgs_.empty() || read_heartbeat_due_ || append_due_; }
   std::vector<ReadState> take_read_states();
   const std::vector<ReadState>& read_states() const { return read_states_; }
 
@@ -175,6 +176,7 @@ class Raft {
   ReadOnly read_only_;
   std::vector<Message> pending_read_index_messages_;  // until an entry of this term commits
   bool read_heartbeat_due_ = false;
+  bool append_due_ = false;  // proposals appended but not yet sent to followers
   std::vector<Message> msgs_;
   std::vector<ReadState> read_states_;
 

@@ -259,6 +259,18 @@ TEST(RaftTest, ProposalWithoutLeader) {
   EXPECT_FALSE(IsTransferInProgress(s));
 }
 
+// Proposals made between two Readies travel to each follower in one append (batching).
+TEST(RaftTest, ProposalsBatchIntoOneAppend) {
+  Cluster c({1, 2, 3});
+  c.campaign(1);
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(c.node(1).propose("p" + std::to_string(i)).ok());
+  auto apps = OfType(c.process_ready(1), MessageType::kApp);
+  ASSERT_EQ(apps.size(), 2u);
+  EXPECT_EQ(apps[0].entries.size(), 50u);
+  c.stabilize();
+  EXPECT_EQ(c.peer(2).applied.back().data, "p49");
+}
+
 // Proposals at a follower are forwarded to the leader.
 TEST(RaftTest, ProposalForwarded) {
   Cluster c({1, 2, 3});
@@ -391,9 +403,12 @@ TEST(RaftTest, InflightCap) {
   Cluster c({1, 2}, {}, [](Config& cfg) { cfg.max_inflight_msgs = 3; });
   c.campaign(1);
   c.ignore(MessageType::kAppResp);
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(c.node(1).propose("p" + std::to_string(i)).ok());
-  auto msgs = c.process_ready(1, false);
-  EXPECT_EQ(OfType(msgs, MessageType::kApp).size(), 3u);
+  size_t apps = 0;
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(c.node(1).propose("p" + std::to_string(i)).ok());
+    apps += OfType(c.process_ready(1, false), MessageType::kApp).size();
+  }
+  EXPECT_EQ(apps, 3u);
   EXPECT_TRUE(c.raft(1).tracker().get(2)->is_paused());
 }
 
