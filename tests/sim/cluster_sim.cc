@@ -1,6 +1,7 @@
 #include "cluster_sim.h"
 
 #include <cstdio>
+#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -59,6 +60,9 @@ struct Member {
   App app;
   ConfState conf;
   std::vector<ReadState> waiting_reads;
+  // A Ready whose messages went out early and whose write is still "in progress": the member
+  // keeps stepping messages until the write completes (finish_ready) or it crashes.
+  std::optional<Ready> pending;
 };
 
 struct Packet {
@@ -85,6 +89,8 @@ class Simulator {
   void start(Member& m);
   void crash(Member& m);
   void handle_ready(Member& m);
+  void finish_ready(Member& m, Ready rd);
+  void finish_pending(bool all);
   void process_all();
   void send(const Message& msg);
   void deliver_due();
@@ -120,6 +126,7 @@ class Simulator {
   uint64_t max_delay_ = 3;
   bool pre_vote_ = true;
   bool check_quorum_ = true;
+  bool chaos_ = true;  // false in the liveness phase: no more crashes
   NodeId next_id_ = 1;
   uint64_t writes_ = 0;
   uint64_t reads_ = 0;
@@ -174,6 +181,7 @@ void Simulator::start(Member& m) {
 void Simulator::crash(Member& m) {
   trace("crash " + std::to_string(m.id));
   m.up = false;
+  m.pending.reset();
   m.node.reset();
   m.app = App{};
   m.waiting_reads.clear();
@@ -197,8 +205,55 @@ Member* Simulator::leader() {
   return best;
 }
 
+// Messages a leader may send before its Ready is persisted (raw_node.h, §10.2.1).
+bool EarlySendable(const Message& msg) {
+  return msg.type == MessageType::kApp || msg.type == MessageType::kHeartbeat ||
+         msg.type == MessageType::kSnap || msg.type == MessageType::kTimeoutNow;
+}
+
 void Simulator::handle_ready(Member& m) {
   Ready rd = m.node->ready();
+  // A leader whose Ready keeps its term and vote may send appends while it persists; sometimes
+  // it crashes before the write completes, losing the entries it already sent.
+  const HardState& durable = m.storage->hard_state();
+  const bool may_send_early =
+      m.node->raft().role() == Role::kLeader &&
+      (!rd.hard_state || (rd.hard_state->term == durable.term && rd.hard_state->vote == durable.vote));
+  if (may_send_early && chance(30)) {
+    std::vector<Message> rest;
+    for (const Message& msg : rd.messages) {
+      if (EarlySendable(msg)) {
+        send(msg);
+      } else {
+        rest.push_back(msg);
+      }
+    }
+    rd.messages.swap(rest);
+    if (chaos_ && chance(50)) {
+      m.pending = std::move(rd);  // the write completes on a later step
+      return;
+    }
+  }
+  finish_ready(m, std::move(rd));
+}
+
+void Simulator::finish_pending(bool all) {
+  for (auto& [id, m] : members_) {
+    if (!m->up || !m->pending) continue;
+    if (!all && !chance(30)) continue;
+    if (chaos_ && chance(3)) {
+      trace("crash of leader " + std::to_string(id) + " before persisting what it sent");
+      crash(*m);
+      continue;
+    }
+    Ready rd = std::move(*m->pending);
+    m->pending.reset();
+    finish_ready(*m, std::move(rd));
+    if (inv_.failed()) return;
+  }
+}
+
+void Simulator::finish_ready(Member& m, Ready rd) {
   // 1. Persist: snapshot, entries, hard state.
   if (!rd.snapshot.empty()) {
     const SnapshotMetadata& md = rd.snapshot.metadata;
@@ -293,7 +348,7 @@ void Simulator::process_all() {
   for (int round = 0; round < 100; ++round) {
     bool any = false;
     for (auto& [id, m] : members_) {
-      if (m->up && m->node->has_ready()) {
+      if (m->up && !m->pending && m->node->has_ready()) {
         handle_ready(*m);
         any = true;
         if (inv_.failed()) return;
@@ -483,6 +538,8 @@ void Simulator::act_compact() {
 }
 
 bool Simulator::liveness() {
+  chaos_ = false;
+  finish_pending(true);
   side_.clear();
   drop_pct_ = 0;
   dup_pct_ = 0;
@@ -494,6 +551,7 @@ bool Simulator::liveness() {
   for (int t = 0; t < opt_.liveness_ticks; ++t) {
     ++now_;
     for (Member* m : up_members()) m->node->tick();
+    finish_pending(true);
     process_all();
     deliver_due();
     process_all();
@@ -548,6 +606,7 @@ SimResult Simulator::run() {
       for (Member* m : up_members()) m->node->tick();
       deliver_due();
     }
+    if (!inv_.failed()) finish_pending(false);
     if (!inv_.failed()) process_all();
     if (!inv_.failed()) check();
     if (inv_.failed()) {
@@ -567,6 +626,10 @@ SimResult Simulator::run() {
     os << "liveness: no proposal committed within " << opt_.liveness_ticks
        << " ticks after the network healed;";
     for (auto& [id, m] : members_) {
+      if (!m->up) {
+        os << " [" << id << " down]";
+        continue;
+      }
       const Raft& r = m->node->raft();
       os << " [" << id << " " << RoleName(r.role()) << " term " << r.term() << " lead " << r.lead()
          << " commit " << r.log().committed() << " applied " << r.log().applied() << " last "
