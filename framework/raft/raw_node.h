@@ -9,9 +9,10 @@
 //     1. persist rd.snapshot (if any), rd.entries and rd.hard_state (if any) to the Storage —
 //        durably (fsync) when rd.must_sync;
 //     2. send rd.messages — only after step 1, because they promise what step 1 writes (a vote,
-//        an acknowledged entry). Exception (dissertation §10.2.1): messages of type kApp,
-//        kHeartbeat, kSnap and kTimeoutNow from a leader may be sent while step 1 runs, since
-//        a leader counts its own copy of an entry only after advance();
+//        an acknowledged entry). Exception (dissertation §10.2.1): when rd.leader_may_send_early,
+//        the messages for which IsEarlySendable(type) may be sent while step 1 runs: a leader
+//        counts its own copy of an entry only after advance(), and its term and vote are
+//        already durable;
 //        if a message is a kSnap, report the outcome with report_snapshot();
 //     3. apply rd.snapshot (if any) to the state machine, then rd.committed_entries, in order —
 //        only after step 1 (they may include entries persisted in step 1). A kConfChange entry
@@ -58,7 +59,16 @@ struct Ready {
   std::vector<ReadState> read_states;
   // True iff hard state or entries must be fsynced before messages go out.
   bool must_sync = false;
+  // True iff this member leads and this Ready changes neither term nor vote: messages of an
+  // IsEarlySendable() type may then go out before the write completes (§10.2.1).
+  bool leader_may_send_early = false;
 };
+
+// kApp, kHeartbeat, kSnap and kTimeoutNow: what a leader may send before its write completes.
+inline bool IsEarlySendable(MessageType t) {
+  return t == MessageType::kApp || t == MessageType::kHeartbeat || t == MessageType::kSnap ||
+         t == MessageType::kTimeoutNow;
+}
 
 enum class SnapshotStatus : uint8_t { kFinish = 0, kFailure = 1 };
 

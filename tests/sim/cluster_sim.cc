@@ -205,24 +205,15 @@ Member* Simulator::leader() {
   return best;
 }
 
-// Messages a leader may send before its Ready is persisted (raw_node.h, §10.2.1).
-bool EarlySendable(const Message& msg) {
-  return msg.type == MessageType::kApp || msg.type == MessageType::kHeartbeat ||
-         msg.type == MessageType::kSnap || msg.type == MessageType::kTimeoutNow;
-}
-
 void Simulator::handle_ready(Member& m) {
   Ready rd = m.node->ready();
   // A leader whose Ready keeps its term and vote may send appends while it persists; sometimes
   // it crashes before the write completes, losing the entries it already sent.
-  const HardState& durable = m.storage->hard_state();
-  const bool may_send_early =
-      m.node->raft().role() == Role::kLeader &&
-      (!rd.hard_state || (rd.hard_state->term == durable.term && rd.hard_state->vote == durable.vote));
+  const bool may_send_early = rd.leader_may_send_early;
   if (may_send_early && chance(30)) {
     std::vector<Message> rest;
     for (const Message& msg : rd.messages) {
-      if (EarlySendable(msg)) {
+      if (IsEarlySendable(msg.type)) {
         send(msg);
       } else {
         rest.push_back(msg);

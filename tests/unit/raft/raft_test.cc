@@ -503,5 +503,27 @@ TEST(RaftTest, LeaderCountsItselfOnlyAfterPersisting) {
   EXPECT_EQ(t.raft->log().committed(), 2u);  // 3 of 5 once the leader's copy is durable
 }
 
+// §10.2.1: a leader may send appends before its write completes — but not in the Ready that
+// made it leader of a new term (its term and vote are not durable yet; a crash could let it lead
+// the same term twice with different entries).
+TEST(RaftTest, LeaderMaySendEarlyOnlyWithDurableTermAndVote) {
+  Cluster c({1}, {2});
+  c.node(1).campaign();  // a single voter: candidate and leader in one Ready
+  Ready rd = c.node(1).ready();
+  ASSERT_TRUE(rd.soft_state.has_value());
+  EXPECT_EQ(rd.soft_state->role, Role::kLeader);
+  EXPECT_FALSE(rd.leader_may_send_early);
+  ASSERT_TRUE(c.peer(1).storage->append(rd.entries).ok());
+  c.peer(1).storage->set_hard_state(*rd.hard_state);
+  c.node(1).advance();
+  c.stabilize();
+  ASSERT_TRUE(c.node(1).propose("x").ok());
+  Ready next = c.node(1).ready();
+  EXPECT_TRUE(next.leader_may_send_early);
+  EXPECT_FALSE(IsEarlySendable(MessageType::kVoteResp));
+  EXPECT_FALSE(IsEarlySendable(MessageType::kAppResp));
+  EXPECT_TRUE(IsEarlySendable(MessageType::kApp));
+}
+
 }  // namespace
 }  // namespace keel::raft::test
