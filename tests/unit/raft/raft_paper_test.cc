@@ -518,5 +518,65 @@ TEST(RaftPaperTest, StaleMemberCannotWinAndAllApplySame) {
   }
 }
 
+// §5.3: "When a leader first comes to power, it initializes all nextIndex values to the index
+// just after the last one in its log."
+TEST(RaftPaperTest, LeaderInitializesNextIndex) {
+  const std::vector<Entry> ents = {{1, 2, EntryType::kNormal, ""}, {2, 3, EntryType::kNormal, ""}};
+  Solo s = MakeSoloWithLog(1, {1, 2, 3}, ents, 2);
+  s.raft->become_candidate();
+  s.raft->become_leader();  // appends its empty entry at 4
+  for (NodeId f : {2, 3}) {
+    EXPECT_EQ(s.raft->tracker().get(f)->next, 4u) << f;
+    EXPECT_EQ(s.raft->tracker().get(f)->match, 0u) << f;
+  }
+}
+
+// §5.3: "If followers crash or run slowly, or if network packets are lost, the leader retries
+// AppendEntries RPCs indefinitely until all followers eventually store all log entries."
+TEST(RaftPaperTest, LeaderRetriesUntilReplicated) {
+  Cluster c({1, 2, 3});
+  c.campaign(1);
+  int dropped = 0;
+  c.hook = [&](const Message& m) {
+    if (m.to == 3 && m.type == MessageType::kApp && dropped < 5) {
+      ++dropped;
+      return false;
+    }
+    return true;
+  };
+  c.propose(1, "a");
+  c.propose(1, "b");
+  c.tick_all(10);
+  EXPECT_EQ(dropped, 5);
+  EXPECT_EQ(c.log_of(3), c.log_of(1));
+}
+
+// §5.5: "Raft RPCs are idempotent ... if a follower receives an AppendEntries request that
+// includes log entries already present in its log, it ignores those entries in the new request."
+TEST(RaftPaperTest, AppendEntriesIsIdempotent) {
+  Solo s = MakeSolo(1, {1, 2, 3});
+  s.raft->become_follower(2, 2);
+  Message m;
+  m.type = MessageType::kApp;
+  m.from = 2;
+  m.to = 1;
+  m.term = 2;
+  m.index = 1;
+  m.log_term = 1;
+  m.commit = 1;
+  m.entries = {{2, 2, EntryType::kNormal, "a"}, {2, 3, EntryType::kNormal, "b"}};
+  ASSERT_TRUE(s.raft->step(m).ok());
+  Persist(*s.raft, *s.storage);
+  const auto before = s.raft->log().all_entries();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(s.raft->step(m).ok());
+  EXPECT_EQ(s.raft->log().all_entries(), before);
+  EXPECT_TRUE(s.raft->log().unstable_entries().empty());  // nothing new to persist
+  // A shorter, older copy does not truncate what follows either.
+  Message older = m;
+  older.entries.pop_back();
+  ASSERT_TRUE(s.raft->step(older).ok());
+  EXPECT_EQ(s.raft->log().last_index(), 3u);
+}
+
 }  // namespace
 }  // namespace keel::raft::test
