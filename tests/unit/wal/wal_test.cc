@@ -219,6 +219,30 @@ TEST_F(WalTest, UnwrittenSectorsInsideTheLastRecordsAreATornTail) {
   }
 }
 
+TEST_F(WalTest, ACutAtAnyOffsetInsideTheLastRecordsKeepsTheWholeOnesBefore) {
+  std::mt19937_64 rng(7);
+  auto wal = create();
+  ASSERT_TRUE(wal->save({}, make_entries(1, 20, 1, 300), true).ok());
+  wal.reset();
+  const std::string path = last_segment_path();
+  std::string content;
+  {
+    std::ifstream in(path, std::ios::binary);
+    content.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  size_t record = kRecordHeaderSize + 17 + 300;
+  size_t used = content.find_last_not_of('\0') + 1;
+  size_t head = used - 20 * record;
+  for (int trial = 0; trial < 60; ++trial) {
+    size_t cut = used - 3 * record + rng() % (3 * record);
+    std::ofstream(path, std::ios::binary | std::ios::trunc).write(content.data(), static_cast<std::streamsize>(cut));
+    WalContents c;
+    Result<std::unique_ptr<Wal>> w = open(&c);
+    ASSERT_TRUE(w.ok()) << cut << ": " << w.status().to_string();
+    EXPECT_EQ(c.entries, make_entries(1, (cut - head) / record, 1, 300)) << cut;
+  }
+}
+
 TEST_F(WalTest, AFlippedBitBeforeTheTailIsRefusedNamingFileAndOffset) {
   auto wal = create();
   ASSERT_TRUE(wal->save({}, make_entries(1, 10, 1, 100), true).ok());
