@@ -194,13 +194,13 @@ Status LmdbStore::create_bucket(std::string_view bucket) {
     if (find_dbi(bucket, &dbi)) return Status::OK();
     std::string name(bucket);
     for (;;) {
+      MDB_txn* txn = nullptr;
+      KEEL_RETURN_IF_ERROR(lmdb_status(mdb_txn_begin(env_, nullptr, 0, &txn), "begin"));
       int rc;
       {
         // dbi_mu_ spans the commit so that no reader sees the bucket in a snapshot before its
-        // handle is registered.
+        // handle is registered. Taken inside the write transaction, as commit does.
         std::lock_guard<std::mutex> lock(dbi_mu_);
-        MDB_txn* txn = nullptr;
-        KEEL_RETURN_IF_ERROR(lmdb_status(mdb_txn_begin(env_, nullptr, 0, &txn), "begin"));
         rc = mdb_dbi_open(txn, name.c_str(), MDB_CREATE, &dbi);
         if (rc == MDB_SUCCESS) {
           rc = mdb_txn_commit(txn);
@@ -240,20 +240,21 @@ Result<std::unique_ptr<BackendReadTx>> LmdbStore::begin_read() {
   });
 }
 
-int LmdbStore::write_batch(MDB_txn* txn, const WriteBatch& batch) {
-  for (const auto& op : batch.ops()) {
-    MDB_dbi dbi;
-    if (!find_dbi(op.bucket, &dbi)) return MDB_NOTFOUND;  // checked before; cannot happen
+int LmdbStore::write_batch(MDB_txn* txn, const WriteBatch& batch,
+                           const std::vector<MDB_dbi>& dbis) {
+  const auto& ops = batch.ops();
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const auto& op = ops[i];
     int rc = MDB_SUCCESS;
     switch (op.type) {
       case WriteBatch::OpType::kPut:
-        rc = lmdb_put(txn, dbi, op.key, op.value);
+        rc = lmdb_put(txn, dbis[i], op.key, op.value);
         break;
       case WriteBatch::OpType::kDelete:
-        rc = lmdb_erase(txn, dbi, op.key);
+        rc = lmdb_erase(txn, dbis[i], op.key);
         break;
       case WriteBatch::OpType::kDeleteRange:
-        rc = lmdb_erase_range(txn, dbi, op.key, op.value);
+        rc = lmdb_erase_range(txn, dbis[i], op.key, op.value);
         break;
     }
     if (rc != MDB_SUCCESS) return rc;
@@ -265,12 +266,15 @@ Status LmdbStore::commit(const WriteBatch& batch, bool sync) {
   return guarded("commit", [&]() -> Status {
     std::unique_lock<std::mutex> write(write_mu_);
     KEEL_RETURN_IF_ERROR(check_writable());
-    // Refuse bad input before writing anything.
+    // Refuse bad input before writing anything; look the handles up once.
+    std::vector<MDB_dbi> dbis;
+    dbis.reserve(batch.size());
     for (const auto& op : batch.ops()) {
       MDB_dbi dbi;
       if (!find_dbi(op.bucket, &dbi)) {
         return Status::NotFound("bucket \"" + op.bucket + "\" does not exist");
       }
+      dbis.push_back(dbi);
       if (op.type == WriteBatch::OpType::kPut && op.key.empty()) {
         return Status::InvalidArgument("lmdb: empty key in bucket \"" + op.bucket + "\"");
       }
@@ -279,7 +283,7 @@ Status LmdbStore::commit(const WriteBatch& batch, bool sync) {
     for (;;) {
       MDB_txn* txn = nullptr;
       KEEL_RETURN_IF_ERROR(lmdb_status(mdb_txn_begin(env_, nullptr, 0, &txn), "begin write"));
-      int rc = write_batch(txn, batch);
+      int rc = write_batch(txn, batch, dbis);
       if (rc == MDB_SUCCESS) {
         rc = mdb_txn_commit(txn);
       } else {

@@ -28,6 +28,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "access_gate.h"
 #include "keel/backend.h"
@@ -74,7 +75,8 @@ class LmdbStore : public Backend {
 
   Status open_env();  // opens env_ and the handles of every bucket
   void close_env();
-  int write_batch(MDB_txn* txn, const WriteBatch& batch);  // an LMDB return code
+  // Applies `batch`, op i to bucket handle dbis[i]; returns an LMDB return code.
+  int write_batch(MDB_txn* txn, const WriteBatch& batch, const std::vector<MDB_dbi>& dbis);
   // Grows the map. REQUIRES: `write` holds write_mu_, no write transaction open. May let go of
   // write_mu_ for a while (see lock_exclusive).
   Status grow_map(std::unique_lock<std::mutex>& write);
