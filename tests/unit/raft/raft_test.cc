@@ -525,5 +525,38 @@ TEST(RaftTest, LeaderMaySendEarlyOnlyWithDurableTermAndVote) {
   EXPECT_TRUE(IsEarlySendable(MessageType::kApp));
 }
 
+// RawNode's refusals: local messages, termless network messages, unknown responders, and
+// invalid configurations, each with its own error.
+TEST(RaftTest, RawNodeRefusals) {
+  Cluster c({1, 2, 3});
+  c.campaign(1);
+  Message m;
+  m.type = MessageType::kHup;
+  m.term = 5;
+  EXPECT_EQ(c.node(1).step(m), ErrStepLocalMsg());
+  m.type = MessageType::kApp;
+  m.term = 0;
+  EXPECT_TRUE(c.node(2).step(m).is_invalid_argument());
+  m.type = MessageType::kAppResp;
+  m.from = 9;
+  m.term = c.raft(1).term();
+  EXPECT_EQ(c.node(1).step(m), ErrStepPeerNotFound());
+
+  MemoryStorage s;
+  SplitMix64 rng(1);
+  Config cfg;
+  cfg.storage = &s;
+  cfg.random = &rng;
+  EXPECT_TRUE(RawNode::Create(cfg).status().is_invalid_argument());  // id 0
+  cfg.id = 1;
+  cfg.election_tick = 1;
+  EXPECT_TRUE(RawNode::Create(cfg).status().is_invalid_argument());  // election <= heartbeat
+  cfg.election_tick = 10;
+  cfg.random = nullptr;
+  EXPECT_TRUE(RawNode::Create(cfg).status().is_invalid_argument());
+  cfg.random = &rng;
+  EXPECT_TRUE(RawNode::Create(cfg).ok());
+}
+
 }  // namespace
 }  // namespace keel::raft::test

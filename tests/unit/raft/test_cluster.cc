@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <gtest/gtest.h>
+
 namespace keel::raft::test {
 
 namespace {
@@ -191,9 +193,37 @@ void Cluster::stabilize() {
       (void)peers_.at(m.to)->node->step(*decoded);
       if (peers_.at(m.to)->node->has_ready()) process_ready(m.to);
     }
-    if (!moved) return;
+    if (!moved) {
+      check_invariants();
+      return;
+    }
   }
   Die("stabilize did not converge");
+}
+
+void Cluster::check_invariants() {
+  for (const auto& [id, p] : peers_) {
+    const Raft& r = p->node->raft();
+    if (r.role() != Role::kLeader) continue;
+    auto [it, inserted] = leaders_seen.emplace(r.term(), id);
+    EXPECT_EQ(it->second, id) << "two leaders in term " << r.term();
+  }
+  for (const auto& [a, pa] : peers_) {
+    for (const auto& [b, pb] : peers_) {
+      if (a >= b) continue;
+      const RaftLog& la = pa->node->raft().log();
+      const RaftLog& lb = pb->node->raft().log();
+      const uint64_t hi = std::min(la.committed(), lb.committed());
+      const uint64_t lo = std::max(la.first_index(), lb.first_index());
+      for (uint64_t i = lo; i <= hi; ++i) {
+        auto ea = la.slice(i, i + 1, UINT64_MAX);
+        auto eb = lb.slice(i, i + 1, UINT64_MAX);
+        if (!ea.ok() || !eb.ok()) continue;
+        EXPECT_EQ((*ea)[0], (*eb)[0]) << "members " << a << " and " << b
+                                      << " disagree on committed entry " << i;
+      }
+    }
+  }
 }
 
 void Cluster::send(const Message& m) {

@@ -90,6 +90,12 @@ class Cluster {
   // Called with every Ready before it is handled (scenario tests print them).
   std::function<void(NodeId, const Ready&)> on_ready;
 
+  // Election safety (one leader per term among current leaders) and agreement of every pair of
+  // members on the entries both know committed. Runs after every stabilize(); reports through
+  // gtest.
+  void check_invariants();
+  std::map<uint64_t, NodeId> leaders_seen;  // term -> leader, over the cluster's life
+
   // Members' logs, for comparisons.
   std::vector<Entry> log_of(NodeId id) const;
   NodeId leader() const;  // the member that believes it leads in the highest term, or kNone
