@@ -177,11 +177,9 @@ Status restore_leveldb(const BackendOptions& options, ByteSource& copy,
     namespace fs = std::filesystem;
     const std::string& dir = options.dir;
     std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) return Status::IOError("create " + dir + ": " + ec.message());
-    if (!fs::is_empty(dir, ec) || ec) {
-      return Status::FailedPrecondition("restore: data dir " + dir + " is not empty");
-    }
+    KEEL_RETURN_IF_ERROR(prepare_restore_dir(dir, kEngineName));
+    // A "creating" marker first: a crash from here on leaves a dir the next restore clears.
+    KEEL_RETURN_IF_ERROR(write_marker(dir, EngineMarker{kEngineName, kFormatVersion, false}));
     std::unique_ptr<leveldb::Cache> cache(leveldb::NewLRUCache(8 << 20));
     Status s;
     {
@@ -189,8 +187,8 @@ Status restore_leveldb(const BackendOptions& options, ByteSource& copy,
       if (!db.ok()) return db.status();
       s = restore_into(dir, db->get(), copy);
     }
-    // The marker comes last: without it the dir is no store, and a failed restore leaves none.
-    if (s.ok()) s = write_marker(dir, EngineMarker{kEngineName, kFormatVersion});
+    // The marker is complete last; a failed restore leaves the dir empty.
+    if (s.ok()) s = write_marker(dir, EngineMarker{kEngineName, kFormatVersion, true});
     if (!s.ok()) {
       for (const auto& e : fs::directory_iterator(dir, ec)) fs::remove_all(e.path(), ec);
       logger.warn("leveldb: restore into " + dir + " failed: " + s.to_string());

@@ -109,27 +109,18 @@ Result<std::unique_ptr<Backend>> LeveldbStore::open(const BackendOptions& option
     if (!fd.ok()) return fd.status();
     std::unique_ptr<LeveldbStore> store(new LeveldbStore(dir, logger, *fd));
 
-    bool fresh = false;
-    auto marker = read_marker(dir);
-    if (marker.ok()) {
-      KEEL_RETURN_IF_ERROR(check_marker(dir, *marker, kEngineName, kFormatVersion));
-    } else if (marker.status().is_not_found()) {
-      if (!fs::is_empty(dir, ec) || ec) {
-        return Status::Corruption("data dir " + dir +
-                                  " holds files but no keel-backend marker: not a keel store");
-      }
-      if (!options.create_if_missing) return Status::NotFound("no store in " + dir);
-      fresh = true;
-    } else {
-      return marker.status();
+    auto fresh = is_fresh(dir, options.create_if_missing, kEngineName, kFormatVersion);
+    if (!fresh.ok()) return fresh.status();
+    if (*fresh) {
+      KEEL_RETURN_IF_ERROR(write_marker(dir, EngineMarker{kEngineName, kFormatVersion, false}));
     }
     store->cache_.reset(leveldb::NewLRUCache(settings.cache_size));
-    auto db = open_db(dir, settings, store->cache_.get(), fresh);
+    auto db = open_db(dir, settings, store->cache_.get(), *fresh);
     if (!db.ok()) return db.status();
     store->db_ = std::move(*db);
-    if (fresh) {
-      // LevelDB syncs its CURRENT and MANIFEST on creation; the marker comes after them.
-      KEEL_RETURN_IF_ERROR(write_marker(dir, EngineMarker{kEngineName, kFormatVersion}));
+    if (*fresh) {
+      // LevelDB syncs its CURRENT and MANIFEST on creation; the marker is complete after them.
+      KEEL_RETURN_IF_ERROR(write_marker(dir, EngineMarker{kEngineName, kFormatVersion, true}));
     }
     leveldb::ReadOptions ro;
     ro.verify_checksums = true;

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -53,6 +54,8 @@ Result<EngineMarker> read_marker(const std::string& dir) {
     std::string key = line.substr(0, eq), value = line.substr(eq + 1);
     if (key == "engine") {
       marker.engine = value;
+    } else if (key == "state") {
+      marker.complete = value != "creating";
     } else if (key == "format") {
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), marker.format);
       if (ec != std::errc() || end != value.data() + value.size()) {
@@ -71,6 +74,7 @@ Status write_marker(const std::string& dir, const EngineMarker& marker) {
   std::string path = dir + "/" + kMarkerFile;
   std::string tmp = path + ".tmp";
   std::string text = "engine=" + marker.engine + "\nformat=" + std::to_string(marker.format) + "\n";
+  if (!marker.complete) text += "state=creating\n";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return io_error("create", tmp, errno);
   ssize_t n = ::write(fd, text.data(), text.size());
@@ -87,6 +91,57 @@ Status write_marker(const std::string& dir, const EngineMarker& marker) {
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) return io_error("rename", tmp, errno);
   return fsync_path(dir);
+}
+
+Status remove_engine_files(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (e.path().filename() == kMarkerFile) continue;
+    std::filesystem::remove_all(e.path(), ec);
+    if (ec) return Status::IOError("remove " + e.path().string() + ": " + ec.message());
+  }
+  if (ec) return Status::IOError("list " + dir + ": " + ec.message());
+  return Status::OK();
+}
+
+Result<bool> is_fresh(const std::string& dir, bool create_if_missing, const std::string& engine,
+                      uint32_t format) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  auto marker = read_marker(dir);
+  if (marker.ok()) {
+    KEEL_RETURN_IF_ERROR(check_marker(dir, *marker, engine, format));
+    if (marker->complete) return false;
+    if (!create_if_missing) return Status::NotFound("no store in " + dir + " (one was being made)");
+    KEEL_RETURN_IF_ERROR(remove_engine_files(dir));
+    return true;
+  }
+  if (!marker.status().is_not_found()) return marker.status();
+  // A crash while the first marker was written leaves only its temporary.
+  fs::remove(dir + "/" + kMarkerFile + ".tmp", ec);
+  if (!fs::is_empty(dir, ec) || ec) {
+    return Status::Corruption("data dir " + dir +
+                              " holds files but no keel-backend marker: not a keel store");
+  }
+  if (!create_if_missing) return Status::NotFound("no store in " + dir);
+  return true;
+}
+
+Status prepare_restore_dir(const std::string& dir, const std::string& engine) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::IOError("create " + dir + ": " + ec.message());
+  auto marker = read_marker(dir);
+  if (marker.ok() && !marker->complete && marker->engine == engine) {
+    KEEL_RETURN_IF_ERROR(remove_engine_files(dir));
+    fs::remove(dir + "/" + kMarkerFile, ec);
+  }
+  fs::remove(dir + "/" + kMarkerFile + ".tmp", ec);
+  if (!fs::is_empty(dir, ec) || ec) {
+    return Status::FailedPrecondition("restore: data dir " + dir + " is not empty");
+  }
+  return Status::OK();
 }
 
 Status check_marker(const std::string& dir, const EngineMarker& found, const std::string& engine,

@@ -118,17 +118,37 @@ Status LmdbStore::copy_to(ByteSink& out) {
   }
 }
 
+namespace {
+Status restore_body(const BackendOptions& options, ByteSource& copy, const LmdbSettings& settings,
+                    Logger& logger);
+}  // namespace
+
 Status restore_lmdb(const BackendOptions& options, ByteSource& copy, const LmdbSettings& settings,
                     Logger& logger) {
   try {
-    namespace fs = std::filesystem;
     const std::string& dir = options.dir;
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) return Status::IOError("create " + dir + ": " + ec.message());
-    if (!fs::is_empty(dir, ec) || ec) {
-      return Status::FailedPrecondition("restore: data dir " + dir + " is not empty");
+    KEEL_RETURN_IF_ERROR(prepare_restore_dir(dir, kEngineName));
+    // A "creating" marker first: a crash from here on leaves a dir the next restore clears.
+    KEEL_RETURN_IF_ERROR(write_marker(dir, EngineMarker{kEngineName, kFormatVersion, false}));
+    Status s = restore_body(options, copy, settings, logger);
+    if (!s.ok()) {
+      // A failed restore leaves the dir empty.
+      std::error_code ec;
+      (void)remove_engine_files(dir);
+      std::filesystem::remove(dir + "/" + kMarkerFile, ec);
     }
+    return s;
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("lmdb: restore: ") + e.what());
+  }
+}
+
+namespace {
+
+Status restore_body(const BackendOptions& options, ByteSource& copy, const LmdbSettings& settings,
+                    Logger& logger) {
+  {
+    const std::string& dir = options.dir;
     char header[kCopyHeaderSize];
     auto got = read_full(copy, header, sizeof(header));
     if (!got.ok()) return got.status();
@@ -179,21 +199,16 @@ Status restore_lmdb(const BackendOptions& options, ByteSource& copy, const LmdbS
     if (::rename(tmp.c_str(), data.c_str()) != 0) {
       return Status::IOError("rename " + tmp + ": " + std::strerror(errno));
     }
-    KEEL_RETURN_IF_ERROR(write_marker(dir, EngineMarker{kEngineName, kFormatVersion}));
+    KEEL_RETURN_IF_ERROR(write_marker(dir, EngineMarker{kEngineName, kFormatVersion, true}));
     // Open it once to prove LMDB takes it; a store that does not open is removed again.
     BackendOptions check = options;
     check.create_if_missing = false;
     auto store = LmdbStore::open(check, settings, logger);
-    if (!store.ok()) {
-      fs::remove(dir + "/" + kMarkerFile, ec);
-      fs::remove(data, ec);
-      fs::remove(dir + "/lock.mdb", ec);
-      return store.status().with_context("restore");
-    }
+    if (!store.ok()) return store.status().with_context("restore");
     return (*store)->close();
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("lmdb: restore: ") + e.what());
   }
 }
+
+}  // namespace
 
 }  // namespace keel::backend_lmdb

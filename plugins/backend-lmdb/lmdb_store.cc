@@ -81,28 +81,19 @@ Result<std::unique_ptr<Backend>> LmdbStore::open(const BackendOptions& options,
     if (!fd.ok()) return fd.status();
     std::unique_ptr<LmdbStore> store(new LmdbStore(dir, settings, logger, *fd));
 
-    bool fresh = false;
-    auto marker = read_marker(dir);
-    if (marker.ok()) {
-      KEEL_RETURN_IF_ERROR(check_marker(dir, *marker, kEngineName, kFormatVersion));
-      if (!fs::exists(dir + "/" + kDataFile, ec)) {
-        return Status::Corruption("data dir " + dir + " has an lmdb marker but no " + kDataFile);
-      }
-    } else if (marker.status().is_not_found()) {
-      if (!fs::is_empty(dir, ec) || ec) {
-        return Status::Corruption("data dir " + dir +
-                                  " holds files but no keel-backend marker: not a keel store");
-      }
-      if (!options.create_if_missing) return Status::NotFound("no store in " + dir);
-      fresh = true;
-    } else {
-      return marker.status();
+    auto fresh = is_fresh(dir, options.create_if_missing, kEngineName, kFormatVersion);
+    if (!fresh.ok()) return fresh.status();
+    if (!*fresh && !fs::exists(dir + "/" + kDataFile, ec)) {
+      return Status::Corruption("data dir " + dir + " has an lmdb marker but no " + kDataFile);
+    }
+    if (*fresh) {
+      KEEL_RETURN_IF_ERROR(write_marker(dir, EngineMarker{kEngineName, kFormatVersion, false}));
     }
     KEEL_RETURN_IF_ERROR(store->open_env());
-    if (fresh) {
-      // The marker comes last, once LMDB's files are on disk: a marker always means a whole store.
+    if (*fresh) {
+      // Complete once LMDB's files are on disk: a complete marker always means a whole store.
       KEEL_RETURN_IF_ERROR(lmdb_status(mdb_env_sync(store->env_, 1), "sync new store"));
-      KEEL_RETURN_IF_ERROR(write_marker(dir, EngineMarker{kEngineName, kFormatVersion}));
+      KEEL_RETURN_IF_ERROR(write_marker(dir, EngineMarker{kEngineName, kFormatVersion, true}));
     }
     return std::unique_ptr<Backend>(std::move(store));
   });

@@ -683,6 +683,53 @@ TEST_P(BackendTest, RefusesADirWithoutMarker) {
   EXPECT_TRUE(plugin_->open(o).status().is_not_found());
 }
 
+// A crash while a store was being made leaves a "creating" marker: that dir holds no store, and
+// the next open (or restore) makes it again from nothing.
+TEST_P(BackendTest, AHalfMadeStoreStartsOver) {
+  store_.reset();
+  std::string dir = tmp_.sub("half");
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/keel-backend") << "engine=" << GetParam() << "\nformat=1\nstate=creating\n";
+  std::ofstream(dir + "/leftover") << "partial engine file";
+  BackendOptions o;
+  o.dir = dir;
+  o.create_if_missing = false;
+  EXPECT_TRUE(plugin_->open(o).status().is_not_found());
+  o.create_if_missing = true;
+  auto made = plugin_->open(o);
+  ASSERT_OK_R(made);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/leftover"));
+  ASSERT_OK((*made)->create_bucket("b"));
+  made->reset();
+  o.create_if_missing = false;
+  EXPECT_TRUE(plugin_->open(o).ok());
+  // Only the first marker's temporary: a crash before anything else was written.
+  std::string early = tmp_.sub("early");
+  std::filesystem::create_directories(early);
+  std::ofstream(early + "/keel-backend.tmp") << "engine=";
+  o.dir = early;
+  o.create_if_missing = true;
+  EXPECT_TRUE(plugin_->open(o).ok());
+  // A restore clears a half-made store too.
+  std::string again = tmp_.sub("again");
+  std::filesystem::create_directories(again);
+  std::ofstream(again + "/keel-backend") << "engine=" << GetParam() << "\nformat=1\nstate=creating\n";
+  std::ofstream(again + "/leftover") << "x";
+  open();
+  ASSERT_OK(store_->create_bucket("b"));
+  ASSERT_OK(put("b", "k", "v", true));
+  StringSink sink;
+  ASSERT_OK(store_->copy_to(sink));
+  StringSource source(sink.data());
+  o.dir = again;
+  ASSERT_OK(plugin_->restore(o, source));
+  auto restored = plugin_->open(o);
+  ASSERT_OK_R(restored);
+  auto content = read_all(**restored);
+  ASSERT_OK_R(content);
+  EXPECT_EQ((*content)["b"]["k"], "v");
+}
+
 TEST_P(BackendTest, RefusesCorruptFiles) {
   ASSERT_OK(store_->create_bucket("b"));
   ASSERT_OK(put("b", "k", "v", true));

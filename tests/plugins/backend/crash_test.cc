@@ -107,6 +107,29 @@ TEST_P(CrashTest, NoAcknowledgedBatchLostNoBatchTorn) {
             << " kills\n";
 }
 
+// Kills that land while the store is first made: the dir must open afterwards every time.
+TEST_P(CrashTest, CrashWhileCreatingLeavesAnOpenableDir) {
+  uint64_t seed = env_number("KEEL_CRASH_SEED", std::random_device()());
+  std::cerr << "crash-while-creating " << GetParam() << ": seed " << seed << "\n";
+  std::mt19937_64 rng(seed);
+  auto plugin = load_backend(GetParam());
+  ASSERT_TRUE(plugin.ok()) << plugin.status().to_string();
+  TempDir tmp;
+  for (int round = 0; round < 10; ++round) {
+    std::string dir = tmp.sub("store" + std::to_string(round));
+    run_and_kill(GetParam(), dir, 0, std::chrono::microseconds(rng() % 15000));
+    BackendOptions o;
+    o.dir = dir;
+    auto store = (*plugin)->open(o);
+    ASSERT_TRUE(store.ok()) << "round " << round << ": " << store.status().to_string();
+    auto content = read_all(**store);
+    ASSERT_TRUE(content.ok()) << content.status().to_string();
+    uint64_t last = (*content)[kCrashBucket].count("last")
+                        ? std::stoull((*content)[kCrashBucket]["last"]) : 0;
+    EXPECT_TRUE((*content)[kCrashBucket] == expected_after(last)) << "round " << round;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Plugins, CrashTest, ::testing::Values("lmdb", "leveldb"),
                          [](const auto& info) { return info.param; });
 
