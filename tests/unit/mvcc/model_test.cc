@@ -93,6 +93,14 @@ class Model {
     }
     resp.count = static_cast<int64_t>(kvs.size());
     if (r.count_only) return resp;
+    // etcd's quirk, kept: with no sort order and no filter it fetches limit+1 keys in key order
+    // and only then sorts them (a target other than KEY still sorts, among those).
+    const bool filtered = r.min_mod_revision != 0 || r.max_mod_revision != 0 ||
+                          r.min_create_revision != 0 || r.max_create_revision != 0;
+    if (r.limit > 0 && r.sort_order == SortOrder::kNone && !filtered &&
+        kvs.size() > static_cast<size_t>(r.limit) + 1) {
+      kvs.resize(static_cast<size_t>(r.limit) + 1);
+    }
     std::erase_if(kvs, [&](const KeyValue& kv) {
       return (r.max_mod_revision != 0 && kv.mod_revision > r.max_mod_revision) ||
              (r.min_mod_revision != 0 && kv.mod_revision < r.min_mod_revision) ||
