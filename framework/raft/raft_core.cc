@@ -37,8 +37,10 @@ Result<std::unique_ptr<Raft>> Raft::Create(const Config& c) {
   r->apply_conf_state(init->conf_state);
   const HardState& hs = init->hard_state;
   if (!hs.empty()) {
-    if (hs.commit < r->log_.committed() || hs.commit > r->log_.last_index()) {
-      return Status::Corruption("raft: hard state commit is out of the log's range");
+    // A commit index below the snapshot's is stale (the snapshot holds only committed state, so
+    // it is kept); one past the last entry means entries the member promised are missing.
+    if (hs.commit > r->log_.last_index()) {
+      return Status::Corruption("raft: hard state commit is past the last log entry");
     }
     r->log_.commit_to(hs.commit);
     r->term_ = hs.term;

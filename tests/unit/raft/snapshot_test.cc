@@ -128,5 +128,23 @@ TEST(SnapshotTest, MatchingSnapshotFastForwardsCommit) {
   EXPECT_EQ(s.raft->log().committed(), 3u);
 }
 
+// A hard state whose commit index is below the snapshot's (a crash between writing the snapshot
+// and the hard state) is not corruption: the snapshot's entries are committed by definition.
+// One past the last entry is.
+TEST(SnapshotTest, RestartCommitBelowSnapshotIsKept) {
+  MemoryStorage s;
+  Snapshot snap;
+  snap.metadata = SnapshotMetadata{ConfState{{1, 2, 3}, {}}, 5, 2};
+  ASSERT_TRUE(s.apply_snapshot(snap).ok());
+  s.set_hard_state(HardState{2, 1, 3});
+  SplitMix64 rng(1);
+  Config c = TestConfig(1, &s, &rng);
+  auto r = Raft::Create(c);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ((*r)->log().committed(), 5u);
+  s.set_hard_state(HardState{2, 1, 9});
+  EXPECT_TRUE(Raft::Create(c).status().is_corruption());
+}
+
 }  // namespace
 }  // namespace keel::raft::test
