@@ -1,6 +1,8 @@
 #include "lmdb_copy.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <boost/crc.hpp>
@@ -56,6 +58,69 @@ Status write_all(int fd, const char* p, size_t n, const std::string& path) {
   return Status::OK();
 }
 
+// Reads a copy into options.dir (whose marker says "creating"); the caller cleans up on failure.
+Status restore_body(const BackendOptions& options, ByteSource& copy, const LmdbSettings& settings,
+                    Logger& logger) {
+  const std::string& dir = options.dir;
+  char header[kCopyHeaderSize];
+  auto got = read_full(copy, header, sizeof(header));
+  if (!got.ok()) return got.status();
+  if (*got != sizeof(header) || std::memcmp(header, kMagic, 8) != 0) {
+    return Status::Corruption("restore: the stream is not an lmdb backend copy");
+  }
+  if (read_le<uint32_t>(header + 8) > kCopyFormat) {
+    return Status::FailedPrecondition("restore: lmdb copy format " +
+                                      std::to_string(read_le<uint32_t>(header + 8)) +
+                                      " is newer than this backend reads (" +
+                                      std::to_string(kCopyFormat) + ")");
+  }
+  std::string data = dir + "/" + kDataFile;
+  std::string tmp = data + ".restore";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError("create " + tmp + ": " + std::strerror(errno));
+  auto fail = [&](Status s) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return s;
+  };
+  // The trailer is the last kCopyTrailerSize bytes: hold them back until the stream ends.
+  std::string pending;
+  std::vector<char> buf(1 << 20);
+  boost::crc_32_type crc;
+  uint64_t size = 0;
+  for (;;) {
+    auto r = copy.read(buf.data(), buf.size());
+    if (!r.ok()) return fail(r.status());
+    if (*r == 0) break;
+    pending.append(buf.data(), *r);
+    if (pending.size() > kCopyTrailerSize) {
+      size_t n = pending.size() - kCopyTrailerSize;
+      crc.process_bytes(pending.data(), n);
+      size += n;
+      Status w = write_all(fd, pending.data(), n, tmp);
+      if (!w.ok()) return fail(w);
+      pending.erase(0, n);
+    }
+  }
+  if (pending.size() != kCopyTrailerSize || pending.compare(12, 4, kEndMagic) != 0 ||
+      read_le<uint64_t>(pending.data()) != size ||
+      read_le<uint32_t>(pending.data() + 8) != crc.checksum()) {
+    return fail(Status::Corruption("restore: the lmdb copy is truncated or damaged"));
+  }
+  if (::fsync(fd) != 0) return fail(Status::IOError("fsync " + tmp + ": " + std::strerror(errno)));
+  ::close(fd);
+  if (::rename(tmp.c_str(), data.c_str()) != 0) {
+    return Status::IOError("rename " + tmp + ": " + std::strerror(errno));
+  }
+  KEEL_RETURN_IF_ERROR(write_marker(dir, EngineMarker{kEngineName, kFormatVersion, true}));
+  // Open it once to prove LMDB takes it; a store that does not open is removed again.
+  BackendOptions check = options;
+  check.create_if_missing = false;
+  auto store = LmdbStore::open(check, settings, logger);
+  if (!store.ok()) return store.status().with_context("restore");
+  return (*store)->close();
+}
+
 }  // namespace
 
 Status LmdbStore::copy_to(ByteSink& out) {
@@ -70,6 +135,12 @@ Status LmdbStore::copy_to(ByteSink& out) {
       // LMDB writes the copy into the pipe from its own read transaction; this thread pumps the
       // pipe into the sink, so a slow sink slows the copy (back-pressure), nothing piles up.
       copier = std::thread([&] {
+        // Should the read end close early, the write fails with EPIPE instead of a SIGPIPE
+        // killing the process: the signal is blocked in this thread and dies with it.
+        sigset_t pipe_signal;
+        sigemptyset(&pipe_signal);
+        sigaddset(&pipe_signal, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
         copy_rc = mdb_env_copyfd2(env_, fds[1], MDB_CP_COMPACT);
         ::close(fds[1]);
       });
@@ -100,7 +171,7 @@ Status LmdbStore::copy_to(ByteSink& out) {
       if (sink.ok()) sink = out.write(std::string_view(buf.data(), static_cast<size_t>(n)));
     }
     if (read_err != 0) {
-      ::close(fds[0]);  // the copier then fails with EPIPE... or SIGPIPE; reading a pipe does not fail
+      ::close(fds[0]);  // the copier's next write fails with EPIPE and it ends
       copier.join();
       return Status::IOError(std::string("read copy pipe: ") + std::strerror(read_err));
     }
@@ -117,11 +188,6 @@ Status LmdbStore::copy_to(ByteSink& out) {
     return Status::Internal(std::string("lmdb: copy_to: ") + e.what());
   }
 }
-
-namespace {
-Status restore_body(const BackendOptions& options, ByteSource& copy, const LmdbSettings& settings,
-                    Logger& logger);
-}  // namespace
 
 Status restore_lmdb(const BackendOptions& options, ByteSource& copy, const LmdbSettings& settings,
                     Logger& logger) {
@@ -143,72 +209,5 @@ Status restore_lmdb(const BackendOptions& options, ByteSource& copy, const LmdbS
   }
 }
 
-namespace {
-
-Status restore_body(const BackendOptions& options, ByteSource& copy, const LmdbSettings& settings,
-                    Logger& logger) {
-  {
-    const std::string& dir = options.dir;
-    char header[kCopyHeaderSize];
-    auto got = read_full(copy, header, sizeof(header));
-    if (!got.ok()) return got.status();
-    if (*got != sizeof(header) || std::memcmp(header, kMagic, 8) != 0) {
-      return Status::Corruption("restore: the stream is not an lmdb backend copy");
-    }
-    if (read_le<uint32_t>(header + 8) > kCopyFormat) {
-      return Status::FailedPrecondition("restore: lmdb copy format " +
-                                        std::to_string(read_le<uint32_t>(header + 8)) +
-                                        " is newer than this backend reads (" +
-                                        std::to_string(kCopyFormat) + ")");
-    }
-    std::string data = dir + "/" + kDataFile;
-    std::string tmp = data + ".restore";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return Status::IOError("create " + tmp + ": " + std::strerror(errno));
-    auto fail = [&](Status s) {
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return s;
-    };
-    // The trailer is the last kCopyTrailerSize bytes: hold them back until the stream ends.
-    std::string pending;
-    std::vector<char> buf(1 << 20);
-    boost::crc_32_type crc;
-    uint64_t size = 0;
-    for (;;) {
-      auto r = copy.read(buf.data(), buf.size());
-      if (!r.ok()) return fail(r.status());
-      if (*r == 0) break;
-      pending.append(buf.data(), *r);
-      if (pending.size() > kCopyTrailerSize) {
-        size_t n = pending.size() - kCopyTrailerSize;
-        crc.process_bytes(pending.data(), n);
-        size += n;
-        Status w = write_all(fd, pending.data(), n, tmp);
-        if (!w.ok()) return fail(w);
-        pending.erase(0, n);
-      }
-    }
-    if (pending.size() != kCopyTrailerSize || pending.compare(12, 4, kEndMagic) != 0 ||
-        read_le<uint64_t>(pending.data()) != size ||
-        read_le<uint32_t>(pending.data() + 8) != crc.checksum()) {
-      return fail(Status::Corruption("restore: the lmdb copy is truncated or damaged"));
-    }
-    if (::fsync(fd) != 0) return fail(Status::IOError("fsync " + tmp + ": " + std::strerror(errno)));
-    ::close(fd);
-    if (::rename(tmp.c_str(), data.c_str()) != 0) {
-      return Status::IOError("rename " + tmp + ": " + std::strerror(errno));
-    }
-    KEEL_RETURN_IF_ERROR(write_marker(dir, EngineMarker{kEngineName, kFormatVersion, true}));
-    // Open it once to prove LMDB takes it; a store that does not open is removed again.
-    BackendOptions check = options;
-    check.create_if_missing = false;
-    auto store = LmdbStore::open(check, settings, logger);
-    if (!store.ok()) return store.status().with_context("restore");
-    return (*store)->close();
-  }
-}
-
-}  // namespace
 
 }  // namespace keel::backend_lmdb

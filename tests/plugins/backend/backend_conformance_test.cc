@@ -470,6 +470,30 @@ class SlowSink : public ByteSink {
   std::string data_;
 };
 
+// A sink that fails part way: copy_to returns its error, and the store goes on.
+class FailingSink : public ByteSink {
+ public:
+  Status write(std::string_view data) override {
+    if (taken_ > 100000) return Status::IOError("the receiver went away");
+    taken_ += data.size();
+    return Status::OK();
+  }
+
+ private:
+  size_t taken_ = 0;
+};
+
+TEST_P(BackendTest, CopyToAFailingSinkFails) {
+  ASSERT_OK(store_->create_bucket("b"));
+  WriteBatch w;
+  for (int i = 0; i < 3000; ++i) w.put("b", "k" + std::to_string(i), std::string(1000, 'x'));
+  ASSERT_OK(store_->commit(w, false));
+  FailingSink sink;
+  EXPECT_TRUE(store_->copy_to(sink).is_io_error());
+  ASSERT_OK(put("b", "after", "1"));
+  EXPECT_EQ(get("b", "after"), "1");
+}
+
 TEST_P(BackendTest, CopyIsConsistentWhileWritesGoOn) {
   ASSERT_OK(store_->create_bucket("b"));
   WriteBatch w;
