@@ -24,6 +24,12 @@
 // Between ready() and advance() the driver may keep calling tick/step/propose; it must not call
 // ready() again until it called advance().
 //
+// Starting: a founding member's Storage holds the bootstrap snapshot (index 1, term 1, the
+// initial membership; see MemoryStorage::Bootstrap) and hard state {1, none, 1}. A member added
+// later starts with an empty Storage and gets the log (or a snapshot) from the leader once its
+// addition is applied there. On restart, Config::applied is the index the state machine already
+// reflects (usually its snapshot's); committed entries after it are handed out again.
+//
 // Thread safety: none — single-threaded by contract. One thread drives a RawNode.
 #ifndef KEEL_RAFT_RAW_NODE_H_
 #define KEEL_RAFT_RAW_NODE_H_
@@ -110,8 +116,10 @@ class RawNode {
   // InvalidArgument for a message without a term (other than a forwarded kProp, kReadIndex or
   // kTransferLeader).
   Status step(const Message& m);
-  // Requests a linearizable read identified by `ctx` (unique per read); a ReadState with this
-  // context appears in a later Ready. Errors: ErrNoLeader().
+  // Requests a linearizable read identified by `ctx`, which must be unique across the cluster
+  // (e.g. the member id and a counter: the leader ignores a context it already queued). A
+  // ReadState with this context appears in a later Ready of this member — or never, if
+  // leadership changes first: the caller times out and retries. Errors: ErrNoLeader().
   Status read_index(std::string ctx);
   // Asks the leader to hand leadership to `transferee`.
   void transfer_leader(NodeId transferee);
