@@ -66,6 +66,7 @@ Raft::Raft(const Config& c)
       pre_vote_(c.pre_vote),
       disable_proposal_forwarding_(c.disable_proposal_forwarding),
       max_msg_size_(c.max_size_per_msg),
+      max_uncommitted_size_(c.max_uncommitted_entries_size),
       random_(c.random) {}
 
 bool Raft::promotable() const {
@@ -172,6 +173,8 @@ void Raft::become_leader() {
   reset(term_);
   lead_ = id_;
   role_ = Role::kLeader;
+  // Entries of earlier terms do not count: only what this leader appends from now on.
+  uncommitted_size_ = 0;
   if (Progress* self = tracker_.get(id_)) {
     self->become_replicate();
     self->recent_active = true;
@@ -391,6 +394,13 @@ Status Raft::step_leader(Message& m) {
         if (m.entries[i].type != EntryType::kConfChange) continue;
         if (pending_conf_index_ > log_.applied()) return ErrConfChangePending();
       }
+      uint64_t bytes = 0;
+      for (const Entry& e : m.entries) bytes += e.data.size();
+      if (max_uncommitted_size_ != 0 && uncommitted_size_ > 0 &&
+          uncommitted_size_ + bytes > max_uncommitted_size_) {
+        return ErrProposalDropped();
+      }
+      uncommitted_size_ += bytes;
       for (size_t i = 0; i < m.entries.size(); ++i) {
         if (m.entries[i].type == EntryType::kConfChange) {
           pending_conf_index_ = log_.last_index() + i + 1;

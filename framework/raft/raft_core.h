@@ -45,6 +45,10 @@ struct Config {
   uint64_t max_size_per_msg = 1 << 20;
   uint64_t max_committed_size_per_ready = UINT64_MAX;
   uint64_t max_inflight_bytes = 0;
+  // A leader refuses proposals (ErrProposalDropped()) while the entries it appended but has
+  // not yet seen applied hold more than this many bytes of data (0 = no limit). Keeps a leader
+  // that cannot commit from growing its log without bound. One proposal always fits.
+  uint64_t max_uncommitted_entries_size = 0;
   // Append messages in flight to one follower in replicate mode. REQUIRED: > 0.
   size_t max_inflight_msgs = 256;
   // §6.2: a leader that has not heard from a quorum within an election timeout steps down, and
@@ -78,6 +82,12 @@ class Raft {
 
   // The driver persisted the log up to (index, term): the leader counts itself for that entry.
   void on_persisted(uint64_t index, uint64_t term);
+  // The driver applied committed entries holding `bytes` of data: they no longer count toward
+  // max_uncommitted_entries_size.
+  void reduce_uncommitted_size(uint64_t bytes) {
+    uncommitted_size_ = bytes >= uncommitted_size_ ? 0 : uncommitted_size_ - bytes;
+  }
+  uint64_t uncommitted_size() const { return uncommitted_size_; }
   // Applies a committed configuration change. Errors: InvalidArgument (would remove every
   // voter); the configuration is then unchanged.
   Result<ConfState> apply_conf_change(const ConfChange& cc);
@@ -193,6 +203,8 @@ class Raft {
   bool pre_vote_;
   bool disable_proposal_forwarding_;
   uint64_t max_msg_size_;
+  uint64_t max_uncommitted_size_;
+  uint64_t uncommitted_size_ = 0;  // leader: data bytes appended and not yet applied
   RandomSource* random_;
 };
 

@@ -134,6 +134,8 @@ Ready RawNode::ready() {
   }
   ready_snapshot_index_ = rd.snapshot.metadata.index;
   ready_last_committed_ = rd.committed_entries.empty() ? 0 : rd.committed_entries.back().index;
+  ready_committed_bytes_ = 0;
+  for (const Entry& e : rd.committed_entries) ready_committed_bytes_ += e.data.size();
   return rd;
 }
 
@@ -145,7 +147,10 @@ void RawNode::advance() {
     log.stable_snap_to(ready_snapshot_index_);
     log.applied_snapshot(ready_snapshot_index_);
   }
-  if (ready_last_committed_ != 0) log.applied_to(ready_last_committed_);
+  if (ready_last_committed_ != 0) {
+    log.applied_to(ready_last_committed_);
+    raft_->reduce_uncommitted_size(ready_committed_bytes_);
+  }
   if (ready_last_entry_) {
     log.stable_to(ready_last_entry_->first, ready_last_entry_->second);
     raft_->on_persisted(ready_last_entry_->first, ready_last_entry_->second);

@@ -101,7 +101,8 @@ class RawNode {
   // Starts an election now (pre-vote first when configured). Ignored for learners.
   void campaign();
   // Proposes `data` for the log. Errors: ErrNoLeader(), ErrTransferInProgress(),
-  // ErrProposalDropped(). Success means "handed on", not "committed".
+  // ErrProposalDropped() (removed, forwarding disabled, or over max_uncommitted_entries_size).
+  // Success means "handed on", not "committed".
   Status propose(std::string data);
   // Proposes a configuration change. Errors: as propose(), plus ErrConfChangePending() when this
   // member leads and another change is not yet applied.
@@ -148,6 +149,7 @@ class RawNode {
   std::optional<std::pair<uint64_t, uint64_t>> ready_last_entry_;  // (index, term)
   uint64_t ready_snapshot_index_ = 0;
   uint64_t ready_last_committed_ = 0;
+  uint64_t ready_committed_bytes_ = 0;
 };
 
 }  // namespace keel::raft

@@ -271,6 +271,26 @@ TEST(RaftTest, ProposalsBatchIntoOneAppend) {
   EXPECT_EQ(c.peer(2).applied.back().data, "p49");
 }
 
+// etcd's MaxUncommittedEntriesSize: a leader that cannot commit stops taking proposals once the
+// uncommitted data passes the limit, and takes them again once entries apply.
+TEST(RaftTest, UncommittedSizeLimit) {
+  Cluster c({1, 2, 3}, {}, [](Config& cfg) { cfg.max_uncommitted_entries_size = 100; });
+  c.campaign(1);
+  c.isolate(1);
+  const std::string v(40, 'v');
+  EXPECT_TRUE(c.node(1).propose(v).ok());
+  EXPECT_TRUE(c.node(1).propose(v).ok());
+  EXPECT_TRUE(IsProposalDropped(c.node(1).propose(v)));  // 120 > 100
+  c.stabilize();
+  c.recover();
+  c.tick_all(2);  // both commit and apply
+  EXPECT_EQ(c.raft(1).uncommitted_size(), 0u);
+  EXPECT_TRUE(c.node(1).propose(v).ok());
+  // A single proposal larger than the limit still goes through when nothing is pending.
+  c.stabilize();
+  EXPECT_TRUE(c.node(1).propose(std::string(500, 'x')).ok());
+}
+
 // Proposals at a follower are forwarded to the leader.
 TEST(RaftTest, ProposalForwarded) {
   Cluster c({1, 2, 3});
