@@ -67,7 +67,14 @@ bool compare_kv(const Compare& c, const KeyValue& kv) {
 
 Result<RangeResponse> KvStore::range(const RangeRequest& request) const {
   KEEL_RETURN_IF_ERROR(validate(request));
-  return range_at(request, current_revision(), compacted_revision());
+  // A read of the latest revision that a compaction overtook (the reader stalled while the
+  // writer went on and compacted past it) simply reads the newer latest revision again.
+  for (int attempt = 0;; ++attempt) {
+    auto resp = range_at(request, current_revision(), compacted_revision());
+    if (resp.ok() || request.revision > 0 || attempt == 3 || !(resp.status() == ErrCompacted())) {
+      return resp;
+    }
+  }
 }
 
 Result<RangeResponse> KvStore::range_at(const RangeRequest& r, int64_t cur,

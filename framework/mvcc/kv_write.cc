@@ -78,7 +78,8 @@ class KvStore::WriteTxn {
       }
     }
     resp.deleted = static_cast<int64_t>(keys.size());
-    resp.header.revision = keys.empty() ? begin_rev_ : begin_rev_ + 1;
+    // As etcd's storeTxnWrite: the txn's revision once it has changed anything.
+    resp.header.revision = sub_ > 0 ? begin_rev_ + 1 : begin_rev_;
     return resp;
   }
 
@@ -253,15 +254,8 @@ Result<TxnResponse> KvStore::txn(const TxnRequest& request, uint64_t index,
     failed_ = resp.status().with_context("mvcc: txn failed while applying; the store is stopped");
     return failed_;
   }
-  // Nested txns' headers carry the txn's revision too, as etcd's responses do.
-  const int64_t final_rev = txn.changed() ? rev + 1 : rev;
-  std::function<void(TxnResponse&)> stamp = [&](TxnResponse& t) {
-    t.header.revision = final_rev;
-    for (auto& op : t.responses) {
-      if (auto* n = std::get_if<Box<TxnResponse>>(&op.response)) stamp(**n);
-    }
-  };
-  stamp(*resp);
+  // Only the outer header carries the revision; nested txns' headers stay empty, as in etcd.
+  resp->header.revision = txn.changed() ? rev + 1 : rev;
   KEEL_RETURN_IF_ERROR(txn.end());
   return resp;
 }

@@ -44,7 +44,10 @@ class Model {
     KEEL_RETURN_IF_ERROR(validate(r));
     KeySpace next = states_.at(rev_);
     DeleteRangeResponse resp = do_del(r, &next, rev_);
-    if (resp.deleted > 0) commit(std::move(next));
+    if (resp.deleted > 0) {
+      resp.header.revision = rev_ + 1;
+      commit(std::move(next));
+    }
     return resp;
   }
 
@@ -167,7 +170,7 @@ class Model {
         ++it;
       }
     }
-    resp.header.revision = resp.deleted > 0 ? begin + 1 : begin;
+    resp.header.revision = begin;  // the caller raises it once the txn has changed anything
     return resp;
   }
 
@@ -232,6 +235,7 @@ class Model {
       } else if (const auto* d = std::get_if<DeleteRangeRequest>(&op.request)) {
         auto r = do_del(*d, work, rev_);
         if (r.deleted > 0) *changed = true;
+        if (*changed) r.header.revision = rev_ + 1;
         out.response = std::move(r);
       } else if (const auto* g = std::get_if<RangeRequest>(&op.request)) {
         const int64_t read_rev = *changed ? rev_ + 1 : rev_;
@@ -244,12 +248,7 @@ class Model {
     return resp;
   }
 
-  static void stamp(TxnResponse* t, int64_t rev) {
-    t->header.revision = rev;
-    for (auto& op : t->responses) {
-      if (auto* n = std::get_if<Box<TxnResponse>>(&op.response)) stamp(&**n, rev);
-    }
-  }
+  static void stamp(TxnResponse* t, int64_t rev) { t->header.revision = rev; }  // nested: 0
 
   // A read at the txn's own revision inside it must see the working copy: range_in does that when
   // r.revision <= 0; the states_ lookup covers reads of earlier revisions.
