@@ -168,7 +168,7 @@ void Simulator::start(Member& m) {
   c.max_size_per_msg = 256;  // small, so appends split and the cap is exercised
   c.max_inflight_msgs = 4;
   c.max_committed_size_per_ready = 1024;
-  c.max_uncommitted_entries_size = 4096;
+  c.max_uncommitted_entries_size = 1500;
   c.applied = snap->metadata.index;
   c.check_quorum = check_quorum_;
   c.pre_vote = pre_vote_;
