@@ -9,9 +9,10 @@
 // - Every watcher receives every matching event from its start revision on: in order, exactly
 //   once, with no gap, and a revision is never split across two responses unless the watcher asked
 //   for fragmenting (and then the parts carry fragment=true but the last).
-// - start_revision 0 means "from the next revision"; a start revision at or below the compacted
-//   revision gets one response with canceled=true, compact_revision set and cancel_reason
-//   "mvcc: required revision has been compacted"; a future start revision waits for it.
+// - start_revision 0 means "from the next revision"; a start revision below the compacted
+//   revision gets (after its created response) one response with canceled=true, compact_revision
+//   set and cancel_reason "mvcc: required revision has been compacted", as etcd; a future start
+//   revision waits for it.
 // - Filters (no put / no delete) and prev_kv are honoured; range rules are etcd's (see below).
 // - publish() never blocks on a slow watcher: the hub buffers a bounded amount and catches the
 //   watcher up from EventHistory later.
@@ -23,7 +24,8 @@
 // Ranges: range_end empty = the key alone; "\0" = every key >= key; otherwise [key, range_end).
 //
 // Threads: publish() and compacted() come from one thread (the apply thread), in order; the
-// stream methods come from any thread. Sinks are called from hub threads.
+// stream methods come from any thread. Sinks are called from hub threads (and from the callers of
+// publish and the stream methods); a sink must not call back into the hub from deliver().
 #ifndef KEEL_WATCH_HUB_H_
 #define KEEL_WATCH_HUB_H_
 
@@ -91,11 +93,13 @@ class EventHistory {
 class WatchStream {
  public:
   virtual ~WatchStream() = default;
-  // Creates a watcher; the sink gets its created response first. InvalidArgument for a watch id
-  // already in use on this stream ("mvcc: duplicate watch ID" in etcd's terms).
+  // Creates a watcher; the sink gets its created response first. Watch id 0 asks the hub for
+  // one (0, 1, 2, ... per stream, as etcd). InvalidArgument "mvcc: duplicate watch ID provided on
+  // the WatchStream" for an id already in use on this stream.
   virtual Result<int64_t> create(const WatchCreate& request) = 0;
-  // NotFound for an unknown watch id.
+  // NotFound "mvcc: watcher does not exist" for an unknown watch id.
   virtual Status cancel(int64_t watch_id) = 0;
+  // A progress answer is an event-less response with watch_id -1 (etcd's InvalidWatchID).
   virtual void request_progress() = 0;
   // Cancels every watcher; nothing is delivered after it returns. Also done by the destructor.
   virtual void close() = 0;
@@ -118,7 +122,9 @@ class WatchHub {
 
   // `sink` is not owned and must outlive the stream.
   virtual Result<std::unique_ptr<WatchStream>> open_stream(WatchSink* sink) = 0;
-  // The events of one committed revision, in order (empty for a revision with no changes).
+  // The events of one committed revision, in order (empty for a revision with no changes). Each
+  // event carries prev_kv where the key existed before it; the hub drops it for watchers that did
+  // not ask for it.
   virtual void publish(int64_t revision, std::vector<Event> events) = 0;
   // The store was compacted at `revision`.
   virtual void compacted(int64_t revision) = 0;
