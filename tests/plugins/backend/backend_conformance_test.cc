@@ -339,6 +339,27 @@ TEST_P(BackendTest, ManyReadersOneWriter) {
   EXPECT_GE(checks.load(), 200);
 }
 
+// A read transaction may move between threads: made on one, used and ended on another.
+TEST_P(BackendTest, ReadTransactionMovesBetweenThreads) {
+  ASSERT_OK(store_->create_bucket("b"));
+  ASSERT_OK(put("b", "k", "v1"));
+  auto tx = store_->begin_read();
+  ASSERT_OK_R(tx);
+  std::unique_ptr<BackendReadTx> moved = std::move(*tx);
+  ASSERT_OK(put("b", "k", "v2"));
+  std::string seen;
+  std::thread other([&] {
+    std::string v;
+    if ((*moved).get("b", "k", &v).ok()) seen = v;
+    moved.reset();
+  });
+  other.join();
+  EXPECT_EQ(seen, "v1");
+  // With it ended on the other thread, exclusive work (defragment) goes ahead here.
+  ASSERT_OK(store_->defragment());
+  EXPECT_EQ(get("b", "k"), "v2");
+}
+
 TEST_P(BackendTest, BatchIsAllOrNothing) {
   ASSERT_OK(store_->create_bucket("b"));
   ASSERT_OK(put("b", "keep", "1"));
@@ -899,6 +920,25 @@ TEST(CrossEngineTest, RestoreRefusesAnotherEnginesCopy) {
     EXPECT_TRUE(other.status().is_failed_precondition()) << other.status().to_string();
     EXPECT_NE(other.status().message().find(names[from]), std::string::npos);
   }
+}
+
+TEST(LmdbBackendTest, BucketsBeyondMaxDbsAreResourceExhausted) {
+  auto p = load_backend("lmdb", {{"max_dbs", "2"}});
+  ASSERT_OK_R(p);
+  TempDir tmp;
+  BackendOptions o;
+  o.dir = tmp.sub("store");
+  auto store = (*p)->open(o);
+  ASSERT_OK_R(store);
+  ASSERT_OK((*store)->create_bucket("one"));
+  ASSERT_OK((*store)->create_bucket("two"));
+  Status third = (*store)->create_bucket("three");
+  EXPECT_EQ(third.code(), Status::Code::kResourceExhausted) << third.to_string();
+  ASSERT_OK((*store)->create_bucket("two"));  // an existing one is still fine
+  auto tx = (*store)->begin_read();
+  auto names = (*tx)->buckets();
+  ASSERT_OK_R(names);
+  EXPECT_EQ(*names, (std::vector<std::string>{"one", "two"}));
 }
 
 TEST(LmdbBackendTest, RefusesBadSettings) {
