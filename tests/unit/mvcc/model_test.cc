@@ -453,8 +453,15 @@ TEST_P(ModelTest, RandomHistoriesMatchTheModel) {
       } else if (op < 98) {
         ASSERT_TRUE(store().force_commit().ok());
       } else {
+        // Close and reopen: the same revision, index, compaction point and HashKV.
+        auto hash = store().hash_kv(0);
+        ASSERT_TRUE(hash.ok()) << hash.status().to_string();
         reopen();
         ASSERT_EQ(store().consistent_index(), index);
+        ASSERT_EQ(store().compacted_revision(), compacted);
+        auto again = store().hash_kv(0);
+        ASSERT_TRUE(again.ok()) << again.status().to_string();
+        ASSERT_EQ(again->hash, hash->hash) << "step " << step;
       }
       // After every operation: the whole key space agrees, and so does the revision.
       ASSERT_EQ(store().current_revision(), model.rev()) << "step " << step << " " << what;
