@@ -7,7 +7,8 @@
 // - assign() returns a token that verify() maps back to the same identity until it expires.
 // - verify() refuses an expired, forged, malformed or revoked token with
 //   Status::Unauthenticated("etcdserver: invalid auth token").
-// - After disable(), no token verifies; after revoke_user(u), no token of u issued before verifies.
+// - A new authenticator is disabled: it issues and verifies tokens only after enable(). After
+//   disable(), no token verifies; after revoke_user(u), no token of u issued before verifies.
 //
 // Thread safety: every method may be called from any thread at once.
 #ifndef KEEL_AUTHENTICATOR_H_
