@@ -36,7 +36,8 @@ void Unstable::stable_to(uint64_t i, uint64_t t) {
   if (!gt) return;
   // Only entries still in this part and unchanged since they were handed out are stable now.
   if (*gt == t && i >= offset_) {
-    entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(i + 1 - offset_));
+    entries_.erase(entries_.begin(),
+                   entries_.begin() + static_cast<std::ptrdiff_t>(i + 1 - offset_));
     offset_ = i + 1;
   }
 }
@@ -133,8 +134,8 @@ std::optional<uint64_t> RaftLog::maybe_append(uint64_t index, uint64_t log_term,
   const uint64_t ci = find_conflict(ents);
   if (ci != 0) {
     if (ci <= committed_) Fatal("entry conflicts with a committed entry");
-    append(std::vector<Entry>(ents.begin() + static_cast<std::ptrdiff_t>(ci - index - 1),
-                              ents.end()));
+    append(
+        std::vector<Entry>(ents.begin() + static_cast<std::ptrdiff_t>(ci - index - 1), ents.end()));
   }
   commit_to(std::min(leader_commit, last_new));
   return last_new;

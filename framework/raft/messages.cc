@@ -6,25 +6,44 @@ namespace keel::raft {
 
 const char* MessageTypeName(MessageType type) {
   switch (type) {
-    case MessageType::kHup: return "Hup";
-    case MessageType::kBeat: return "Beat";
-    case MessageType::kProp: return "Prop";
-    case MessageType::kApp: return "App";
-    case MessageType::kAppResp: return "AppResp";
-    case MessageType::kVote: return "Vote";
-    case MessageType::kVoteResp: return "VoteResp";
-    case MessageType::kSnap: return "Snap";
-    case MessageType::kHeartbeat: return "Heartbeat";
-    case MessageType::kHeartbeatResp: return "HeartbeatResp";
-    case MessageType::kUnreachable: return "Unreachable";
-    case MessageType::kSnapStatus: return "SnapStatus";
-    case MessageType::kCheckQuorum: return "CheckQuorum";
-    case MessageType::kTransferLeader: return "TransferLeader";
-    case MessageType::kTimeoutNow: return "TimeoutNow";
-    case MessageType::kReadIndex: return "ReadIndex";
-    case MessageType::kReadIndexResp: return "ReadIndexResp";
-    case MessageType::kPreVote: return "PreVote";
-    case MessageType::kPreVoteResp: return "PreVoteResp";
+    case MessageType::kHup:
+      return "Hup";
+    case MessageType::kBeat:
+      return "Beat";
+    case MessageType::kProp:
+      return "Prop";
+    case MessageType::kApp:
+      return "App";
+    case MessageType::kAppResp:
+      return "AppResp";
+    case MessageType::kVote:
+      return "Vote";
+    case MessageType::kVoteResp:
+      return "VoteResp";
+    case MessageType::kSnap:
+      return "Snap";
+    case MessageType::kHeartbeat:
+      return "Heartbeat";
+    case MessageType::kHeartbeatResp:
+      return "HeartbeatResp";
+    case MessageType::kUnreachable:
+      return "Unreachable";
+    case MessageType::kSnapStatus:
+      return "SnapStatus";
+    case MessageType::kCheckQuorum:
+      return "CheckQuorum";
+    case MessageType::kTransferLeader:
+      return "TransferLeader";
+    case MessageType::kTimeoutNow:
+      return "TimeoutNow";
+    case MessageType::kReadIndex:
+      return "ReadIndex";
+    case MessageType::kReadIndexResp:
+      return "ReadIndexResp";
+    case MessageType::kPreVote:
+      return "PreVote";
+    case MessageType::kPreVoteResp:
+      return "PreVoteResp";
   }
   return "Unknown";
 }
@@ -58,10 +77,14 @@ bool IsResponseMessage(MessageType type) {
 
 const char* RoleName(Role role) {
   switch (role) {
-    case Role::kFollower: return "Follower";
-    case Role::kCandidate: return "Candidate";
-    case Role::kLeader: return "Leader";
-    case Role::kPreCandidate: return "PreCandidate";
+    case Role::kFollower:
+      return "Follower";
+    case Role::kCandidate:
+      return "Candidate";
+    case Role::kLeader:
+      return "Leader";
+    case Role::kPreCandidate:
+      return "PreCandidate";
   }
   return "Unknown";
 }

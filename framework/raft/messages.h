@@ -76,22 +76,22 @@ struct Snapshot {
 // The numbers are part of the wire format: never renumber, only append.
 enum class MessageType : uint8_t {
   // Local messages: never sent to or received from another member.
-  kHup = 0,             // start an election
-  kBeat = 1,            // leader: send heartbeats
-  kProp = 2,            // a proposal (local, or forwarded from a follower to the leader)
-  kApp = 3,             // append entries
+  kHup = 0,   // start an election
+  kBeat = 1,  // leader: send heartbeats
+  kProp = 2,  // a proposal (local, or forwarded from a follower to the leader)
+  kApp = 3,   // append entries
   kAppResp = 4,
   kVote = 5,
   kVoteResp = 6,
-  kSnap = 7,            // install a snapshot
+  kSnap = 7,  // install a snapshot
   kHeartbeat = 8,
   kHeartbeatResp = 9,
-  kUnreachable = 10,    // local: the transport could not reach `from`
-  kSnapStatus = 11,     // local: a snapshot to `from` was delivered (reject=false) or failed
-  kCheckQuorum = 12,    // local: leader checks it heard a quorum within an election timeout
-  kTransferLeader = 13, // local or forwarded: `from` is the transfer target
-  kTimeoutNow = 14,     // leader to transfer target: campaign now, skipping pre-vote
-  kReadIndex = 15,      // a linearizable read request (context identifies it)
+  kUnreachable = 10,     // local: the transport could not reach `from`
+  kSnapStatus = 11,      // local: a snapshot to `from` was delivered (reject=false) or failed
+  kCheckQuorum = 12,     // local: leader checks it heard a quorum within an election timeout
+  kTransferLeader = 13,  // local or forwarded: `from` is the transfer target
+  kTimeoutNow = 14,      // leader to transfer target: campaign now, skipping pre-vote
+  kReadIndex = 15,       // a linearizable read request (context identifies it)
   kReadIndexResp = 16,
   kPreVote = 17,
   kPreVoteResp = 18,

@@ -69,9 +69,7 @@ Raft::Raft(const Config& c)
       max_uncommitted_size_(c.max_uncommitted_entries_size),
       random_(c.random) {}
 
-bool Raft::promotable() const {
-  return tracker_.is_voter(id_) && !log_.has_pending_snapshot();
-}
+bool Raft::promotable() const { return tracker_.is_voter(id_) && !log_.has_pending_snapshot(); }
 
 // ---- output ----
 
@@ -144,7 +142,8 @@ void Raft::reset(uint64_t term) {
 
 void Raft::reset_randomized_election_timeout() {
   randomized_election_timeout_ =
-      election_timeout_ + static_cast<int>(random_->uniform(static_cast<uint64_t>(election_timeout_)));
+      election_timeout_ +
+      static_cast<int>(random_->uniform(static_cast<uint64_t>(election_timeout_)));
 }
 
 void Raft::become_follower(uint64_t term, NodeId lead) {
@@ -263,7 +262,7 @@ void Raft::campaign(CampaignType t) {
     vote_msg = MessageType::kVote;
     term = term_;
   }
-  if (poll(id_, VoteRespType(vote_msg), true) == VoteResult::kWon) {
+  if (poll(id_, true) == VoteResult::kWon) {
     // A single voter wins at once.
     if (t == CampaignType::kPreElection) {
       campaign(CampaignType::kElection);
@@ -285,9 +284,7 @@ void Raft::campaign(CampaignType t) {
   }
 }
 
-VoteResult Raft::poll(NodeId id, MessageType /*type*/, bool granted) {
-  return tracker_.record_vote(id, granted);
-}
+VoteResult Raft::poll(NodeId id, bool granted) { return tracker_.record_vote(id, granted); }
 
 // ---- step ----
 
@@ -364,10 +361,13 @@ Status Raft::step(Message m) {
       break;
   }
   switch (role_) {
-    case Role::kLeader: return step_leader(m);
+    case Role::kLeader:
+      return step_leader(m);
     case Role::kCandidate:
-    case Role::kPreCandidate: return step_candidate(m);
-    case Role::kFollower: return step_follower(m);
+    case Role::kPreCandidate:
+      return step_candidate(m);
+    case Role::kFollower:
+      return step_follower(m);
   }
   return Status::OK();
 }
@@ -549,7 +549,7 @@ Status Raft::step_candidate(Message& m) {
       break;
   }
   if (m.type == my_resp) {
-    switch (poll(m.from, m.type, !m.reject)) {
+    switch (poll(m.from, !m.reject)) {
       case VoteResult::kWon:
         if (role_ == Role::kPreCandidate) {
           campaign(CampaignType::kElection);
@@ -671,11 +671,10 @@ bool Raft::restore(const Snapshot& snap) {
     become_follower(term_ + 1, kNone);
     return false;
   }
-  const bool member =
-      std::find(md.conf_state.voters.begin(), md.conf_state.voters.end(), id_) !=
-          md.conf_state.voters.end() ||
-      std::find(md.conf_state.learners.begin(), md.conf_state.learners.end(), id_) !=
-          md.conf_state.learners.end();
+  const bool member = std::find(md.conf_state.voters.begin(), md.conf_state.voters.end(), id_) !=
+                          md.conf_state.voters.end() ||
+                      std::find(md.conf_state.learners.begin(), md.conf_state.learners.end(),
+                                id_) != md.conf_state.learners.end();
   // A snapshot from a configuration we are not part of is refused — unless we have no
   // configuration at all: a member that just joined starts empty and may be sent a snapshot
   // older than its addition (the log after it adds the member).

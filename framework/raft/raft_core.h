@@ -137,15 +137,13 @@ class Raft {
   void send(Message m);
   void reset(uint64_t term);
   void reset_randomized_election_timeout();
-  bool past_election_timeout() const {
-    return election_elapsed_ >= randomized_election_timeout_;
-  }
+  bool past_election_timeout() const { return election_elapsed_ >= randomized_election_timeout_; }
   void tick_election();
   void tick_heartbeat();
 
   void hup(CampaignType t);
   void campaign(CampaignType t);
-  VoteResult poll(NodeId id, MessageType type, bool granted);
+  VoteResult poll(NodeId id, bool granted);
   bool has_unapplied_conf_changes() const;
 
   Status step_leader(Message& m);

@@ -111,8 +111,8 @@ Ready RawNode::ready() {
     prev_soft_ = ss;
   }
   const HardState hs = r.hard_state();
-  rd.leader_may_send_early = r.role() == Role::kLeader && hs.term == prev_hard_.term &&
-                             hs.vote == prev_hard_.vote;
+  rd.leader_may_send_early =
+      r.role() == Role::kLeader && hs.term == prev_hard_.term && hs.vote == prev_hard_.vote;
   if (!hs.empty() && hs != prev_hard_) {
     rd.hard_state = hs;
     // Term and vote must be durable before messages that depend on them; the commit index

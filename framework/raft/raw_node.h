@@ -109,9 +109,7 @@ class RawNode {
   Status propose_conf_change(const ConfChange& cc);
   // Applies a committed configuration change (the driver calls this for each kConfChange entry
   // it applies) and returns the new membership.
-  Result<ConfState> apply_conf_change(const ConfChange& cc) {
-    return raft_->apply_conf_change(cc);
-  }
+  Result<ConfState> apply_conf_change(const ConfChange& cc) { return raft_->apply_conf_change(cc); }
   // Feeds a message received from another member. Errors: ErrStepLocalMsg() for local types;
   // ErrStepPeerNotFound() for a response from an unknown member (on a leader);
   // InvalidArgument for a message without a term (other than a forwarded kProp, kReadIndex or

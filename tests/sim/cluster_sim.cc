@@ -82,7 +82,8 @@ class Simulator {
   uint64_t rand(uint64_t n) { return rng_.uniform(n); }
   bool chance(uint64_t pct) { return rand(100) < pct; }
   void trace(const std::string& s) {
-    if (opt_.trace) std::fprintf(stderr, "[t=%llu] %s\n", static_cast<unsigned long long>(now_), s.c_str());
+    if (opt_.trace)
+      std::fprintf(stderr, "[t=%llu] %s\n", static_cast<unsigned long long>(now_), s.c_str());
   }
 
   Member& add_member(NodeId id, const ConfState* bootstrap);
@@ -268,8 +269,8 @@ void Simulator::finish_ready(Member& m, Ready rd) {
     m.chain.erase(m.chain.lower_bound(first), m.chain.end());
     auto prev = m.chain.find(first - 1);
     if (prev == m.chain.end()) {
-      inv_.fail("member " + std::to_string(m.id) + " appended " +
-                std::to_string(first) + " without its predecessor");
+      inv_.fail("member " + std::to_string(m.id) + " appended " + std::to_string(first) +
+                " without its predecessor");
       return;
     }
     uint64_t chain = prev->second;
@@ -412,11 +413,10 @@ void Simulator::check() {
     const Raft& r = m->node->raft();
     if (r.role() != Role::kLeader) continue;
     inv_.observe_leader(id, r.term());
-    inv_.check_leader_completeness(id, r.term(),
-                                   [&](uint64_t i) {
-                                     if (i + 1 < r.log().first_index()) return UINT64_MAX;
-                                     return r.log().zero_term_on_err(i);
-                                   });
+    inv_.check_leader_completeness(id, r.term(), [&](uint64_t i) {
+      if (i + 1 < r.log().first_index()) return UINT64_MAX;
+      return r.log().zero_term_on_err(i);
+    });
   }
 }
 
@@ -578,8 +578,10 @@ bool Simulator::liveness() {
       (void)m.node->read_index(read_ctx);
     }
   }
-  if (!written) liveness_failure_ = "no proposal committed";
-  else liveness_failure_ = "no read answered";
+  if (!written)
+    liveness_failure_ = "no proposal committed";
+  else
+    liveness_failure_ = "no read answered";
   return false;
 }
 
@@ -653,7 +655,8 @@ SimResult Simulator::run() {
       os << " learners";
       for (NodeId v : r.tracker().config().learners) os << " " << v;
       if (r.role() == Role::kLeader) {
-        for (const auto& [pid, pr] : r.tracker().progress()) os << " {" << pid << ": " << pr.describe() << "}";
+        for (const auto& [pid, pr] : r.tracker().progress())
+          os << " {" << pid << ": " << pr.describe() << "}";
       }
       os << "]";
     }

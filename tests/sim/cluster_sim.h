@@ -23,16 +23,16 @@ namespace keel::raft::sim {
 
 struct SimOptions {
   uint64_t seed = 1;
-  int steps = 1000;         // chaos steps before the liveness phase
-  int liveness_ticks = 400; // bound for electing a leader and committing after healing
-  bool trace = false;       // print every event to stderr
+  int steps = 1000;          // chaos steps before the liveness phase
+  int liveness_ticks = 400;  // bound for electing a leader and committing after healing
+  bool trace = false;        // print every event to stderr
 };
 
 struct SimResult {
   bool ok = true;
   std::string failure;  // the first violation, with the step it happened at
   int steps = 0;
-  uint64_t commits = 0;       // highest commit index reached
+  uint64_t commits = 0;  // highest commit index reached
   uint64_t reads_answered = 0;
   uint64_t snapshots_sent = 0;
   uint64_t elections = 0;

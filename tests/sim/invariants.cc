@@ -31,8 +31,7 @@ void InvariantChecker::observe_leader(NodeId who, uint64_t term) {
   auto [it, inserted] = leaders_.emplace(term, who);
   if (!inserted && it->second != who) {
     std::ostringstream os;
-    os << "election safety: members " << it->second << " and " << who << " both led term "
-       << term;
+    os << "election safety: members " << it->second << " and " << who << " both led term " << term;
     fail(os.str());
   }
 }
@@ -42,8 +41,8 @@ void InvariantChecker::observe_commit(NodeId who, uint64_t index, uint64_t term,
   auto [it, inserted] = commit_terms_.emplace(index, term);
   if (!inserted && it->second != term) {
     std::ostringstream os;
-    os << "commit: member " << who << " committed " << index << "@" << term << " but "
-       << index << "@" << it->second << " was committed before";
+    os << "commit: member " << who << " committed " << index << "@" << term << " but " << index
+       << "@" << it->second << " was committed before";
     fail(os.str());
   }
   if (index > max_commit_.first) max_commit_ = {index, term};
@@ -57,8 +56,7 @@ void InvariantChecker::completeness_failure(NodeId who, uint64_t leader_term, ui
                                             uint64_t term, uint64_t have) {
   std::ostringstream os;
   os << "leader completeness: leader " << who << " of term " << leader_term
-     << " lacks committed entry " << index << "@" << term << " (has term " << have
-     << " there)";
+     << " lacks committed entry " << index << "@" << term << " (has term " << have << " there)";
   fail(os.str());
 }
 

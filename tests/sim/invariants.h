@@ -64,7 +64,8 @@ class InvariantChecker {
     if (index == 0) return;
     const uint64_t have = term_at(index);
     // UINT64_MAX: compacted into the leader's snapshot, which only holds committed entries.
-    if (have != term && have != UINT64_MAX) completeness_failure(who, leader_term, index, term, have);
+    if (have != term && have != UINT64_MAX)
+      completeness_failure(who, leader_term, index, term, have);
   }
   uint64_t max_commit_index() const { return max_commit_.first; }
 
@@ -83,11 +84,11 @@ class InvariantChecker {
   void completeness_failure(NodeId who, uint64_t leader_term, uint64_t index, uint64_t term,
                             uint64_t have);
 
-  std::map<uint64_t, uint64_t> commit_terms_;                 // index -> term, as observed
+  std::map<uint64_t, uint64_t> commit_terms_;  // index -> term, as observed
   // leader term -> the highest (index, entry term) a leader committed in it
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> leader_commits_;
-  std::pair<uint64_t, uint64_t> max_commit_{1, 1};            // (index, term)
-  std::map<uint64_t, std::pair<uint64_t, uint64_t>> applied_; // index -> (entry hash, state)
+  std::pair<uint64_t, uint64_t> max_commit_{1, 1};             // (index, term)
+  std::map<uint64_t, std::pair<uint64_t, uint64_t>> applied_;  // index -> (entry hash, state)
   uint64_t max_applied_ = 1;
   std::map<std::string, uint64_t> reads_;  // ctx -> acknowledged index at issue
 };

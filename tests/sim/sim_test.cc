@@ -95,15 +95,13 @@ TEST(RaftSim, Seeds) {
     }
   }
   std::signal(SIGABRT, SIG_DFL);
-  std::printf("raft sim: seeds %llu..%llu, %llu chaos steps, %llu reads answered, %llu snapshots "
-              "sent, %llu entries committed, %llu failures\n",
-              static_cast<unsigned long long>(first),
-              static_cast<unsigned long long>(first + count - 1),
-              static_cast<unsigned long long>(total_steps),
-              static_cast<unsigned long long>(total_reads),
-              static_cast<unsigned long long>(total_snaps),
-              static_cast<unsigned long long>(total_commits),
-              static_cast<unsigned long long>(failures));
+  std::printf(
+      "raft sim: seeds %llu..%llu, %llu chaos steps, %llu reads answered, %llu snapshots "
+      "sent, %llu entries committed, %llu failures\n",
+      static_cast<unsigned long long>(first), static_cast<unsigned long long>(first + count - 1),
+      static_cast<unsigned long long>(total_steps), static_cast<unsigned long long>(total_reads),
+      static_cast<unsigned long long>(total_snaps), static_cast<unsigned long long>(total_commits),
+      static_cast<unsigned long long>(failures));
 }
 
 }  // namespace

@@ -106,7 +106,8 @@ class Fuzz {
           if (m.up) m.node->tick();
           break;
         case 6:
-          if (m.up) (void)m.node->propose("k" + std::to_string(arg % 3) + "=" + std::to_string(steps));
+          if (m.up)
+            (void)m.node->propose("k" + std::to_string(arg % 3) + "=" + std::to_string(steps));
           break;
         case 7:
           if (m.up) {
@@ -224,7 +225,8 @@ class Fuzz {
     if (rd.hard_state) {
       m.storage->set_hard_state(*rd.hard_state);
       const Raft& r = m.node->raft();
-      inv_.observe_commit(m.id, rd.hard_state->commit, r.log().zero_term_on_err(rd.hard_state->commit),
+      inv_.observe_commit(m.id, rd.hard_state->commit,
+                          r.log().zero_term_on_err(rd.hard_state->commit),
                           r.role() == Role::kLeader ? r.term() : 0);
     }
     for (const Message& msg : rd.messages) net_.push_back(EncodeMessage(msg));

@@ -1,8 +1,9 @@
 // The binary encoding of Raft messages (docs/format/raft-messages.md): round trips, canonical
 // form, and refusal of every malformed input without crashing or over-reading.
+#include "raft/codec.h"
+
 #include <gtest/gtest.h>
 
-#include "raft/codec.h"
 #include "raft/random.h"
 
 namespace keel::raft {

@@ -1,8 +1,9 @@
 // RaftLog and Unstable (framework/raft/log.h): the log as storage plus unstable tail.
+#include "raft/log.h"
+
 #include <gtest/gtest.h>
 
 #include "raft/errors.h"
-#include "raft/log.h"
 #include "raft/memory_storage.h"
 
 namespace keel::raft {

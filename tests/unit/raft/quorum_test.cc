@@ -1,9 +1,10 @@
 // Majority arithmetic (framework/raft/quorum.h) checked against a naive model over random
 // inputs (etcd raft's quorum/quick_test.go idea), and Progress / Inflights flow control.
+#include "raft/quorum.h"
+
 #include <gtest/gtest.h>
 
 #include "raft/progress.h"
-#include "raft/quorum.h"
 #include "raft/random.h"
 
 namespace keel::raft {
@@ -86,8 +87,8 @@ TEST(ProgressTest, MaybeDecrTo) {
       {ProgressState::kReplicate, 5, 10, 9, 9, true, 6},    // back to match+1
       {ProgressState::kProbe, 0, 10, 5, 5, false, 10},      // not the last probe
       {ProgressState::kProbe, 0, 10, 9, 9, true, 9},
-      {ProgressState::kProbe, 0, 10, 9, 3, true, 4},        // the hint skips ahead
-      {ProgressState::kProbe, 2, 10, 9, 0, true, 3},        // never below match+1
+      {ProgressState::kProbe, 0, 10, 9, 3, true, 4},  // the hint skips ahead
+      {ProgressState::kProbe, 2, 10, 9, 0, true, 3},  // never below match+1
   };
   for (size_t i = 0; i < rows.size(); ++i) {
     Progress p(rows[i].next, 10, 0, false);

@@ -270,9 +270,9 @@ TEST(RaftPaperTest, LeaderAcknowledgeCommit) {
     bool committed;
   };
   const std::vector<Row> rows = {
-      {1, {}, true},         {3, {}, false},     {3, {2}, true},
-      {3, {2, 3}, true},     {5, {}, false},     {5, {2}, false},
-      {5, {2, 3}, true},     {5, {2, 3, 4}, true}, {5, {2, 3, 4, 5}, true},
+      {1, {}, true},     {3, {}, false},       {3, {2}, true},
+      {3, {2, 3}, true}, {5, {}, false},       {5, {2}, false},
+      {5, {2, 3}, true}, {5, {2, 3, 4}, true}, {5, {2, 3, 4, 5}, true},
   };
   for (size_t i = 0; i < rows.size(); ++i) {
     std::vector<NodeId> ids;
@@ -343,8 +343,7 @@ TEST(RaftPaperTest, FollowerCheckMsgApp) {
   const std::vector<Row> rows = {
       {0, 0, false, 1, 0},  // index below commit: answered with the commit index
       {1, 1, false, 1, 0},  // the snapshot's entry matches
-      {1, 2, false, 2, 0},
-      {2, 3, false, 3, 0},
+      {1, 2, false, 2, 0}, {2, 3, false, 3, 0},
       {1, 3, true, 3, 2},  // term mismatch at 3: hint the last entry with term <= 1
       {3, 4, true, 4, 3},  // index past the log: hint our last entry
   };
@@ -443,8 +442,8 @@ TEST(RaftPaperTest, VoterRejectsLessUpToDateCandidate) {
     bool reject;
   };
   const std::vector<Row> rows = {
-      {1, 2, true}, {1, 3, true}, {1, 4, true}, {2, 2, true},
-      {2, 3, false}, {2, 4, false}, {3, 2, false}, {3, 3, false}, {3, 4, false},
+      {1, 2, true},  {1, 3, true},  {1, 4, true},  {2, 2, true},  {2, 3, false},
+      {2, 4, false}, {3, 2, false}, {3, 3, false}, {3, 4, false},
   };
   for (size_t i = 0; i < rows.size(); ++i) {
     Solo s = MakeSoloWithLog(1, {1, 2, 3}, ents, 2);

@@ -10,7 +10,8 @@ namespace {
 
 void CompactAt(Cluster& c, NodeId id, uint64_t index) {
   Peer& p = c.peer(id);
-  ASSERT_TRUE(p.storage->create_snapshot(index, p.conf_state, "state@" + std::to_string(index)).ok());
+  ASSERT_TRUE(
+      p.storage->create_snapshot(index, p.conf_state, "state@" + std::to_string(index)).ok());
   ASSERT_TRUE(p.storage->compact(index).ok());
 }
 

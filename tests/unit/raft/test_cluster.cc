@@ -1,9 +1,9 @@
 #include "test_cluster.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdio>
 #include <cstdlib>
-
-#include <gtest/gtest.h>
 
 namespace keel::raft::test {
 
@@ -219,8 +219,8 @@ void Cluster::check_invariants() {
         auto ea = la.slice(i, i + 1, UINT64_MAX);
         auto eb = lb.slice(i, i + 1, UINT64_MAX);
         if (!ea.ok() || !eb.ok()) continue;
-        EXPECT_EQ((*ea)[0], (*eb)[0]) << "members " << a << " and " << b
-                                      << " disagree on committed entry " << i;
+        EXPECT_EQ((*ea)[0], (*eb)[0])
+            << "members " << a << " and " << b << " disagree on committed entry " << i;
       }
     }
   }

@@ -42,8 +42,8 @@ struct Peer {
   std::unique_ptr<MemoryStorage> storage;
   std::unique_ptr<SplitMix64> random;
   std::unique_ptr<RawNode> node;
-  std::vector<Entry> applied;       // every committed entry applied, in order
-  std::vector<ReadState> reads;     // every read state received
+  std::vector<Entry> applied;    // every committed entry applied, in order
+  std::vector<ReadState> reads;  // every read state received
   uint64_t applied_index = 0;
   ConfState conf_state;
 };
