@@ -16,6 +16,12 @@ function(keel_add_plugin target)
   if(KEEL_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
+  # The descriptor is the one export. -fvisibility=hidden alone leaves libstdc++'s template
+  # instances (declared with default visibility in its headers) exported; a version script hides
+  # them, so two plugins never bind each other's copies.
+  set(exports "${CMAKE_CURRENT_BINARY_DIR}/${target}.exports.map")
+  file(WRITE "${exports}" "{\n  global: keel_plugin_descriptor;\n  local: *;\n};\n")
+  target_link_options(${target} PRIVATE "-Wl,--version-script=${exports}")
   # A plugin with an unresolved symbol fails here, at link time, not when keeld loads it.
   if(NOT KEEL_SANITIZE)
     target_link_options(${target} PRIVATE -Wl,--no-undefined)
