@@ -175,6 +175,34 @@ void Lessor::promote(nanoseconds extend) {
     refresh(l, extend, now);
     schedule_checkpoint(l, now);
   }
+  if (leases_.size() < options_.revoke_rate) return;  // no pile-up possible
+  // etcd's Promote: spread expiries so no second holds more than 3/4 of the revoke rate, or a new
+  // leader of many leases granted together would expire them all at once.
+  std::vector<std::pair<Clock::TimePoint, int64_t>> by_expiry;
+  for (const auto& [id, l] : leases_) by_expiry.emplace_back(l.expiry, id);
+  std::sort(by_expiry.begin(), by_expiry.end());
+  const auto target = static_cast<int64_t>(3 * options_.revoke_rate / 4);
+  nanoseconds base = by_expiry.front().first - now;
+  nanoseconds next = base + seconds(1);
+  int64_t expires = 0;
+  for (const auto& [expiry, id] : by_expiry) {
+    const nanoseconds remaining = expiry - now;
+    if (remaining > next) {
+      base = remaining;
+      next = base + seconds(1);
+      expires = 1;
+      continue;
+    }
+    if (++expires <= target) continue;
+    // If leases are extended by n seconds, those n seconds past the window move by only one.
+    const double delay_ns = 1e9 * static_cast<double>(expires) / static_cast<double>(target) -
+                            static_cast<double>((remaining - base).count());
+    const nanoseconds delay(static_cast<int64_t>(delay_ns));
+    next = base + delay;
+    Lease& l = leases_[id];
+    refresh(l, delay + extend, now);
+    schedule_checkpoint(l, now);
+  }
 }
 
 void Lessor::demote() {

@@ -47,6 +47,9 @@ struct LessorOptions {
   std::chrono::seconds checkpoint_interval{300};
   // How long before an expired lease reported once is reported again (its revoke may be lost).
   std::chrono::seconds expired_retry_interval{3};
+  // etcd's leaseRevokeRate: revokes a leader proposes per second at most; promote spreads the
+  // expiries of this many or more leases so no second holds more than 3/4 of it.
+  size_t revoke_rate = 1000;
 };
 
 // ⌈1.5 × election timeout⌉ in seconds.
@@ -99,6 +102,8 @@ class Lessor : public mvcc::LeaseHooks {
   // Keep-alive: restarts the lease's TTL and returns it. Unavailable "not a primary lessor" on a
   // non-primary; NotFound (etcd's text) for an unknown or expired lease.
   Result<int64_t> renew(int64_t id);
+  // Becoming leader: every lease's clock restarts, extended by `extend`, and piled-up expiries
+  // are spread out (see LessorOptions::revoke_rate).
   void promote(std::chrono::nanoseconds extend);
   void demote();
   bool is_primary() const;

@@ -175,6 +175,23 @@ TEST_P(LessorTest, PromoteExtendsEveryLease) {
   EXPECT_EQ(lessor_->expired_leases(10), (std::vector<int64_t>{1}));
 }
 
+TEST_P(LessorTest, PromoteSpreadsPiledUpExpiries) {
+  lease_options_.revoke_rate = 8;  // at most 6 expiries a second after a promote
+  lessor_.reset();
+  open_lessor();
+  for (int64_t id = 1; id <= 20; ++id) ASSERT_OK_R(lessor_->grant(id, 10, ++index_));
+  lessor_->promote(0s);
+  std::map<int64_t, int> per_second;
+  const auto start = clock_.now();
+  for (int64_t id = 1; id <= 20; ++id) {
+    auto e = lessor_->expiry(id);
+    ASSERT_OK_R(e);
+    ++per_second[std::chrono::duration_cast<std::chrono::seconds>(*e - start).count()];
+  }
+  for (const auto& [second, n] : per_second) EXPECT_LE(n, 6) << "second " << second;
+  EXPECT_EQ(per_second.begin()->first, 10);  // the first ones keep their TTL
+}
+
 TEST_P(LessorTest, CheckpointsCarryTheRemainingTtl) {
   lease_options_.checkpoint_interval = 60s;
   lessor_.reset();
