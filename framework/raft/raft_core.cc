@@ -338,6 +338,9 @@ Status Raft::step(Message m) {
     case MessageType::kPreVote: {
       // §5.2/§5.4.1: one vote per term, only for a candidate whose log is at least as up to
       // date. A pre-vote for a later term may be granted regardless of our vote in this one.
+      // A learner answers too (as in etcd): only a candidate that already applied the learner's
+      // promotion asks it, and then it is a voter. Learners never campaign, and no tally
+      // counts a member that is a learner in the tallier's configuration.
       const bool can_vote = vote_ == m.from || (vote_ == kNone && lead_ == kNone) ||
                             (m.type == MessageType::kPreVote && m.term > term_);
       Message r;
