@@ -1,6 +1,7 @@
 // KvStore::hash_kv: etcd's HashKV (mvcc store.hashByRev): a CRC-32C over the bucket name and then
 // every (revision key, value) of the `key` bucket up to the revision, skipping revisions below the
-// compaction point that a compaction at the revision would not keep.
+// compaction point that a compaction at the revision would not keep, so a purge in progress does
+// not change it.
 #include <algorithm>
 #include <boost/crc.hpp>
 #include <map>
@@ -34,8 +35,10 @@ Result<HashKvResponse> KvStore::hash_kv(int64_t revision) const {
   boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> crc;  // CRC-32C
   crc.process_bytes(kKeyBucket, sizeof(kKeyBucket) - 1);
   auto add = [&](Revision r, std::string_view k, std::string_view v) {
-    // Revisions a compaction at `rev` would purge are skipped (etcd: only if it keeps any).
-    if (r < lower && !keep.empty() && !std::binary_search(keep.begin(), keep.end(), r)) return;
+    // Below the compaction point only what a compaction at `rev` would keep counts. etcd skips
+    // nothing when that keeps nothing, which makes its hash depend on how far the purge has got;
+    // keel always skips, so the hash depends on the history alone.
+    if (r < lower && !std::binary_search(keep.begin(), keep.end(), r)) return;
     crc.process_bytes(k.data(), k.size());
     crc.process_bytes(v.data(), v.size());
   };

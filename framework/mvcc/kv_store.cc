@@ -57,7 +57,7 @@ Status KvStore::restore() {
 
   auto cursor = (*tx)->cursor(kKeyBucket);
   if (!cursor.ok()) return cursor.status();
-  int64_t current = 0;
+  int64_t current = 1;  // an empty store is at revision 1, as etcd's
   KeyValue kv;
   for ((*cursor)->seek_to_first(); (*cursor)->valid(); (*cursor)->next()) {
     auto rk = decode_revision_key((*cursor)->key());

@@ -152,7 +152,8 @@ class KvStore {
   Overlay overlay_;
   LeaseHooks* leases_ = nullptr;
 
-  std::atomic<int64_t> current_rev_{0};
+  // etcd's store starts at revision 1, so the first write is revision 2; keel matches it.
+  std::atomic<int64_t> current_rev_{1};
   std::atomic<int64_t> compact_rev_{-1};
   std::atomic<uint64_t> consistent_index_{0};
 

@@ -97,7 +97,7 @@ TEST_P(LessorTest, GrantAndItsRefusals) {
   expect_error(lessor_->revoke(999, ++index_).status(), Status::Code::kNotFound,
                "etcdserver: requested lease not found");
   expect_error(put("k", 999), Status::Code::kNotFound, "etcdserver: requested lease not found");
-  EXPECT_EQ(store().current_revision(), 0);
+  EXPECT_EQ(store().current_revision(), 1);
 }
 
 TEST_P(LessorTest, RevokeDeletesEveryKeyInOneRevision) {
@@ -113,19 +113,19 @@ TEST_P(LessorTest, RevokeDeletesEveryKeyInOneRevision) {
   std::vector<Event> events;
   auto r = lessor_->revoke(7, ++index_, &events);
   ASSERT_OK_R(r);
-  EXPECT_EQ(r->revision, 6);
-  EXPECT_EQ(store().current_revision(), 6);
+  EXPECT_EQ(r->revision, 7);
+  EXPECT_EQ(store().current_revision(), 7);
   ASSERT_EQ(events.size(), 2u);
   for (const auto& e : events) {
     EXPECT_EQ(e.type, Event::Type::kDelete);
-    EXPECT_EQ(e.kv.mod_revision, 6);
+    EXPECT_EQ(e.kv.mod_revision, 7);
   }
   EXPECT_EQ(all_keys(), (std::vector<std::string>{"c", "d"}));
   EXPECT_EQ(lessor_->time_to_live(7, true).ttl, -1);
   EXPECT_TRUE(lessor_->leases().empty());
   // A lease with no keys revokes without a revision.
   ASSERT_OK_R(lessor_->grant(8, 60, ++index_));
-  EXPECT_EQ(lessor_->revoke(8, ++index_)->revision, 6);
+  EXPECT_EQ(lessor_->revoke(8, ++index_)->revision, 7);
 }
 
 TEST_P(LessorTest, OnlyThePrimaryExpiresLeases) {
@@ -268,7 +268,7 @@ TEST_P(LessorTest, RevokeCommitsKeysAndLeaseTogether) {
     auto tx = backend_->begin_read();
     std::string v;
     const bool lease = (*tx)->get(kLeaseBucket, std::string("\0\0\0\0\0\0\0\x04", 8), &v).ok();
-    const bool key = (*tx)->get(mvcc::kKeyBucket, mvcc::encode_revision_key({2, 0}, true), &v).ok();
+    const bool key = (*tx)->get(mvcc::kKeyBucket, mvcc::encode_revision_key({3, 0}, true), &v).ok();
     return std::pair(lease, key);
   };
   ASSERT_OK_R(lessor_->revoke(4, ++index_));

@@ -61,29 +61,31 @@ void expect_error(const Status& s, Status::Code code, const std::string& text) {
 }
 
 TEST_P(KvStoreTest, RevisionsVersionsAndGenerations) {
-  EXPECT_EQ(store().current_revision(), 0);
-  EXPECT_EQ(put("a", "1"), 1);
-  EXPECT_EQ(put("a", "2"), 2);
-  EXPECT_EQ(put("b", "x"), 3);
+  EXPECT_EQ(store().current_revision(), 1);  // as etcd: the first write is 2
+  EXPECT_EQ(put("a", "1"), 2);
+  EXPECT_EQ(put("a", "2"), 3);
+  EXPECT_EQ(put("b", "x"), 4);
   RangeRequest r;
   r.key = "a";
   auto kv = get(r).kvs.at(0);
-  EXPECT_EQ(kv, (KeyValue{"a", 1, 2, 2, "2", 0}));
+  EXPECT_EQ(kv, (KeyValue{"a", 2, 3, 2, "2", 0}));
   EXPECT_EQ(del("a"), 1);
-  EXPECT_EQ(store().current_revision(), 4);
+  EXPECT_EQ(store().current_revision(), 5);
   EXPECT_TRUE(get(r).kvs.empty());
-  EXPECT_EQ(put("a", "3"), 5);
-  EXPECT_EQ(get(r).kvs.at(0), (KeyValue{"a", 5, 5, 1, "3", 0}));
+  EXPECT_EQ(put("a", "3"), 6);
+  EXPECT_EQ(get(r).kvs.at(0), (KeyValue{"a", 6, 6, 1, "3", 0}));
   // History stays readable.
-  r.revision = 2;
-  EXPECT_EQ(get(r).kvs.at(0), (KeyValue{"a", 1, 2, 2, "2", 0}));
-  r.revision = 4;
+  r.revision = 3;
+  EXPECT_EQ(get(r).kvs.at(0), (KeyValue{"a", 2, 3, 2, "2", 0}));
+  r.revision = 5;
   EXPECT_TRUE(get(r).kvs.empty());
-  r.revision = 1;
+  r.revision = 2;
   EXPECT_EQ(get(r).kvs.at(0).value, "1");
+  r.revision = 1;
+  EXPECT_TRUE(get(r).kvs.empty());
   // A delete of nothing writes nothing.
   EXPECT_EQ(del("zzz"), 0);
-  EXPECT_EQ(store().current_revision(), 5);
+  EXPECT_EQ(store().current_revision(), 6);
 }
 
 TEST_P(KvStoreTest, RangeEndForms) {
@@ -115,7 +117,7 @@ TEST_P(KvStoreTest, LimitCountAndMore) {
   resp = get(r);
   EXPECT_EQ(resp.kvs.size(), 4u);
   EXPECT_FALSE(resp.more);
-  EXPECT_EQ(resp.header.revision, 4);
+  EXPECT_EQ(resp.header.revision, 5);
 }
 
 TEST_P(KvStoreTest, SortEveryTargetAndOrder) {
@@ -159,28 +161,28 @@ TEST_P(KvStoreTest, KeysOnlyCountOnlyAndFilters) {
   auto resp = get(r);
   ASSERT_EQ(resp.kvs.size(), 3u);
   for (const auto& kv : resp.kvs) EXPECT_TRUE(kv.value.empty());
-  EXPECT_EQ(resp.kvs[0].mod_revision, 3);
+  EXPECT_EQ(resp.kvs[0].mod_revision, 4);
   r.keys_only = false;
   r.count_only = true;
   resp = get(r);
   EXPECT_TRUE(resp.kvs.empty());
   EXPECT_EQ(resp.count, 3);
   r.count_only = false;
-  r.min_mod_revision = 3;
+  r.min_mod_revision = 4;
   resp = get(r);
   EXPECT_EQ(keys_of(resp), (std::vector<std::string>{"a", "c"}));
   EXPECT_EQ(resp.count, 3);  // count is taken before the filters, as etcd does
   r.min_mod_revision = 0;
-  r.max_mod_revision = 2;
+  r.max_mod_revision = 3;
   EXPECT_EQ(keys_of(get(r)), (std::vector<std::string>{"b"}));
   r.max_mod_revision = 0;
-  r.min_create_revision = 2;
+  r.min_create_revision = 3;
   EXPECT_EQ(keys_of(get(r)), (std::vector<std::string>{"b", "c"}));
   r.min_create_revision = 0;
-  r.max_create_revision = 1;
+  r.max_create_revision = 2;
   EXPECT_EQ(keys_of(get(r)), (std::vector<std::string>{"a"}));
   r.limit = 1;
-  r.max_create_revision = 4;
+  r.max_create_revision = 5;
   resp = get(r);
   EXPECT_EQ(keys_of(resp), (std::vector<std::string>{"a"}));
   EXPECT_TRUE(resp.more);
@@ -192,18 +194,18 @@ TEST_P(KvStoreTest, RevisionErrors) {
   put("a", "3");
   RangeRequest r;
   r.key = "a";
-  r.revision = 4;
+  r.revision = 5;
   expect_error(store().range(r).status(), Status::Code::kOutOfRange,
                "etcdserver: mvcc: required revision is a future revision");
   r.revision = -5;
   EXPECT_EQ(get(r).kvs.at(0).value, "3");
-  ASSERT_OK_R(store().compact(2, ++index_));
-  r.revision = 1;
+  ASSERT_OK_R(store().compact(3, ++index_));
+  r.revision = 2;
   expect_error(store().range(r).status(), Status::Code::kOutOfRange,
                "etcdserver: mvcc: required revision has been compacted");
-  r.revision = 2;
+  r.revision = 3;
   EXPECT_EQ(get(r).kvs.at(0).value, "2");
-  expect_error(store().compact(2, ++index_).status(), Status::Code::kOutOfRange,
+  expect_error(store().compact(3, ++index_).status(), Status::Code::kOutOfRange,
                "etcdserver: mvcc: required revision has been compacted");
   expect_error(store().compact(9, ++index_).status(), Status::Code::kOutOfRange,
                "etcdserver: mvcc: required revision is a future revision");
@@ -221,7 +223,7 @@ TEST_P(KvStoreTest, PutOptionsAndErrors) {
   auto resp = store().put(p, ++index_);
   ASSERT_OK_R(resp);
   ASSERT_TRUE(resp->prev_kv.has_value());
-  EXPECT_EQ(*resp->prev_kv, (KeyValue{"k", 1, 1, 1, "v1", 7}));
+  EXPECT_EQ(*resp->prev_kv, (KeyValue{"k", 2, 2, 1, "v1", 7}));
   PutRequest keep;
   keep.key = "k";
   keep.ignore_value = true;
@@ -229,13 +231,13 @@ TEST_P(KvStoreTest, PutOptionsAndErrors) {
   ASSERT_OK_R(store().put(keep, ++index_));
   RangeRequest r;
   r.key = "k";
-  EXPECT_EQ(get(r).kvs.at(0), (KeyValue{"k", 1, 3, 3, "v2", 9}));
+  EXPECT_EQ(get(r).kvs.at(0), (KeyValue{"k", 2, 4, 3, "v2", 9}));
   PutRequest keep_lease;
   keep_lease.key = "k";
   keep_lease.value = "v3";
   keep_lease.ignore_lease = true;
   ASSERT_OK_R(store().put(keep_lease, ++index_));
-  EXPECT_EQ(get(r).kvs.at(0), (KeyValue{"k", 1, 4, 4, "v3", 9}));
+  EXPECT_EQ(get(r).kvs.at(0), (KeyValue{"k", 2, 5, 4, "v3", 9}));
 
   const int64_t rev = store().current_revision();
   PutRequest bad;
@@ -280,9 +282,9 @@ TEST_P(KvStoreTest, DeleteRangeWithPrevKv) {
   auto resp = store().delete_range(d, ++index_);
   ASSERT_OK_R(resp);
   EXPECT_EQ(resp->deleted, 2);
-  EXPECT_EQ(resp->header.revision, 4);
+  EXPECT_EQ(resp->header.revision, 5);
   ASSERT_EQ(resp->prev_kvs.size(), 2u);
-  EXPECT_EQ(resp->prev_kvs[1], (KeyValue{"b", 2, 2, 1, "2", 0}));
+  EXPECT_EQ(resp->prev_kvs[1], (KeyValue{"b", 3, 3, 1, "2", 0}));
   EXPECT_EQ(keys("\0"s, "\0"s), (std::vector<std::string>{"c"}));
 }
 
@@ -346,10 +348,10 @@ TEST_P(KvStoreTest, TxnComparesEveryTargetAndResult) {
   c.version = 2;
   EXPECT_TRUE(holds(c));
   c = cmp(T::kCreate, R::kEqual, "a");
-  c.create_revision = 1;
+  c.create_revision = 2;
   EXPECT_TRUE(holds(c));
   c = cmp(T::kMod, R::kLess, "a");
-  c.mod_revision = 3;
+  c.mod_revision = 4;
   EXPECT_TRUE(holds(c));
   c = cmp(T::kLease, R::kEqual, "b");
   c.lease = 5;
@@ -364,12 +366,12 @@ TEST_P(KvStoreTest, TxnComparesEveryTargetAndResult) {
   // range_end: every key in the range must satisfy it.
   c = cmp(T::kMod, R::kGreater, "a");
   c.range_end = "c";
-  c.mod_revision = 1;
-  EXPECT_TRUE(holds(c));
   c.mod_revision = 2;
+  EXPECT_TRUE(holds(c));
+  c.mod_revision = 3;
   EXPECT_FALSE(holds(c));
   // Compares alone never advance the revision.
-  EXPECT_EQ(store().current_revision(), 3);
+  EXPECT_EQ(store().current_revision(), 4);
 }
 
 TEST_P(KvStoreTest, TxnIsOneRevisionAndReadsItsOwnWrites) {
@@ -384,26 +386,26 @@ TEST_P(KvStoreTest, TxnIsOneRevisionAndReadsItsOwnWrites) {
   auto resp = store().txn(t, ++index_, &events);
   ASSERT_OK_R(resp);
   EXPECT_TRUE(resp->succeeded);
-  EXPECT_EQ(resp->header.revision, 2);
-  EXPECT_EQ(store().current_revision(), 2);
+  EXPECT_EQ(resp->header.revision, 3);
+  EXPECT_EQ(store().current_revision(), 3);
   ASSERT_EQ(resp->responses.size(), 5u);
   const auto& got_b = std::get<RangeResponse>(resp->responses[1].response);
   ASSERT_EQ(got_b.kvs.size(), 1u);
-  EXPECT_EQ(got_b.kvs[0], (KeyValue{"b", 2, 2, 1, "2", 0}));
+  EXPECT_EQ(got_b.kvs[0], (KeyValue{"b", 3, 3, 1, "2", 0}));
   const auto& all = std::get<RangeResponse>(resp->responses[4].response);
   EXPECT_EQ(keys_of(all), (std::vector<std::string>{"b", "c"}));
   EXPECT_EQ(std::get<DeleteRangeResponse>(resp->responses[2].response).deleted, 1);
   ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events[1].type, Event::Type::kDelete);
-  EXPECT_EQ(events[1].kv.mod_revision, 2);
+  EXPECT_EQ(events[1].kv.mod_revision, 3);
   // The failure branch; a read-only txn does not advance the revision.
   t.success.clear();
   t.failure = {get_op("b")};
   resp = store().txn(t, ++index_);
   ASSERT_OK_R(resp);
   EXPECT_FALSE(resp->succeeded);
-  EXPECT_EQ(resp->header.revision, 2);
-  EXPECT_EQ(store().current_revision(), 2);
+  EXPECT_EQ(resp->header.revision, 3);
+  EXPECT_EQ(store().current_revision(), 3);
 }
 
 TEST_P(KvStoreTest, NestedTxn) {
@@ -422,18 +424,18 @@ TEST_P(KvStoreTest, NestedTxn) {
   const auto& nested = *std::get<Box<TxnResponse>>(resp->responses[0].response);
   EXPECT_TRUE(nested.succeeded);
   EXPECT_EQ(nested.header.revision, 0);  // etcd leaves nested txns' headers empty
-  EXPECT_EQ(resp->header.revision, 2);
+  EXPECT_EQ(resp->header.revision, 3);
   RangeRequest r;
   r.key = "x";
   EXPECT_EQ(get(r).kvs.at(0).value, "then");
-  EXPECT_EQ(get(r).kvs.at(0).mod_revision, 2);
+  EXPECT_EQ(get(r).kvs.at(0).mod_revision, 3);
 }
 
 TEST_P(KvStoreTest, TxnRefusalsChangeNothing) {
   put("a", "1");
   auto refused = [&](TxnRequest t, Status::Code code, const std::string& text) {
     expect_error(store().txn(t, ++index_).status(), code, text);
-    EXPECT_EQ(store().current_revision(), 1);
+    EXPECT_EQ(store().current_revision(), 2);
   };
   TxnRequest t;
   t.success = {put_op("k", "1"), put_op("k", "2")};
@@ -460,23 +462,23 @@ TEST_P(KvStoreTest, TxnRefusalsChangeNothing) {
   refused(t, Status::Code::kInvalidArgument, "etcdserver: key not found");
   RangeRequest future;
   future.key = "a";
-  future.revision = 5;
+  future.revision = 6;
   t.success = {put_op("b", "1"), RequestOp{future}};
   refused(t, Status::Code::kOutOfRange, "etcdserver: mvcc: required revision is a future revision");
   // Overlapping deletes alone are fine.
   t.success = {del_op("a"), del_op("a", "b")};
   auto ok = store().txn(t, ++index_);
   ASSERT_OK_R(ok);
-  EXPECT_EQ(store().current_revision(), 2);
+  EXPECT_EQ(store().current_revision(), 3);
 }
 
 TEST_P(KvStoreTest, CompactionPurgesTheBackendInBatches) {
   StoreOptions o = options_;
   o.compaction_batch_limit = 3;
   reopen(o);
-  for (int i = 0; i < 10; ++i) put("k" + std::to_string(i % 3), std::to_string(i));  // revs 1..10
-  del("k0");                                                                     // rev 11
-  put("k0", "again");                                                             // rev 12
+  for (int i = 0; i < 10; ++i) put("k" + std::to_string(i % 3), std::to_string(i));  // revs 2..11
+  del("k0");                                                                     // rev 12
+  put("k0", "again");                                                             // rev 13
   auto stored = [&] {
     auto tx = backend_->begin_read();
     auto c = (*tx)->cursor(kKeyBucket);
@@ -486,23 +488,23 @@ TEST_P(KvStoreTest, CompactionPurgesTheBackendInBatches) {
   };
   ASSERT_OK(store().force_commit());
   EXPECT_EQ(stored(), 12u);
-  ASSERT_OK_R(store().compact(11, ++index_));
+  ASSERT_OK_R(store().compact(12, ++index_));
   ASSERT_OK(store().wait_compaction());
-  // Kept: k1@8, k2@9 (visible at 11) and k0@12; k0's tombstone at 11 ends its old life.
+  // Kept: k1@9, k2@10 (visible at 12) and k0@13; k0's tombstone at 12 ends its old life.
   EXPECT_EQ(stored(), 3u);
   EXPECT_EQ(keys("\0"s, "\0"s), (std::vector<std::string>{"k0", "k1", "k2"}));
   RangeRequest r;
   r.key = "k1";
-  r.revision = 11;
-  EXPECT_EQ(get(r).kvs.at(0), (KeyValue{"k1", 2, 8, 3, "7", 0}));
+  r.revision = 12;
+  EXPECT_EQ(get(r).kvs.at(0), (KeyValue{"k1", 3, 9, 3, "7", 0}));
   // Versions survive compaction and restart.
   reopen();
-  EXPECT_EQ(store().compacted_revision(), 11);
-  EXPECT_EQ(get(r).kvs.at(0), (KeyValue{"k1", 2, 8, 3, "7", 0}));
+  EXPECT_EQ(store().compacted_revision(), 12);
+  EXPECT_EQ(get(r).kvs.at(0), (KeyValue{"k1", 3, 9, 3, "7", 0}));
   put("k1", "x");
   r.revision = 0;
   EXPECT_EQ(get(r).kvs.at(0).version, 4);
-  EXPECT_EQ(store().current_revision(), 13);
+  EXPECT_EQ(store().current_revision(), 14);
 }
 
 TEST_P(KvStoreTest, UnfinishedCompactionResumesAtOpen) {
@@ -511,7 +513,7 @@ TEST_P(KvStoreTest, UnfinishedCompactionResumesAtOpen) {
   // A compaction scheduled but not run: as if the member stopped right after scheduling it.
   WriteBatch b;
   std::string v;
-  append_u64_be(&v, 4);
+  append_u64_be(&v, 5);
   b.put(kMetaBucket, kScheduledCompactKey, v);
   close_all();
   open_all();  // nothing compacted yet
@@ -520,7 +522,7 @@ TEST_P(KvStoreTest, UnfinishedCompactionResumesAtOpen) {
   auto s = KvStore::open(*backend_, options_);
   ASSERT_OK_R(s);
   store_ = std::move(*s);
-  EXPECT_EQ(store().compacted_revision(), 4);
+  EXPECT_EQ(store().compacted_revision(), 5);
   ASSERT_OK(store().wait_compaction());
   auto tx = backend_->begin_read();
   std::string value;
@@ -528,7 +530,7 @@ TEST_P(KvStoreTest, UnfinishedCompactionResumesAtOpen) {
   auto c = (*tx)->cursor(kKeyBucket);
   size_t n = 0;
   for ((*c)->seek_to_first(); (*c)->valid(); (*c)->next()) ++n;
-  EXPECT_EQ(n, 2u);  // revisions 4 and 5
+  EXPECT_EQ(n, 2u);  // revisions 5 and 6
 }
 
 TEST_P(KvStoreTest, HashKvIsAFunctionOfHistory) {
@@ -557,7 +559,7 @@ TEST_P(KvStoreTest, HashKvIsAFunctionOfHistory) {
   ASSERT_OK_R(h1);
   ASSERT_OK_R(h2);
   EXPECT_EQ(h1->hash, h2->hash);
-  EXPECT_EQ(h1->header.revision, 20);
+  EXPECT_EQ(h1->header.revision, 21);
   EXPECT_EQ(h1->compact_revision, -1);
   auto h10 = store().hash_kv(10);
   ASSERT_OK_R(h10);
@@ -574,7 +576,7 @@ TEST_P(KvStoreTest, HashKvIsAFunctionOfHistory) {
   EXPECT_EQ(c1->compact_revision, 10);
   expect_error(store().hash_kv(10).status(), Status::Code::kOutOfRange,
                "etcdserver: mvcc: required revision has been compacted");
-  expect_error(store().hash_kv(21).status(), Status::Code::kOutOfRange,
+  expect_error(store().hash_kv(22).status(), Status::Code::kOutOfRange,
                "etcdserver: mvcc: required revision is a future revision");
   PutRequest p;
   p.key = "diverge";
@@ -596,10 +598,10 @@ TEST_P(KvStoreTest, ReadsSeeAppliedWritesBeforeTheCommit) {
     std::string v;
     return (*tx)->get(bucket, key, &v).ok();
   };
-  EXPECT_FALSE(in_backend(kKeyBucket, encode_revision_key(Revision{1, 0})));
+  EXPECT_FALSE(in_backend(kKeyBucket, encode_revision_key(Revision{2, 0})));
   EXPECT_FALSE(in_backend(kMetaBucket, kConsistentIndexKey));
   ASSERT_OK(store().force_commit());
-  EXPECT_TRUE(in_backend(kKeyBucket, encode_revision_key(Revision{2, 0})));
+  EXPECT_TRUE(in_backend(kKeyBucket, encode_revision_key(Revision{3, 0})));
   auto tx = backend_->begin_read();
   std::string v;
   ASSERT_OK((*tx)->get(kMetaBucket, kConsistentIndexKey, &v));
@@ -621,7 +623,7 @@ TEST_P(KvStoreTest, CommitsByCountCarryTheAppliedIndex) {
   store().set_consistent_index(42);
   reopen();
   EXPECT_EQ(store().consistent_index(), 42u);
-  EXPECT_EQ(store().current_revision(), 9);
+  EXPECT_EQ(store().current_revision(), 10);
 }
 
 TEST_P(KvStoreTest, TimedCommits) {
@@ -633,7 +635,7 @@ TEST_P(KvStoreTest, TimedCommits) {
   for (int i = 0; i < 400 && !committed; ++i) {
     auto tx = backend_->begin_read();
     std::string v;
-    committed = (*tx)->get(kKeyBucket, encode_revision_key(Revision{1, 0}), &v).ok();
+    committed = (*tx)->get(kKeyBucket, encode_revision_key(Revision{2, 0}), &v).ok();
     if (!committed) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   EXPECT_TRUE(committed);
@@ -644,17 +646,17 @@ TEST_P(KvStoreTest, RestartKeepsEverything) {
   put("b", "2");
   del("a");
   put("a", "3");
-  ASSERT_OK_R(store().compact(2, ++index_));
+  ASSERT_OK_R(store().compact(3, ++index_));
   put("c", "4");
   auto before = store().hash_kv(0);
   reopen();
-  EXPECT_EQ(store().current_revision(), 5);
-  EXPECT_EQ(store().compacted_revision(), 2);
+  EXPECT_EQ(store().current_revision(), 6);
+  EXPECT_EQ(store().compacted_revision(), 3);
   EXPECT_EQ(store().consistent_index(), index_);
   RangeRequest r;
   r.key = "a";
-  EXPECT_EQ(get(r).kvs.at(0), (KeyValue{"a", 4, 4, 1, "3", 0}));
-  r.revision = 3;
+  EXPECT_EQ(get(r).kvs.at(0), (KeyValue{"a", 5, 5, 1, "3", 0}));
+  r.revision = 4;
   EXPECT_TRUE(get(r).kvs.empty());
   EXPECT_EQ(store().hash_kv(0)->hash, before->hash);
 }
@@ -667,12 +669,12 @@ TEST_P(KvStoreTest, GarbageInTheKeyBucketIsCorruption) {
   auto b = plugin_->open(o);
   ASSERT_OK_R(b);
   WriteBatch w;
-  w.put(kKeyBucket, encode_revision_key(Revision{2, 0}), "\x01\x7f");
+  w.put(kKeyBucket, encode_revision_key(Revision{3, 0}), "\x01\x7f");
   ASSERT_OK((*b)->commit(w, true));
   auto s = KvStore::open(**b, options_);
   EXPECT_EQ(s.status().code(), Status::Code::kCorruption) << s.status().to_string();
   WriteBatch w2;
-  w2.erase(kKeyBucket, encode_revision_key(Revision{2, 0}));
+  w2.erase(kKeyBucket, encode_revision_key(Revision{3, 0}));
   w2.put(kKeyBucket, "short", encode_key_value(KeyValue{"x", 1, 1, 1, "", 0}));
   ASSERT_OK((*b)->commit(w2, true));
   s = KvStore::open(**b, options_);
@@ -689,16 +691,16 @@ TEST_P(KvStoreTest, EventsOfPastRevisions) {
   put("b", "2");
   ASSERT_OK(store().force_commit());
   del("a");
-  auto ev = store().events(2, 0);
+  auto ev = store().events(3, 0);
   ASSERT_OK_R(ev);
   ASSERT_EQ(ev->size(), 2u);
   EXPECT_EQ((*ev)[0].type, Event::Type::kPut);
-  EXPECT_EQ((*ev)[0].kv, (KeyValue{"b", 2, 2, 1, "2", 0}));
+  EXPECT_EQ((*ev)[0].kv, (KeyValue{"b", 3, 3, 1, "2", 0}));
   EXPECT_EQ((*ev)[1].type, Event::Type::kDelete);
   EXPECT_EQ((*ev)[1].kv.key, "a");
-  EXPECT_EQ((*ev)[1].kv.mod_revision, 3);
-  ASSERT_OK_R(store().compact(2, ++index_));
-  EXPECT_EQ(store().events(2, 0).status(), ErrCompacted());
+  EXPECT_EQ((*ev)[1].kv.mod_revision, 4);
+  ASSERT_OK_R(store().compact(3, ++index_));
+  EXPECT_EQ(store().events(3, 0).status(), ErrCompacted());
 }
 
 TEST_P(KvStoreTest, ConcurrentReadersSeeWholeRevisions) {

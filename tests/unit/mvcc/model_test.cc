@@ -23,7 +23,7 @@ using KeySpace = std::map<std::string, KeyValue>;
 // The reference: every revision's key space, kept whole. Slow and obviously right.
 class Model {
  public:
-  Model() { states_[0] = {}; }
+  Model() { states_[1] = {}; }  // an empty store is at revision 1, as etcd's
   int64_t rev() const { return rev_; }
 
   Result<RangeResponse> range(const RangeRequest& r) const {
@@ -255,7 +255,7 @@ class Model {
   void commit(KeySpace next) { states_[++rev_] = std::move(next); }
 
   std::map<int64_t, KeySpace> states_;
-  int64_t rev_ = 0;
+  int64_t rev_ = 1;
   int64_t compacted_ = -1;
 };
 
