@@ -124,7 +124,6 @@ class KvStore {
 
  private:
   class WriteTxn;
-  class Reader;
   struct CompactionJob {
     int64_t revision;
     std::vector<Revision> keep;  // sorted

@@ -25,6 +25,8 @@ class Model {
  public:
   Model() { states_[1] = {}; }  // an empty store is at revision 1, as etcd's
   int64_t rev() const { return rev_; }
+  // The key space at revision `r` (REQUIRES: not compacted away).
+  const KeySpace& at(int64_t r) const { return std::prev(states_.upper_bound(r))->second; }
 
   Result<RangeResponse> range(const RangeRequest& r) const {
     KEEL_RETURN_IF_ERROR(validate(r));
@@ -400,11 +402,13 @@ TEST_P(ModelTest, RandomHistoriesMatchTheModel) {
     int64_t compacted = -1;
     for (int step = 0; step < steps; ++step) {
       std::string what;
+      std::vector<Event> events;
+      const int64_t rev_before = model.rev();
       const int64_t op = gen.num(0, 99);
       if (op < 30) {
         auto p = gen.put();
         what = "put " + p.key;
-        auto got = store().put(p, ++index);
+        auto got = store().put(p, ++index, &events);
         auto want = model.put(p);
         ASSERT_EQ(got.status(), want.status()) << "step " << step << " " << what;
         if (want.ok()) {
@@ -413,7 +417,7 @@ TEST_P(ModelTest, RandomHistoriesMatchTheModel) {
       } else if (op < 42) {
         auto d = gen.del();
         what = "delete " + d.key;
-        auto got = store().delete_range(d, ++index);
+        auto got = store().delete_range(d, ++index, &events);
         auto want = model.del(d);
         ASSERT_EQ(got.status(), want.status()) << "step " << step << " " << what;
         if (want.ok()) {
@@ -422,7 +426,7 @@ TEST_P(ModelTest, RandomHistoriesMatchTheModel) {
       } else if (op < 60) {
         auto t = gen.txn(model.rev(), compacted, 0);
         what = "txn";
-        auto got = store().txn(t, ++index);
+        auto got = store().txn(t, ++index, &events);
         auto want = model.txn(t);
         ASSERT_EQ(got.status(), want.status()) << "step " << step << " " << what;
         if (want.ok()) {
@@ -462,6 +466,42 @@ TEST_P(ModelTest, RandomHistoriesMatchTheModel) {
         auto again = store().hash_kv(0);
         ASSERT_TRUE(again.ok()) << again.status().to_string();
         ASSERT_EQ(again->hash, hash->hash) << "step " << step;
+      }
+      // A write's events are its revision's changes: puts carry the new KeyValue, deletes the key
+      // and the revision; and the store reads the same events back.
+      if (model.rev() != rev_before) {
+        const KeySpace& before = model.at(rev_before);
+        const KeySpace& after = model.at(model.rev());
+        ASSERT_FALSE(events.empty()) << "step " << step;
+        // etcd lets sibling nested txns put and then delete one key, so only a key's last event
+        // must match the new state.
+        std::map<std::string, const Event*> last;
+        for (const auto& e : events) {
+          ASSERT_EQ(e.kv.mod_revision, model.rev()) << "step " << step;
+          last[e.kv.key] = &e;
+        }
+        for (const auto& [key, e] : last) {
+          if (e->type == Event::Type::kPut) {
+            ASSERT_TRUE(after.count(key) && after.at(key) == e->kv) << "step " << step;
+          } else {
+            ASSERT_FALSE(after.count(key)) << "step " << step;
+          }
+        }
+        for (const auto& [key, kv] : after) {
+          if (!before.count(key) || !(before.at(key) == kv)) {
+            ASSERT_TRUE(last.count(key)) << "step " << step;
+          }
+        }
+        for (const auto& [key, kv] : before) {
+          if (!after.count(key)) {
+            ASSERT_TRUE(last.count(key)) << "step " << step;
+          }
+        }
+        auto stored = store().events(model.rev(), model.rev());
+        ASSERT_TRUE(stored.ok()) << stored.status().to_string();
+        ASSERT_TRUE(*stored == events) << "step " << step;
+      } else {
+        ASSERT_TRUE(events.empty()) << "step " << step;
       }
       // After every operation: the whole key space agrees, and so does the revision.
       ASSERT_EQ(store().current_revision(), model.rev()) << "step " << step << " " << what;
