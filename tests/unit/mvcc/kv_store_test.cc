@@ -750,6 +750,61 @@ TEST_P(KvStoreTest, ConcurrentReadersSeeWholeRevisions) {
   EXPECT_EQ(bad, 0);
 }
 
+// Forwards every call to the real backend; commits fail once `fail` is set, as a full disk would.
+class FailingBackend : public Backend {
+ public:
+  explicit FailingBackend(Backend& target) : t_(target) {}
+  Status create_bucket(std::string_view b) override { return t_.create_bucket(b); }
+  Result<std::unique_ptr<BackendReadTx>> begin_read() override { return t_.begin_read(); }
+  Status commit(const WriteBatch& batch, bool sync) override {
+    ++commits;
+    if (fail) return Status::IOError("no space left on device");
+    return t_.commit(batch, sync);
+  }
+  Result<BackendStats> stats() override { return t_.stats(); }
+  Status defragment() override { return t_.defragment(); }
+  Status copy_to(ByteSink& out) override { return t_.copy_to(out); }
+  Status close() override { return Status::OK(); }
+  std::atomic<bool> fail{false};
+  std::atomic<int> commits{0};
+
+ private:
+  Backend& t_;
+};
+
+TEST_P(KvStoreTest, AFailedCommitStopsTheStore) {
+  close_all();
+  open_all();
+  store_.reset();
+  FailingBackend failing(*backend_);
+  StoreOptions o = options_;
+  o.batch_limit = 2;
+  auto s = KvStore::open(failing, o);
+  ASSERT_OK_R(s);
+  auto& st = **s;
+  PutRequest p;
+  p.key = "a";
+  ASSERT_OK_R(st.put(p, 1));
+  failing.fail = true;
+  auto r = st.put(p, 2);  // the second change fills the batch: its commit fails
+  EXPECT_TRUE(r.status().is_io_error()) << r.status().to_string();
+  const int commits = failing.commits;
+  EXPECT_TRUE(st.put(p, 3).status().is_io_error());
+  EXPECT_TRUE(st.delete_range(DeleteRangeRequest{"a", "", false}, 4).status().is_io_error());
+  EXPECT_TRUE(st.force_commit().is_io_error());
+  EXPECT_EQ(failing.commits, commits);  // never retried
+  RangeRequest g;
+  g.key = "a";
+  EXPECT_TRUE(st.range(g).ok());  // reads still answer
+  EXPECT_TRUE(st.close().is_io_error());
+  s->reset();
+  // Nothing of the failed batch reached the disk.
+  auto again = KvStore::open(*backend_, options_);
+  ASSERT_OK_R(again);
+  EXPECT_EQ((*again)->current_revision(), 1);
+  store_ = std::move(*again);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, KvStoreTest, ::testing::ValuesIn(backend_names()),
                          backend_param_name);
 
