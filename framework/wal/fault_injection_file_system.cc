@@ -1,5 +1,7 @@
 #include "wal/fault_injection_file_system.h"
 
+#include <random>
+
 namespace keel::wal {
 namespace {
 
@@ -25,8 +27,10 @@ class FaultInjectionWritableFile : public WritableFile {
   }
   Status sync() override {
     KEEL_RETURN_IF_ERROR(fs_.take_sync_failure(path_));
+    // Only what was appended before the sync began is known durable after it.
+    const uint64_t upto = base_->offset();
     KEEL_RETURN_IF_ERROR(base_->sync());
-    fs_.synced(*state_, base_->offset());
+    fs_.synced(*state_, upto);
     return Status::OK();
   }
   uint64_t offset() const override { return base_->offset(); }
@@ -150,7 +154,8 @@ Status FaultInjectionFileSystem::sync_dir(const std::string& dir) {
   return Status::OK();
 }
 
-Status FaultInjectionFileSystem::drop_unsynced_data() {
+Status FaultInjectionFileSystem::drop_unsynced_data(uint64_t seed) {
+  std::mt19937_64 rng(seed);
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& path : undurable_names_) {
     if (base_.exists(path)) KEEL_RETURN_IF_ERROR(base_.remove(path));
@@ -161,11 +166,16 @@ Status FaultInjectionFileSystem::drop_unsynced_data() {
     FileState& f = *state;
     if (f.written > f.synced) {
       uint64_t zero_end = std::min(f.written, f.durable_size);
-      if (zero_end > f.synced) {
-        Result<std::unique_ptr<WritableFile>> w = base_.reopen(path, f.synced);
-        if (!w.ok()) return w.status();
-        KEEL_RETURN_IF_ERROR((*w)->append(std::string(zero_end - f.synced, '\0')));
-        KEEL_RETURN_IF_ERROR((*w)->close());
+      // Lost sectors read as zeros again (the preallocated content); kept ones stay.
+      for (uint64_t at = f.synced; at < zero_end;) {
+        uint64_t sector_end = std::min(zero_end, (at / 512 + 1) * 512);
+        if (seed == 0 || rng() % 2 == 0) {
+          Result<std::unique_ptr<WritableFile>> w = base_.reopen(path, at);
+          if (!w.ok()) return w.status();
+          KEEL_RETURN_IF_ERROR((*w)->append(std::string(sector_end - at, '\0')));
+          KEEL_RETURN_IF_ERROR((*w)->close());
+        }
+        at = sector_end;
       }
       if (f.written > f.durable_size) KEEL_RETURN_IF_ERROR(base_.truncate(path, f.durable_size));
     }

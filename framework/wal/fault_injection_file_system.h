@@ -26,7 +26,9 @@ class FaultInjectionFileSystem : public FileSystem {
   void fail_next_write() { fail_write_ = true; }
   void fail_next_sync() { fail_sync_ = true; }
   void fail_next_rename() { fail_rename_ = true; }
-  Status drop_unsynced_data();
+  // A crash: with seed 0 every unsynced byte is lost; with another seed, each unsynced 512-byte
+  // sector is lost or kept at random (a disk writes a file's pages back in no promised order).
+  Status drop_unsynced_data(uint64_t seed = 0);
   int syncs() const { return syncs_; }
 
   Result<std::unique_ptr<WritableFile>> create(const std::string& path, uint64_t preallocate) override;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -23,7 +24,7 @@ class PosixWritableFile : public WritableFile {
 
   Status append(std::string_view data) override {
     while (!data.empty()) {
-      ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset_));
+      ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset_.load()));
       if (n < 0) {
         if (errno == EINTR) continue;
         return io_error("write", path_, errno);
@@ -37,7 +38,7 @@ class PosixWritableFile : public WritableFile {
     if (::fdatasync(fd_) != 0) return io_error("fdatasync", path_, errno);
     return Status::OK();
   }
-  uint64_t offset() const override { return offset_; }
+  uint64_t offset() const override { return offset_.load(); }
   Status close() override {
     if (fd_ < 0) return Status::OK();
     int rc = ::close(fd_);
@@ -49,7 +50,7 @@ class PosixWritableFile : public WritableFile {
  private:
   std::string path_;
   int fd_;
-  uint64_t offset_;
+  std::atomic<uint64_t> offset_;  // read by sync's callers while an append moves it
 };
 
 class PosixSequentialFile : public SequentialFile {

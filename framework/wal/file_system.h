@@ -5,8 +5,9 @@
 // Errors are Status::IOError naming the path and the system's reason. A failed sync is final for
 // the file: its dirty pages may already be gone, so nobody retries it (DESIGN.md).
 //
-// Thread safety: a FileSystem may be used from any thread; one WritableFile from one thread at a
-// time (the WAL serializes its writes).
+// Thread safety: a FileSystem may be used from any thread. A WritableFile takes one append at a
+// time, but sync() and offset() may run beside an append (the WAL syncs what it wrote while the
+// next writes go on); a sync makes durable at least what was appended before it began.
 #ifndef KEEL_WAL_FILE_SYSTEM_H_
 #define KEEL_WAL_FILE_SYSTEM_H_
 

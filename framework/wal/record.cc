@@ -17,14 +17,15 @@ bool all_zero(std::string_view s) {
   return true;
 }
 
-// Whether some part of [begin, end) that fills its own disk sector's share is all zeros.
-bool has_zero_sector_chunk(std::string_view segment, size_t begin, size_t end) {
-  for (size_t at = begin; at < end;) {
-    size_t chunk_end = std::min(end, (at / kSector + 1) * kSector);
-    if (all_zero(segment.substr(at, chunk_end - at))) return true;
-    at = chunk_end;
+// Whether [begin, end) shows the mark a crash leaves mid-write: a whole 512-byte disk sector of
+// zeros inside it (a sector never written), or zeros from a sector boundary to its end (the write
+// stopped there). A flipped bit leaves neither.
+bool looks_torn(std::string_view segment, size_t begin, size_t end) {
+  for (size_t s = (begin + kSector - 1) / kSector * kSector; s + kSector <= end; s += kSector) {
+    if (all_zero(segment.substr(s, kSector))) return true;
   }
-  return false;
+  size_t last_boundary = (end - 1) / kSector * kSector;
+  return last_boundary > begin && all_zero(segment.substr(last_boundary, end - last_boundary));
 }
 
 Status bad_payload(const char* what, size_t size) {
@@ -127,7 +128,7 @@ RecordRead read_record(std::string_view segment, size_t offset) {
   uint8_t type = static_cast<uint8_t>(h[8]);
   if (crc32c_unmask(get32(h)) != crc32c(std::string_view(h + 4, 5))) {
     r.reason = "header checksum mismatch";
-    r.torn = has_zero_sector_chunk(segment, offset, offset + kRecordHeaderSize);
+    r.torn = looks_torn(segment, offset, offset + kRecordHeaderSize);
     return r;
   }
   if (type < 1 || type > 4) {
@@ -146,7 +147,7 @@ RecordRead read_record(std::string_view segment, size_t offset) {
   std::string_view payload(h + kRecordHeaderSize, length);
   if (crc32c_unmask(get32(h + 9)) != crc32c(payload)) {
     r.reason = "payload checksum mismatch";
-    r.torn = has_zero_sector_chunk(segment, offset, offset + kRecordHeaderSize + length);
+    r.torn = looks_torn(segment, offset, offset + kRecordHeaderSize + length);
     return r;
   }
   r.kind = RecordRead::Kind::kRecord;

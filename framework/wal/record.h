@@ -71,9 +71,10 @@ struct RecordRead {
   std::string_view payload;
   size_t size = 0;
   std::string reason;
-  // A write cut short by a crash leaves whole disk sectors of the record unwritten (zeros), or
-  // stops at the end of the file; a flipped bit does neither. True when the bad record shows
-  // such a sign.
+  // A write cut short by a crash leaves a whole disk sector of the record unwritten (zeros), or
+  // zeros from a sector boundary to the record's end, or stops at the end of the file; a flipped
+  // bit does none of these. True when the bad record shows such a sign. (The WAL also requires
+  // that no whole record follows before it calls a record a torn tail.)
   bool torn = false;
 };
 

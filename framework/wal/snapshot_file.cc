@@ -110,6 +110,20 @@ Result<SnapshotFileInfo> read_header(SequentialFile& f, const std::string& path,
   return info;
 }
 
+Result<std::vector<SnapName>> snapshot_files(FileSystem& fs, const std::string& dir) {
+  Result<std::vector<std::string>> names = fs.list(dir);
+  if (!names.ok()) return names.status();
+  std::vector<SnapName> snaps;
+  for (const auto& n : *names) {
+    SnapName s;
+    if (parse_name(n, &s)) snaps.push_back(s);
+  }
+  std::sort(snaps.begin(), snaps.end(), [](const SnapName& a, const SnapName& b) {
+    return a.index != b.index ? a.index < b.index : a.term < b.term;
+  });
+  return snaps;
+}
+
 class DiscardSink : public ByteSink {
  public:
   Status write(std::string_view) override { return Status::OK(); }
@@ -224,16 +238,10 @@ Status read_snapshot_data(FileSystem& fs, const std::string& path, ByteSink& out
 
 Result<std::optional<SnapshotFileInfo>> newest_valid_snapshot(FileSystem& fs, const std::string& dir,
                                                               Logger* logger, uint64_t max_index) {
-  Result<std::vector<std::string>> names = fs.list(dir);
-  if (!names.ok()) return std::optional<SnapshotFileInfo>();
-  std::vector<SnapName> snaps;
-  for (const auto& n : *names) {
-    SnapName s;
-    if (parse_name(n, &s)) snaps.push_back(s);
-  }
-  std::sort(snaps.begin(), snaps.end(), [](const SnapName& a, const SnapName& b) {
-    return a.index != b.index ? a.index > b.index : a.term > b.term;
-  });
+  if (!fs.exists(dir)) return std::optional<SnapshotFileInfo>();
+  Result<std::vector<SnapName>> listed = snapshot_files(fs, dir);
+  if (!listed.ok()) return listed.status();
+  std::vector<SnapName> snaps(listed->rbegin(), listed->rend());  // newest first
   for (const auto& s : snaps) {
     if (s.index > max_index) continue;
     const std::string path = dir + "/" + s.name;
@@ -251,21 +259,30 @@ Result<std::optional<SnapshotFileInfo>> newest_valid_snapshot(FileSystem& fs, co
   return std::optional<SnapshotFileInfo>();
 }
 
-Status purge_snapshot_files(FileSystem& fs, const std::string& dir, size_t keep) {
+
+Status purge_snapshot_files(FileSystem& fs, const std::string& dir, size_t keep, uint64_t max_index) {
   if (keep == 0) return Status::OK();
-  Result<std::vector<std::string>> names = fs.list(dir);
-  if (!names.ok()) return names.status();
-  std::vector<SnapName> snaps;
-  for (const auto& n : *names) {
-    SnapName s;
-    if (parse_name(n, &s)) snaps.push_back(s);
+  Result<std::vector<SnapName>> snaps = snapshot_files(fs, dir);
+  if (!snaps.ok()) return snaps.status();
+  std::vector<SnapName> marked;
+  for (const auto& s : *snaps) {
+    if (s.index <= max_index) marked.push_back(s);
   }
-  std::sort(snaps.begin(), snaps.end(), [](const SnapName& a, const SnapName& b) {
-    return a.index != b.index ? a.index < b.index : a.term < b.term;
-  });
   bool removed = false;
-  for (size_t i = 0; i + keep < snaps.size(); ++i) {
-    KEEL_RETURN_IF_ERROR(fs.remove(dir + "/" + snaps[i].name));
+  for (size_t i = 0; i + keep < marked.size(); ++i) {
+    KEEL_RETURN_IF_ERROR(fs.remove(dir + "/" + marked[i].name));
+    removed = true;
+  }
+  return removed ? fs.sync_dir(dir) : Status::OK();
+}
+
+Status remove_snapshot_files_above(FileSystem& fs, const std::string& dir, uint64_t index) {
+  Result<std::vector<SnapName>> snaps = snapshot_files(fs, dir);
+  if (!snaps.ok()) return snaps.status();
+  bool removed = false;
+  for (const auto& s : *snaps) {
+    if (s.index <= index) continue;
+    KEEL_RETURN_IF_ERROR(fs.remove(dir + "/" + s.name));
     removed = true;
   }
   return removed ? fs.sync_dir(dir) : Status::OK();

@@ -44,9 +44,13 @@ Status read_snapshot_data(FileSystem& fs, const std::string& path, ByteSink& out
 Result<std::optional<SnapshotFileInfo>> newest_valid_snapshot(FileSystem& fs, const std::string& dir,
                                                               Logger* logger, uint64_t max_index = UINT64_MAX);
 
-// Removes the oldest snapshot files while more than `keep` remain (etcd's --max-snapshots;
-// 0 keeps them all).
-Status purge_snapshot_files(FileSystem& fs, const std::string& dir, size_t keep);
+// Removes the oldest snapshot files at or below `max_index` (the snapshot the WAL marks) while
+// more than `keep` of those remain (etcd's --max-snapshots; 0 keeps them all). Newer files (one
+// being written, not yet marked) are left alone.
+Status purge_snapshot_files(FileSystem& fs, const std::string& dir, size_t keep, uint64_t max_index = UINT64_MAX);
+
+// Removes the snapshot files above `index` (written, but never marked in the WAL).
+Status remove_snapshot_files_above(FileSystem& fs, const std::string& dir, uint64_t index);
 
 }  // namespace keel::wal
 

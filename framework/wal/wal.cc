@@ -44,9 +44,23 @@ class Replay {
     size_t offset = 0;
     for (uint64_t n = 1;; ++n) {
       RecordRead r = read_record(data, offset);
-      if (r.kind == RecordRead::Kind::kEnd) break;
+      if (r.kind == RecordRead::Kind::kEnd) {
+        if (last) return clear_after_end(path, data, offset, end);
+        if (!all_zero_from(data, offset)) {
+          return Status::Corruption("WAL file " + path + " has data after its end at offset " +
+                                    std::to_string(offset) + " (record " + std::to_string(n) + ")");
+        }
+        break;
+      }
       if (r.kind == RecordRead::Kind::kBad) {
-        if (last && r.torn) return cut_torn_tail(path, data, offset, n, r.reason, end);
+        if (last && r.torn && !valid_record_after(data, offset + 1)) {
+          return cut_torn_tail(path, data, offset, n, r.reason, end);
+        }
+        if (last && r.torn) {
+          return Status::Corruption("WAL file " + path + " is damaged at offset " + std::to_string(offset) +
+                                    " (record " + std::to_string(n) + "): " + r.reason +
+                                    ", and whole records follow it; refusing to start rather than drop them");
+        }
         return Status::Corruption("WAL file " + path + " is damaged at offset " + std::to_string(offset) +
                                   " (record " + std::to_string(n) + "): " + r.reason +
                                   "; refusing to start rather than drop acknowledged entries");
@@ -129,18 +143,56 @@ class Replay {
     return Status::Corruption("unknown record type");
   }
 
+  static bool all_zero_from(const std::string& data, size_t offset) {
+    return data.find_first_not_of('\0', offset) == std::string::npos;
+  }
+
+  // Whether a whole, valid record starts anywhere at or after `from`: a damaged record with whole
+  // records after it is not the end of what was written, whatever its zeros say.
+  static bool valid_record_after(const std::string& data, size_t from) {
+    for (size_t at = from; at + kRecordHeaderSize <= data.size(); ++at) {
+      if (read_record(data, at).kind == RecordRead::Kind::kRecord) return true;
+    }
+    return false;
+  }
+
+  // Zeroes [offset, the last non-zero byte] and syncs, so the next append cannot run into bytes of
+  // an older write (a crash can leave later sectors written and earlier ones not).
+  Status zero_from(const std::string& path, const std::string& data, size_t offset) {
+    size_t last_nonzero = data.size();
+    while (last_nonzero > offset && data[last_nonzero - 1] == 0) --last_nonzero;
+    if (last_nonzero == offset) return Status::OK();
+    Result<std::unique_ptr<WritableFile>> f = fs_.reopen(path, offset);
+    if (!f.ok()) return f.status();
+    KEEL_RETURN_IF_ERROR((*f)->append(std::string(last_nonzero - offset, '\0')));
+    KEEL_RETURN_IF_ERROR((*f)->sync());
+    return (*f)->close();
+  }
+
+  // The written part of the last segment ends here; whatever a crash left beyond it was never
+  // acknowledged (records are synced in order) and goes.
+  Status clear_after_end(const std::string& path, const std::string& data, size_t offset, uint64_t* end) {
+    if (!all_zero_from(data, offset)) {
+      if (valid_record_after(data, offset + 1)) {
+        return Status::Corruption("WAL file " + path + " has an unwritten record at offset " +
+                                  std::to_string(offset) + " with whole records after it; refusing to start "
+                                  "rather than drop them");
+      }
+      KEEL_RETURN_IF_ERROR(zero_from(path, data, offset));
+      if (logger_ != nullptr) {
+        logger_->warn("WAL file " + path + ": cleared the unacknowledged bytes after offset " + std::to_string(offset));
+      }
+    }
+    *end = offset;
+    return Status::OK();
+  }
+
   // The last record was cut short by a crash: it was never acknowledged (its sync never
   // finished), so it goes, with every unwritten byte after it zeroed so the next append cannot
   // be mistaken for more of it.
   Status cut_torn_tail(const std::string& path, const std::string& data, size_t offset, uint64_t n,
                        const std::string& reason, uint64_t* end) {
-    size_t last_nonzero = data.size();
-    while (last_nonzero > offset && data[last_nonzero - 1] == 0) --last_nonzero;
-    Result<std::unique_ptr<WritableFile>> f = fs_.reopen(path, offset);
-    if (!f.ok()) return f.status();
-    KEEL_RETURN_IF_ERROR((*f)->append(std::string(last_nonzero - offset, '\0')));
-    KEEL_RETURN_IF_ERROR((*f)->sync());
-    KEEL_RETURN_IF_ERROR((*f)->close());
+    KEEL_RETURN_IF_ERROR(zero_from(path, data, offset));
     if (logger_ != nullptr) {
       logger_->warn("WAL file " + path + ": cut a torn last record at offset " + std::to_string(offset) +
                     " (record " + std::to_string(n) + ": " + reason + "); it was never acknowledged");
@@ -170,9 +222,10 @@ std::string Wal::segment_name(uint64_t seq, uint64_t first_index) {
   return name;
 }
 
-bool Wal::exists(FileSystem& fs, const std::string& dir) {
+Result<bool> Wal::exists(FileSystem& fs, const std::string& dir) {
+  if (!fs.exists(dir)) return false;
   Result<std::vector<std::string>> names = fs.list(dir);
-  if (!names.ok()) return false;
+  if (!names.ok()) return names.status();
   uint64_t seq, first;
   for (const auto& n : *names) {
     if (parse_segment_name(n, &seq, &first)) return true;
@@ -180,10 +233,25 @@ bool Wal::exists(FileSystem& fs, const std::string& dir) {
   return false;
 }
 
+Status Wal::remove_temp_segments(FileSystem& fs, const std::string& dir) {
+  Result<std::vector<std::string>> names = fs.list(dir);
+  if (!names.ok()) return names.status();
+  for (const auto& name : *names) {
+    // A segment whose creation a crash interrupted: it never held an acknowledged record.
+    if (name.size() > 8 && name.compare(name.size() - 8, 8, std::string(kSegmentSuffix) + kTempSuffix) == 0) {
+      KEEL_RETURN_IF_ERROR(fs.remove(dir + "/" + name));
+    }
+  }
+  return Status::OK();
+}
+
 Result<std::unique_ptr<Wal>> Wal::create(FileSystem& fs, const std::string& dir, const WalMetadata& metadata,
                                          const WalOptions& options) {
-  if (exists(fs, dir)) return Status::FailedPrecondition("a WAL already exists in " + dir);
+  Result<bool> found = exists(fs, dir);
+  if (!found.ok()) return found.status();
+  if (*found) return Status::FailedPrecondition("a WAL already exists in " + dir);
   KEEL_RETURN_IF_ERROR(fs.create_dirs(dir));
+  KEEL_RETURN_IF_ERROR(remove_temp_segments(fs, dir));
   std::unique_ptr<Wal> wal(new Wal(fs, dir, options, metadata));
   std::unique_lock<std::mutex> lock(wal->mu_);
   KEEL_RETURN_IF_ERROR(wal->start_segment(0, 1, lock));
@@ -201,11 +269,9 @@ Result<std::unique_ptr<Wal>> Wal::open(FileSystem& fs, const std::string& dir, c
     uint64_t seq, first;
     if (parse_segment_name(name, &seq, &first)) {
       segments.push_back(Segment{seq, first, name});
-    } else if (name.size() > 4 && name.compare(name.size() - 4, 4, kTempSuffix) == 0) {
-      // A segment whose creation a crash interrupted: it never held an acknowledged record.
-      KEEL_RETURN_IF_ERROR(fs.remove(dir + "/" + name));
     }
   }
+  KEEL_RETURN_IF_ERROR(remove_temp_segments(fs, dir));
   if (segments.empty()) return Status::NotFound("no WAL in " + dir);
   for (size_t i = 1; i < segments.size(); ++i) {
     if (segments[i].seq != segments[i - 1].seq + 1) {
@@ -310,6 +376,13 @@ Status Wal::fail(Status s) {
 }
 
 Status Wal::save(const raft::HardState& hard_state, const std::vector<raft::Entry>& entries, bool sync) {
+  for (const auto& e : entries) {
+    // Refused before anything is written: a record the reader would call damage is never acked.
+    if (e.data.size() + 17 > kMaxRecordPayload) {
+      return Status::InvalidArgument("entry " + std::to_string(e.index) + " of " + std::to_string(e.data.size()) +
+                                     " bytes is larger than the WAL's record limit");
+    }
+  }
   std::string records;
   for (const auto& e : entries) append_record(RecordType::kEntry, encode_entry(e), &records);
   if (!hard_state.empty()) append_record(RecordType::kHardState, encode_hard_state(hard_state), &records);
@@ -341,6 +414,8 @@ Status Wal::purge(uint64_t snapshot_index, size_t keep) {
   if (keep == 0) return Status::OK();  // etcd: 0 keeps every segment
   std::unique_lock<std::mutex> lock(mu_);
   KEEL_RETURN_IF_ERROR(failure_);
+  // Only what a snapshot marker in the log covers may go, whatever the caller believes.
+  snapshot_index = std::min(snapshot_index, snapshot_.index);
   bool removed = false;
   // Segment 0's entries all come before segment 1's first index.
   while (segments_.size() > keep && segments_[1].first_index <= snapshot_index + 1) {

@@ -15,7 +15,9 @@
 // corruption: open() refuses, naming the file, the offset and the record. Nothing acknowledged is
 // ever dropped silently.
 //
-// Thread safety: save(), save_snapshot_marker() and purge() may be called from any thread.
+// Thread safety: save(), sync(), save_snapshot_marker() and purge() may be called from any thread,
+// but the caller orders the saves (Raft's entries must reach the log in index order): one thread,
+// the Raft loop, saves; any thread may wait in sync().
 #ifndef KEEL_WAL_WAL_H_
 #define KEEL_WAL_WAL_H_
 
@@ -58,7 +60,8 @@ class Wal {
   // NotFound if `dir` holds no log; Corruption as described above.
   static Result<std::unique_ptr<Wal>> open(FileSystem& fs, const std::string& dir,
                                            const WalOptions& options, WalContents* contents);
-  static bool exists(FileSystem& fs, const std::string& dir);
+  // Whether `dir` holds a log (false if `dir` does not exist; an error if it cannot be read).
+  static Result<bool> exists(FileSystem& fs, const std::string& dir);
 
   ~Wal();
   Wal(const Wal&) = delete;
@@ -66,6 +69,8 @@ class Wal {
 
   // Appends `entries` (which may overwrite the log's tail from entries.front().index on, as Raft
   // asks) and then `hard_state` unless it is empty. With `sync`, returns once both are durable.
+  // An entry over the record limit (64 MiB) is refused with InvalidArgument before anything is
+  // written; the log goes on.
   Status save(const raft::HardState& hard_state, const std::vector<raft::Entry>& entries, bool sync);
   // Returns once everything saved so far is durable.
   Status sync();
@@ -90,6 +95,7 @@ class Wal {
   Wal(FileSystem& fs, std::string dir, WalOptions options, WalMetadata metadata);
 
   static std::string segment_name(uint64_t seq, uint64_t first_index);
+  static Status remove_temp_segments(FileSystem& fs, const std::string& dir);
   // REQUIRES: mu_ held, no sync in progress.
   Status start_segment(uint64_t seq, uint64_t first_index, std::unique_lock<std::mutex>& lock);
   Status cut(std::unique_lock<std::mutex>& lock);

@@ -10,7 +10,9 @@ Result<std::unique_ptr<WalStorage>> WalStorage::open(FileSystem& fs, const std::
   s->snap_dir_ = dir + "/snap";
   KEEL_RETURN_IF_ERROR(fs.create_dirs(s->snap_dir_));
 
-  if (!Wal::exists(fs, s->wal_dir_)) {
+  Result<bool> found = Wal::exists(fs, s->wal_dir_);
+  if (!found.ok()) return found.status();
+  if (!*found) {
     Result<std::unique_ptr<Wal>> wal = Wal::create(fs, s->wal_dir_, metadata, options);
     if (!wal.ok()) return wal.status();
     s->wal_ = std::move(wal).value();
@@ -49,6 +51,9 @@ Result<std::unique_ptr<WalStorage>> WalStorage::open(FileSystem& fs, const std::
                                 std::to_string(contents.snapshot.term) + "), but " + s->snap_dir_ +
                                 " holds no valid snapshot file for it");
     }
+    // Files above the marker were written by a member that crashed before marking them: nothing
+    // refers to them.
+    KEEL_RETURN_IF_ERROR(remove_snapshot_files_above(fs, s->snap_dir_, contents.snapshot.index));
     raft::Snapshot snapshot;
     snapshot.metadata = (*snap)->metadata;
     KEEL_RETURN_IF_ERROR(s->memory_.apply_snapshot(snapshot));
@@ -68,7 +73,14 @@ class EmptySource : public ByteSource {
 
 }  // namespace
 
+bool WalStorage::needs_bootstrap() const {
+  Result<raft::Snapshot> snap = memory_.snapshot();
+  Result<uint64_t> last = memory_.last_index();
+  return snap.ok() && snap->metadata.index == 0 && last.ok() && *last == 0 && memory_.hard_state().empty();
+}
+
 Status WalStorage::bootstrap(const raft::ConfState& conf_state) {
+  if (!needs_bootstrap()) return Status::FailedPrecondition("the log in " + wal_dir_ + " is already bootstrapped");
   raft::MemoryStorage fresh;
   KEEL_RETURN_IF_ERROR(fresh.Bootstrap(conf_state));
   Result<raft::Snapshot> snap = fresh.snapshot();
@@ -109,7 +121,7 @@ Status WalStorage::compact(uint64_t index, size_t max_wals, size_t max_snapshots
   Result<uint64_t> first = memory_.first_index();
   if (index >= *first) KEEL_RETURN_IF_ERROR(memory_.compact(index));
   KEEL_RETURN_IF_ERROR(wal_->purge(snap->metadata.index, max_wals));
-  return purge_snapshot_files(*fs_, snap_dir_, max_snapshots);
+  return purge_snapshot_files(*fs_, snap_dir_, max_snapshots, snap->metadata.index);
 }
 
 }  // namespace keel::wal

@@ -44,6 +44,10 @@ class WalStorage : public raft::Storage {
 
   // True when open() created the log rather than finding one.
   bool created() const { return created_; }
+  // True until a cluster's first state is in the log (bootstrap() or a snapshot from the
+  // leader): also after a crash between open() and the end of bootstrap(), which created()
+  // alone would miss.
+  bool needs_bootstrap() const;
   const WalMetadata& metadata() const { return metadata_; }
   // The snapshot file the member restores its state machine from at start-up, if any.
   const std::optional<SnapshotFileInfo>& recovered_snapshot() const { return recovered_snapshot_; }
@@ -52,7 +56,7 @@ class WalStorage : public raft::Storage {
 
   // Starts a new cluster's log, as raft::MemoryStorage::Bootstrap does, durably: a snapshot at
   // index 1, term 1 holding the initial membership, and hard state {term 1, commit 1}.
-  // REQUIRES: created(), nothing persisted yet.
+  // REQUIRES: needs_bootstrap().
   Status bootstrap(const raft::ConfState& conf_state);
   // Makes `entries` and `hard_state` durable (with `sync`, as Raft's Ready::must_sync says),
   // then visible to Raft's reads.

@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   FileSystem& fs = posix_file_system();
   std::unique_ptr<Wal> wal;
   uint64_t next = 1;
-  if (Wal::exists(fs, dir)) {
+  if (*Wal::exists(fs, dir)) {
     WalContents c;
     auto w = Wal::open(fs, dir, options, &c);
     if (!w.ok()) {

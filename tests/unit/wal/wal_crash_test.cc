@@ -1,5 +1,7 @@
 // SIGKILL during a stream of acknowledged appends, many times over the same log: every
-// acknowledged entry comes back, in order, after each kill.
+// acknowledged entry comes back, in order, after each kill. A killed process keeps its page cache,
+// so this proves the log's logic across kills, not its syncs: the fault-injecting file system's
+// tests (wal_faults_test) drop unsynced data for that.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -143,6 +143,44 @@ TEST_F(WalStorageTest, AMarkedSnapshotThatIsGoneOrDamagedIsRefused) {
   EXPECT_THAT(again.status().message(), HasSubstr("continues from a snapshot at index 30"));
 }
 
+TEST_F(WalStorageTest, ACrashBeforeBootstrapFinishedIsBootstrappedAgain) {
+  {
+    auto s = open(meta_);
+    EXPECT_TRUE(s->needs_bootstrap());
+    // The process dies here, before bootstrap().
+  }
+  auto s = open(meta_);
+  EXPECT_FALSE(s->created());
+  EXPECT_TRUE(s->needs_bootstrap());
+  raft::ConfState cs;
+  cs.voters = {1};
+  ASSERT_TRUE(s->bootstrap(cs).ok());
+  EXPECT_FALSE(s->needs_bootstrap());
+  EXPECT_TRUE(s->bootstrap(cs).is_failed_precondition());
+  s.reset();
+  s = open(meta_);
+  EXPECT_FALSE(s->needs_bootstrap());
+  EXPECT_EQ(s->initial_state()->conf_state.voters, std::vector<uint64_t>{1});
+}
+
+TEST_F(WalStorageTest, PurgingSnapshotsKeepsTheMarkedOneAndOrphansGoAtOpen) {
+  auto s = open(meta_);
+  ASSERT_TRUE(s->persist(hard_state(1, 1, 100), make_entries(1, 100, 1), true).ok());
+  write_snapshot(snap_meta(50, 1));
+  ASSERT_TRUE(s->record_local_snapshot(snap_meta(50, 1), "").ok());
+  write_snapshot(snap_meta(60, 1));  // a crash before its marker
+  s.reset();
+  s = open(meta_);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_ + "/snap"), {}), 1);  // the orphan went
+  write_snapshot(snap_meta(70, 1));  // being written, not marked yet
+  ASSERT_TRUE(s->compact(50, 5, 1).ok());
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/snap/0000000000000001-0000000000000032.snap"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/snap/0000000000000001-0000000000000046.snap"));
+  s.reset();
+  s = open(meta_);
+  EXPECT_EQ(s->recovered_snapshot()->metadata.index, 50u);
+}
+
 // A single-member Raft group whose every Ready goes through WalStorage, restarted from disk.
 TEST_F(WalStorageTest, ARaftMemberComesBackToExactlyWhatItsLogSays) {
   std::vector<std::string> applied;

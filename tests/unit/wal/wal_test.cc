@@ -272,6 +272,96 @@ TEST_F(WalTest, AFlippedBitBeforeTheTailIsRefusedNamingFileAndOffset) {
   }
 }
 
+TEST_F(WalTest, LeftoversPastTheEndOfTheLogAreClearedSoTheyCannotComeBack) {
+  auto wal = create();
+  ASSERT_TRUE(wal->save({}, make_entries(1, 3, 1, 100), true).ok());
+  wal.reset();
+  const std::string path = last_segment_path();
+  std::string content = [&] {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  size_t end = (kRecordHeaderSize + 16) + 3 * (kRecordHeaderSize + 17 + 100);
+  // A crash left an unwritten sector, then part of a later write (no whole record in it).
+  std::string junk = "not a record: half of a write whose start never reached the disk";
+  std::copy(junk.begin(), junk.end(), content.begin() + static_cast<std::ptrdiff_t>(end + 700));
+  std::ofstream(path, std::ios::binary | std::ios::trunc).write(content.data(), static_cast<std::streamsize>(content.size()));
+  CapturingLogger logger;
+  options_.logger = &logger;
+  WalContents c;
+  Result<std::unique_ptr<Wal>> w = open(&c);
+  ASSERT_TRUE(w.ok()) << w.status().to_string();
+  EXPECT_EQ(c.entries, make_entries(1, 3, 1, 100));
+  ASSERT_EQ(logger.lines.size(), 1u);
+  EXPECT_THAT(logger.lines[0], HasSubstr("cleared the unacknowledged bytes after offset " + std::to_string(end)));
+  // New appends shorter than the gap, then a restart: the old bytes are gone, not replayed.
+  ASSERT_TRUE((*w)->save({}, make_entries(4, 5, 2, 10), true).ok());
+  w->reset();
+  WalContents again = reopen();
+  std::vector<raft::Entry> want = make_entries(1, 3, 1, 100);
+  for (auto& e : make_entries(4, 5, 2, 10)) want.push_back(e);
+  EXPECT_EQ(again.entries, want);
+}
+
+TEST_F(WalTest, AGapBeforeWholeRecordsIsRefusedNotCut) {
+  auto wal = create();
+  ASSERT_TRUE(wal->save({}, make_entries(1, 8, 1, 600), true).ok());
+  wal.reset();
+  const std::string path = last_segment_path();
+  std::string content = [&] {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  size_t record = kRecordHeaderSize + 17 + 600;
+  size_t head = kRecordHeaderSize + 16;
+  // Entry 3 loses a whole sector (zeros), entries 4..8 are intact after it.
+  size_t sector = ((head + 2 * record) / 512 + 1) * 512;
+  std::fill(content.begin() + static_cast<std::ptrdiff_t>(sector), content.begin() + static_cast<std::ptrdiff_t>(sector + 512), '\0');
+  std::ofstream(path, std::ios::binary | std::ios::trunc).write(content.data(), static_cast<std::streamsize>(content.size()));
+  WalContents c;
+  Result<std::unique_ptr<Wal>> w = open(&c);
+  ASSERT_FALSE(w.ok());
+  EXPECT_TRUE(w.status().is_corruption());
+  EXPECT_THAT(w.status().message(), HasSubstr("whole records follow it"));
+}
+
+TEST_F(WalTest, AFlippedBitInARecordOfZerosIsStillDamage) {
+  // A payload of zeros holds whole zero sectors, the mark of a torn write; the records after it
+  // show it was not the end of the log.
+  auto wal = create();
+  std::vector<raft::Entry> entries;
+  for (uint64_t i = 1; i <= 4; ++i) {
+    raft::Entry e = make_entry(i, 1);
+    e.data.assign(2000, '\0');
+    entries.push_back(e);
+  }
+  ASSERT_TRUE(wal->save({}, entries, true).ok());
+  wal.reset();
+  const std::string path = last_segment_path();
+  std::string content = [&] {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  size_t second = (kRecordHeaderSize + 16) + (kRecordHeaderSize + 17 + 2000);
+  content[second + kRecordHeaderSize + 1000] ^= 0x04;
+  std::ofstream(path, std::ios::binary | std::ios::trunc).write(content.data(), static_cast<std::streamsize>(content.size()));
+  WalContents c;
+  Result<std::unique_ptr<Wal>> w = open(&c);
+  ASSERT_FALSE(w.ok());
+  EXPECT_TRUE(w.status().is_corruption());
+}
+
+TEST_F(WalTest, PurgeNeverPassesTheNewestMarker) {
+  options_.segment_bytes = 4096;
+  auto wal = create();
+  for (uint64_t i = 1; i <= 200; ++i) ASSERT_TRUE(wal->save({}, {make_entry(i, 1, 100)}, true).ok());
+  ASSERT_TRUE(wal->save_snapshot_marker(SnapshotMarker{50, 1}).ok());
+  ASSERT_TRUE(wal->purge(190, 1).ok());  // the caller is wrong: only 50 is in a snapshot
+  wal.reset();
+  WalContents c = reopen();
+  EXPECT_EQ(c.entries, make_entries(51, 200, 1, 100));
+}
+
 TEST_F(WalTest, DamageInAnEarlierSegmentIsNeverATornTail) {
   options_.segment_bytes = 4096;
   auto wal = create();
