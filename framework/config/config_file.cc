@@ -68,6 +68,11 @@ Result<ConfigFile> read_config_file(const std::string& path) {
 
   ConfigFile file;
   for (const auto& [section, tree] : root) {
+    if (tree.empty()) {
+      // A value where a section belongs: INI keys above every section, or {"backend": "x"}.
+      return Status::InvalidArgument("config file " + path + ": \"" + section + "\" must be a section" +
+                                     (is_plugin_kind(section) ? "; choose the " + section + " in [plugins]" : ""));
+    }
     if (section == "member") {
       KEEL_RETURN_IF_ERROR(leaf_values(path, section, tree, &file.member));
     } else if (section == "plugins") {
@@ -88,6 +93,10 @@ Result<ConfigFile> read_config_file(const std::string& path) {
     } else if (is_plugin_kind(section)) {
       // JSON: {"backend": {"lmdb": {...}}}.
       for (const auto& [name, subtree] : tree) {
+        if (subtree.empty()) {
+          return Status::InvalidArgument("config file " + path + ": settings under [" + section +
+                                         "] belong to a plugin: [" + section + ".<plugin>] " + name);
+        }
         std::map<std::string, std::string> values;
         flatten(subtree, "", &values);
         std::string full = section + "." + name;

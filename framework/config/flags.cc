@@ -98,6 +98,21 @@ const FlagSpec kFlags[] = {
     {"experimental-compaction-batch-limit", "1000", Kind::kText, "Experimental", "Sets the maximum revisions deleted in each compaction batch."},
     {"experimental-enable-lease-checkpoint", "false", Kind::kBool, "Experimental", "Enable to persist lease remaining TTL to prevent indefinite auto-renewal of long lived leases."},
 
+    // etcd 3.4 flags keel takes so an etcd command line works unchanged, but which change
+    // nothing here (keel has no CORS layer, v2 API, proxy mode or capnslog packages).
+    {"cors", "", Kind::kText, "Accepted for etcd compatibility (no effect)", "Comma-separated white list of origins for CORS."},
+    {"host-whitelist", "", Kind::kText, "Accepted for etcd compatibility (no effect)", "Comma-separated acceptable hostnames from HTTP client requests."},
+    {"debug", "false", Kind::kBool, "Accepted for etcd compatibility (no effect)", "Enable debug-level logging (deprecated in etcd; use --log-level=debug)."},
+    {"log-package-levels", "", Kind::kText, "Accepted for etcd compatibility (no effect)", "capnslog's per-package log levels."},
+    {"proxy", "off", Kind::kText, "Accepted for etcd compatibility (no effect)", "etcd's v2 proxy mode; only 'off' is accepted."},
+    {"discovery-fallback", "proxy", Kind::kText, "Accepted for etcd compatibility (no effect)", "Expected behavior when discovery services fails."},
+    {"discovery-proxy", "", Kind::kText, "Accepted for etcd compatibility (no effect)", "HTTP proxy to use for traffic to discovery service."},
+    {"experimental-initial-corrupt-check", "false", Kind::kBool, "Accepted for etcd compatibility (no effect)", "Enable to check data corruption before serving any client/peer traffic."},
+    {"experimental-corrupt-check-time", "0s", Kind::kText, "Accepted for etcd compatibility (no effect)", "Duration of time between cluster corruption check passes."},
+    {"experimental-enable-distributed-tracing", "false", Kind::kBool, "Accepted for etcd compatibility (no effect)", "Enable experimental distributed tracing using OpenTelemetry Tracing."},
+    {"experimental-backend-bbolt-freelist-type", "map", Kind::kText, "Accepted for etcd compatibility (no effect)", "bbolt's freelist type (keel has no bbolt)."},
+    {"config-file", "", Kind::kText, "Accepted for etcd compatibility (no effect)", "etcd's YAML config file: not read by keel (use --config)."},
+
     {"config", "", Kind::kText, "keel", "keel's config file (INI, or JSON by its .json extension): plugin choices and settings.", "KEEL_"},
     {"plugin-dir", "", Kind::kText, "keel", "A folder searched for plugins before $KEEL_PLUGIN_PATH and the install's lib/keel/plugins.", "KEEL_"},
     {"backend", "lmdb", Kind::kText, "keel", "The backend plugin: a name, or the path of a .so file.", "KEEL_"},
@@ -210,6 +225,19 @@ bool same_url_set(std::vector<Url> a, std::vector<Url> b) {
 }
 
 Status check_unsupported(const RawFlags& raw) {
+  if (!raw["config-file"].empty()) {
+    return Status::InvalidArgument("etcd's --config-file (YAML) is not read by keel: give its settings as flags, "
+                                   "or in keel's --config file");
+  }
+  if (raw["proxy"] != "off") return Status::InvalidArgument("--proxy is not supported by keel: only 'off'");
+  for (const char* flag : {"auto-tls", "peer-auto-tls"}) {
+    Result<bool> on = parse_bool(raw, flag);
+    if (!on.ok()) return on.status();
+    if (*on) {
+      return Status::InvalidArgument(std::string("--") + flag +
+                                     " is not supported by keel: give a certificate and key instead");
+    }
+  }
   for (const char* flag : {"discovery", "discovery-srv"}) {
     if (!raw[flag].empty()) {
       return Status::InvalidArgument(std::string("--") + flag +
@@ -379,7 +407,9 @@ Status fill_clustering(const RawFlags& raw, MemberConfig* c) {
   c->auto_compaction_mode = raw["auto-compaction-mode"];
   if (c->auto_compaction_mode == "periodic") {
     // A bare number counts hours, as etcd; otherwise a duration.
-    Result<int64_t> hours = parse_number<int64_t>(raw, "auto-compaction-retention", 0);
+    // The largest number of hours a 64-bit count of nanoseconds holds.
+    constexpr int64_t kMaxHours = INT64_MAX / 3'600'000'000'000;
+    Result<int64_t> hours = parse_number<int64_t>(raw, "auto-compaction-retention", 0, kMaxHours);
     if (hours.ok()) {
       c->auto_compaction_period = std::chrono::hours(*hours);
     } else {
@@ -439,7 +469,9 @@ Status fill_security_and_rest(const RawFlags& raw, MemberConfig* c) {
   c->auth_token_ttl_seconds = *ttl;
 
   c->logger = raw["logger"];
-  if (c->logger != "zap") return bad_value("logger", c->logger, "only 'zap' is supported");
+  if (c->logger != "zap" && c->logger != "capnslog") {
+    return bad_value("logger", c->logger, "valid values are zap or capnslog (keel logs the same way for both)");
+  }
   c->log_outputs = split_list(raw["log-outputs"]);
   c->log_level = raw["log-level"];
   static const std::set<std::string> kLevels{"debug", "info", "warn", "error", "panic", "fatal"};

@@ -1,6 +1,7 @@
 #include "plugin_host/plugin_host.h"
 
 #include <algorithm>
+#include <exception>
 
 #include <boost/filesystem.hpp>
 
@@ -44,7 +45,14 @@ Result<std::unique_ptr<Engine>> call_factory(const LoadedPlugin& plugin, PluginK
   if (plugin.kind() != kind || factory == nullptr) {
     return Status::Internal(plugin.path + " is not a " + plugin_kind_name(kind) + " plugin");
   }
-  Result<std::unique_ptr<Engine>> made = factory(context);
+  Result<std::unique_ptr<Engine>> made = Status::Internal("");
+  try {
+    made = factory(context);
+  } catch (const std::exception& e) {
+    made = Status::Internal(std::string("the factory threw: ") + e.what());
+  } catch (...) {
+    made = Status::Internal("the factory threw an exception");
+  }
   if (!made.ok()) {
     return made.status().with_context(std::string(plugin_kind_name(kind)) + " plugin \"" +
                                       plugin.name() + "\" (" + plugin.path + ")");

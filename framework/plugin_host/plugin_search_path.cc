@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/filesystem/path.hpp>
 
 namespace keel::plugin_host {
 
@@ -12,8 +13,15 @@ std::vector<std::string> plugin_search_path(const std::string& plugin_dir,
                                             const std::string& env_path,
                                             const std::string& install_dir) {
   std::vector<std::string> dirs;
-  auto add = [&dirs](const std::string& dir) {
-    if (!dir.empty() && std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(dir);
+  // "/a/b/", "/a/./b" and "/a/b" are one folder: naming it twice must not make every plugin in
+  // it a duplicate of itself.
+  auto add = [&dirs](const std::string& given) {
+    if (given.empty()) return;
+    std::string dir = boost::filesystem::path(given).lexically_normal().string();
+    while (dir.size() > 1 && (dir.back() == '/' || (dir.size() > 2 && dir.compare(dir.size() - 2, 2, "/.") == 0))) {
+      dir.resize(dir.back() == '/' ? dir.size() - 1 : dir.size() - 2);
+    }
+    if (std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(dir);
   };
   add(plugin_dir);
   std::stringstream env(env_path);

@@ -1,5 +1,6 @@
-// auth-simple: etcd's simple token provider. A token is 16 random letters, a dot and the auth
-// store's revision when it was issued; the member keeps the tokens it issued in memory. A token
+// auth-simple: etcd's simple token provider. A token is 16 random letters (chosen by the member
+// that took the Authenticate request), a dot and the Raft index of the Authenticate entry; every
+// member keeps the tokens it assigned in memory. A token
 // lives for the TTL after its last use (each successful verify renews it), as etcd's do; tokens
 // do not survive a restart, so clients authenticate again, as with etcd.
 //
@@ -24,15 +25,20 @@ class SimpleAuthenticator : public Authenticator {
  public:
   SimpleAuthenticator(std::chrono::seconds ttl, Clock* clock) : ttl_(ttl), clock_(clock != nullptr ? clock : &steady_) {}
 
-  Result<std::string> assign(const AuthIdentity& identity) override {
+  std::string gen_token_prefix() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return random_letters();
+  }
+
+  // The token is the proposer's prefix and the entry's index, etcd's "<prefix>.<index>": every
+  // member that applies the entry knows the same token.
+  Result<std::string> assign(const AuthIdentity& identity, const AssignContext& context) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (!enabled_) return Status::FailedPrecondition("etcdserver: authentication is not enabled");
     if (identity.user.empty()) return Status::InvalidArgument("etcdserver: user name is empty");
+    if (context.token_prefix.empty()) return Status::InvalidArgument("a simple token needs a token prefix");
     expire_locked();
-    std::string token;
-    do {
-      token = random_letters() + "." + std::to_string(identity.auth_revision);
-    } while (tokens_.count(token) != 0);
+    std::string token = context.token_prefix + "." + std::to_string(context.index);
     tokens_[token] = Entry{identity, clock_->now() + ttl_};
     return token;
   }

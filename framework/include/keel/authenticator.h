@@ -4,7 +4,8 @@
 // issues and checks tokens, as etcd's "simple" and "jwt" token providers do.
 //
 // The contract every authenticator keeps (tests/plugins/authenticator checks it for each one):
-// - assign() returns a token that verify() maps back to the same identity until it expires.
+// - assign() returns a token that verify() maps back to the same identity until it expires; given
+//   the same context, every member's authenticator returns the same token.
 // - verify() refuses an expired, forged, malformed or revoked token with
 //   Status::Unauthenticated("etcdserver: invalid auth token").
 // - A new authenticator is disabled: it issues and verifies tokens only after enable(). After
@@ -33,6 +34,12 @@ struct AuthIdentity {
   friend bool operator==(const AuthIdentity&, const AuthIdentity&) = default;
 };
 
+// What the applied Authenticate entry carries: the same on every member.
+struct AssignContext {
+  std::string token_prefix;  // from gen_token_prefix() on the proposing member
+  uint64_t index = 0;        // the Raft index of the Authenticate entry
+};
+
 class Authenticator {
  public:
   virtual ~Authenticator() = default;
@@ -40,7 +47,12 @@ class Authenticator {
   Authenticator(const Authenticator&) = delete;
   Authenticator& operator=(const Authenticator&) = delete;
 
-  virtual Result<std::string> assign(const AuthIdentity& identity) = 0;
+  // A fresh random prefix for a token (simple tokens), or "" (tokens that carry their own
+  // proof, such as JWT). The member that takes an Authenticate request calls it and replicates
+  // the prefix in the Raft entry, so every member assigns the same token when it applies the
+  // entry, as etcd's token providers do.
+  virtual std::string gen_token_prefix() = 0;
+  virtual Result<std::string> assign(const AuthIdentity& identity, const AssignContext& context) = 0;
   virtual Result<AuthIdentity> verify(std::string_view token) = 0;
   // Auth was turned on (tokens may be issued) or off (every token is forgotten).
   virtual void enable() = 0;

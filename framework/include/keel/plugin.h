@@ -16,8 +16,15 @@
 // The factory is an ordinary function: tests link the same source statically and call it.
 //
 // kAbiVersion rises whenever a type in framework/include/keel/ changes in a way that breaks a
-// plugin built against the previous headers (a new virtual without a default body, a changed
-// struct layout). A new virtual with a default body, appended last, does not raise it.
+// plugin built against the previous headers: any change to an interface a plugin implements
+// (Backend, BackendReadTx, BackendCursor, Transport, Authenticator, WatchHub, WatchStream and the
+// *Plugin engines: an old plugin's vtable has no slot for a new virtual, default body or not), or
+// to a struct's layout. Only interfaces keel implements and plugins call (Logger, Clock,
+// ByteSink, ByteSource, TransportHandler, WatchSink, EventHistory) may grow a virtual, appended
+// last, without raising it.
+//
+// No exception may leave a plugin: factories and every method of the interfaces return Status.
+// The host still catches what a factory throws and refuses the plugin, naming it.
 #ifndef KEEL_PLUGIN_H_
 #define KEEL_PLUGIN_H_
 
@@ -107,7 +114,13 @@ inline constexpr const char* kDescriptorSymbol = "keel_plugin_descriptor";
 #else
 #define KEEL_STDLIB_ID "unknown-stdlib"
 #endif
-#define KEEL_BUILD_IDENTITY KEEL_COMPILER_ID "; " KEEL_STDLIB_ID
+// Debug mode changes the standard containers' layout.
+#if defined(_GLIBCXX_DEBUG)
+#define KEEL_STDLIB_MODE " debug"
+#else
+#define KEEL_STDLIB_MODE ""
+#endif
+#define KEEL_BUILD_IDENTITY KEEL_COMPILER_ID "; " KEEL_STDLIB_ID KEEL_STDLIB_MODE
 
 // The export: default visibility (what Boost.DLL's BOOST_SYMBOL_EXPORT means on GCC and Clang),
 // spelled out so a plugin needs no Boost header; the host loads it with Boost.DLL.

@@ -43,6 +43,9 @@ struct TlsOptions {
   bool client_cert_auth = false;   // require and verify the peer's certificate
   std::string allowed_cn;          // if set, the peer certificate's CN must equal it
   std::string crl_file;
+  std::string allowed_hostname;             // if set, the peer certificate must be for it
+  std::vector<std::string> cipher_suites;   // empty: the TLS library's defaults
+  std::string min_version = "TLS1.2";       // "TLS1.2" or "TLS1.3"
   bool enabled() const { return !cert_file.empty(); }
 };
 

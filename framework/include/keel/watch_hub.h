@@ -24,8 +24,12 @@
 // Ranges: range_end empty = the key alone; "\0" = every key >= key; otherwise [key, range_end).
 //
 // Threads: publish() and compacted() come from one thread (the apply thread), in order; the
-// stream methods come from any thread. Sinks are called from hub threads (and from the callers of
-// publish and the stream methods); a sink must not call back into the hub from deliver().
+// stream methods come from any thread. deliver() may run on a hub thread or on the caller's
+// thread inside publish() or any WatchStream method: a sink must not call back into the hub from
+// deliver(), and a caller must not hold a lock deliver() takes while calling into the hub.
+//
+// Lifetimes: every stream is destroyed before its hub. publish(rev) comes only once
+// EventHistory::read_events can see rev, so a watcher catching up never misses it.
 #ifndef KEEL_WATCH_HUB_H_
 #define KEEL_WATCH_HUB_H_
 
@@ -69,7 +73,8 @@ class WatchSink {
  public:
   virtual ~WatchSink() = default;
   // Offers a response. Returns false if the stream cannot take it now (its buffer is full); the
-  // hub then keeps the watcher unsynced and offers again later. Must not block.
+  // hub then keeps the watcher unsynced and offers the same response again later. The sink may
+  // move from `response` only when it returns true. Must not block.
   virtual bool deliver(WatchResponse& response) = 0;
 };
 

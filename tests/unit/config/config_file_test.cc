@@ -60,6 +60,9 @@ TEST(ConfigFile, RefusesWhatItCannotUse) {
       {"d.json", "{\"member\": {\"name\": }", "d.json line 1"},
       {"e.json", "{\"member\": {\"name\": {\"x\": \"y\"}}}", "[member] name must be a value, not a section"},
       {"f.ini", "[storage.lmdb]\nx = 1\n", "unknown section \"storage.lmdb\""},
+      {"g.json", "{\"backend\": \"leveldb\"}", "\"backend\" must be a section; choose the backend in [plugins]"},
+      {"h.ini", "backend = leveldb\n[member]\nname = x\n", "\"backend\" must be a section"},
+      {"i.ini", "[backend]\nmap_size = 1GiB\n", "settings under [backend] belong to a plugin"},
   };
   for (size_t i = 0; i < std::size(cases); ++i) {
     TempFile f(cases[i].name, cases[i].content);

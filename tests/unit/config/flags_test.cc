@@ -215,6 +215,11 @@ TEST(Flags, RefusesBadInputNamingIt) {
       {{"--config", "/nonexistent.ini"}, "cannot read config file /nonexistent.ini"},
       {{"--name", ""}, "invalid value \"\" for flag --name: must not be empty"},
       {{"--backend", "lmdb", "--auth-token", ",x"}, "for flag --auth-token: no token type given"},
+      {{"--auto-tls"}, "--auto-tls is not supported by keel"},
+      {{"--peer-auto-tls=true"}, "--peer-auto-tls is not supported by keel"},
+      {{"--config-file", "/etc/etcd.yaml"}, "etcd's --config-file (YAML) is not read by keel"},
+      {{"--proxy", "on"}, "--proxy is not supported by keel"},
+      {{"--auto-compaction-retention", "9999999999"}, "for flag --auto-compaction-retention"},
   };
   for (size_t i = 0; i < std::size(cases); ++i) {
     Result<Invocation> inv = parse(cases[i].args);
@@ -222,6 +227,14 @@ TEST(Flags, RefusesBadInputNamingIt) {
     EXPECT_TRUE(inv.status().is_invalid_argument()) << "#" << i;
     EXPECT_THAT(inv.status().message(), HasSubstr(cases[i].message)) << "#" << i;
   }
+}
+
+TEST(Flags, TakesEtcdFlagsThatChangeNothingHere) {
+  // An etcd 3.4 command line works unchanged.
+  MemberConfig c = config_of({"--cors", "*", "--host-whitelist", "*", "--debug", "--logger", "capnslog",
+                              "--log-package-levels", "etcdserver=INFO", "--experimental-initial-corrupt-check",
+                              "--experimental-corrupt-check-time", "5m", "--proxy", "off"});
+  EXPECT_EQ(c.name, "default");
 }
 
 TEST(Flags, RefusesBadEnvironmentAndFileValuesNamingTheFlag) {

@@ -19,6 +19,11 @@ TEST(PluginSearchPath, SkipsEmptyEntriesAndRepeats) {
               ElementsAre("/env1", "/install"));
 }
 
+TEST(PluginSearchPath, OneFolderSpelledTwoWaysIsOneFolder) {
+  EXPECT_THAT(plugin_search_path("/opt/keel/plugins/", "/opt/keel/./plugins:/opt/keel/x/../plugins/.", "/opt/keel/plugins"),
+              ElementsAre("/opt/keel/plugins"));
+}
+
 TEST(PluginSearchPath, InstallFolderIsBesideTheExecutable) {
   // Test binaries live in <build>/bin like keeld, so the install folder is <build>/lib/keel/plugins.
   std::string dir = installed_plugin_dir();
