@@ -16,8 +16,10 @@ constexpr int64_t kStreamWatchId = -1;  // etcd's InvalidWatchID: a progress ans
 Result<int64_t> HubStream::create(const WatchCreate& request) {
   std::lock_guard<std::mutex> lock(hub_->mu_);
   if (closed_) return Status::FailedPrecondition("mvcc: watch stream is closed");
-  if (request.key.empty() && request.range_end.empty()) {
-    return Status::InvalidArgument("mvcc: empty key range");
+  WatchCreate spec = request;
+  if (spec.key.empty()) spec.key = std::string(1, '\0');  // etcd's gateway does the same
+  if (!spec.range_end.empty() && spec.range_end != std::string(1, '\0') && spec.key >= spec.range_end) {
+    return Status::InvalidArgument("mvcc: watcher range is empty");
   }
   int64_t id = request.watch_id;
   if (id == 0) {
@@ -30,7 +32,7 @@ Result<int64_t> HubStream::create(const WatchCreate& request) {
   w->uid = hub_->next_uid_++;
   w->id = id;
   w->stream = this;
-  w->spec = request;
+  w->spec = spec;
   w->spec.watch_id = id;
   // Revision 0: from the next revision on (etcd #11496); a future revision waits for it.
   w->next_revision = request.start_revision > 0 ? request.start_revision : hub_->current_ + 1;
@@ -110,8 +112,11 @@ Result<std::unique_ptr<WatchStream>> DefaultWatchHub::open_stream(WatchSink* sin
 void DefaultWatchHub::place(Watcher* w) {
   // Synced: nothing queued, and no published revision it still needs.
   w->synced = w->pending.empty() && w->next_revision > current_;
+  w->future = w->synced && w->next_revision > current_ + 1;
   if (!w->synced) {
     unsynced_.insert(w);
+  } else if (w->future) {
+    future_.emplace(w->next_revision, w);
   } else if (is_single_key(w->spec.range_end)) {
     synced_keys_.emplace(w->spec.key, w);
   } else {
@@ -120,16 +125,21 @@ void DefaultWatchHub::place(Watcher* w) {
 }
 
 void DefaultWatchHub::unplace(Watcher* w) {
-  if (!w->synced) {
-    unsynced_.erase(w);
-  } else if (is_single_key(w->spec.range_end)) {
-    auto [lo, hi] = synced_keys_.equal_range(w->spec.key);
+  auto erase_from = [w](auto& multimap, const auto& key) {
+    auto [lo, hi] = multimap.equal_range(key);
     for (auto it = lo; it != hi; ++it) {
       if (it->second == w) {
-        synced_keys_.erase(it);
-        break;
+        multimap.erase(it);
+        return;
       }
     }
+  };
+  if (!w->synced) {
+    unsynced_.erase(w);
+  } else if (w->future) {
+    erase_from(future_, w->next_revision);
+  } else if (is_single_key(w->spec.range_end)) {
+    erase_from(synced_keys_, w->spec.key);
   } else {
     synced_ranges_.erase(w);
   }
@@ -181,6 +191,14 @@ void DefaultWatchHub::remove(Watcher* w) {
 
 void DefaultWatchHub::publish(int64_t revision, std::vector<Event> events) {
   std::lock_guard<std::mutex> lock(mu_);
+  // Watchers that start at this revision join the synced ones before it is handed out.
+  while (!future_.empty() && future_.begin()->first <= revision) {
+    Watcher* w = future_.begin()->second;
+    future_.erase(future_.begin());
+    w->future = false;
+    w->synced = false;
+    place(w);  // current_ is still the previous revision here
+  }
   current_ = revision;
   // Each synced watcher's share of this revision, in event order.
   std::map<Watcher*, std::vector<Event>> shares;
@@ -192,7 +210,6 @@ void DefaultWatchHub::publish(int64_t revision, std::vector<Event> events) {
     }
   }
   for (auto& [w, share] : shares) {
-    if (w->next_revision > revision) continue;  // starts at a later revision
     w->next_revision = revision + 1;
     cut_responses(w->id, w->spec.fragment, revision, filter_events(w->spec, share),
                   options_.max_events_per_response, options_.max_response_bytes, &w->pending);
@@ -203,13 +220,6 @@ void DefaultWatchHub::publish(int64_t revision, std::vector<Event> events) {
       w->synced = false;
       unsynced_.insert(w);
     }
-  }
-  // Synced watchers without events in this revision are caught up to it too.
-  for (auto& [key, w] : synced_keys_) {
-    if (w->next_revision <= revision) w->next_revision = revision + 1;
-  }
-  for (Watcher* w : synced_ranges_) {
-    if (w->next_revision <= revision) w->next_revision = revision + 1;
   }
   if (!unsynced_.empty()) wake_.notify_one();
 }

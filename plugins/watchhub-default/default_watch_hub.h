@@ -38,7 +38,8 @@ struct Watcher {
   WatchCreate spec;
   int64_t next_revision = 0;           // the first revision not yet queued for this watcher
   std::deque<WatchResponse> pending;   // queued, not yet taken by the stream
-  bool synced = false;
+  bool synced = false;   // in synced_keys_/synced_ranges_ (or future_, when waiting for its start)
+  bool future = false;   // in future_
   std::chrono::steady_clock::time_point last_sent;
 };
 
@@ -98,9 +99,11 @@ class DefaultWatchHub : public WatchHub {
   int64_t compacted_ = 0;  // the newest compaction
   uint64_t next_uid_ = 1;
   std::map<uint64_t, Watcher*> by_uid_;
+  // Synced watchers need current_ + 1 next (their next_revision is not kept up to date).
   std::multimap<std::string, Watcher*> synced_keys_;  // single-key synced watchers
   std::set<Watcher*> synced_ranges_;
   std::set<Watcher*> unsynced_;
+  std::multimap<int64_t, Watcher*> future_;  // start revisions not published yet, by revision
   std::set<HubStream*> streams_;
   bool stopping_ = false;
   std::thread worker_;

@@ -9,8 +9,9 @@ class DefaultWatchHubPlugin : public WatchHubPlugin {
  public:
   Result<std::unique_ptr<WatchHub>> create(const WatchHubOptions& options) override {
     if (options.history == nullptr) return Status::InvalidArgument("the watch hub needs the store's history");
-    if (options.max_events_per_response == 0 || options.max_response_bytes == 0) {
-      return Status::InvalidArgument("the watch hub needs non-zero response limits");
+    if (options.max_events_per_response == 0 || options.max_response_bytes == 0 ||
+        options.progress_interval.count() <= 0) {
+      return Status::InvalidArgument("the watch hub needs non-zero response limits and progress interval");
     }
     return std::unique_ptr<WatchHub>(new DefaultWatchHub(options));
   }
