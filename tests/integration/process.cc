@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 
@@ -41,7 +43,17 @@ ProcessResult run_process(const std::string& program, const std::vector<std::str
   pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
   std::string* sinks[2] = {&result.out, &result.err};
   int open_fds = 2;
-  while (open_fds > 0 && poll(fds, 2, -1) > 0) {
+  // A program that hangs is killed rather than hanging the test run.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (open_fds > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    int ready = poll(fds, 2, static_cast<int>(std::max<int64_t>(0, left.count())));
+    if (ready == 0) {
+      kill(pid, SIGKILL);
+      result.err += "\n[killed: still running after 120 s]";
+      break;
+    }
+    if (ready < 0) break;
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;
       char buf[4096];
@@ -54,6 +66,9 @@ ProcessResult run_process(const std::string& program, const std::vector<std::str
         --open_fds;
       }
     }
+  }
+  for (pollfd& f : fds) {
+    if (f.fd >= 0) close(f.fd);
   }
   int status = 0;
   waitpid(pid, &status, 0);

@@ -14,7 +14,8 @@ struct ProcessResult {
   std::string err;
 };
 
-// Runs `program` with `args` in `cwd`, with exactly `env` as its environment (plus PATH).
+// Runs `program` with `args` in `cwd`, with exactly `env` as its environment (plus PATH). A
+// program still running after 120 s is killed (exit_code 137) rather than hang the tests.
 ProcessResult run_process(const std::string& program, const std::vector<std::string>& args,
                           const std::string& cwd, const std::map<std::string, std::string>& env = {});
 
