@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "engine_marker.h"
+#include "keel/engine_marker.h"
 #include "leveldb_keys.h"
 
 namespace keel::backend_leveldb {

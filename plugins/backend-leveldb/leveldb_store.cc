@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <new>
 
-#include "engine_marker.h"
+#include "keel/engine_marker.h"
 #include "leveldb_keys.h"
 #include "leveldb_read.h"
 

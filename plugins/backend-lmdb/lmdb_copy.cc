@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine_marker.h"
+#include "keel/engine_marker.h"
 #include "lmdb_status.h"
 
 namespace keel::backend_lmdb {

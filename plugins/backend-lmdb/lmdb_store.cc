@@ -12,7 +12,7 @@
 #include <new>
 #include <set>
 
-#include "engine_marker.h"
+#include "keel/engine_marker.h"
 #include "lmdb_read.h"
 #include "lmdb_status.h"
 #include "lmdb_write.h"

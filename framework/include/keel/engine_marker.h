@@ -1,38 +1,97 @@
-#include "engine_marker.h"
+// keel/engine_marker.h: the file `keel-backend` in a backend's data directory — which engine wrote
+// the store and in what format — so a backend refuses another engine's data (the Backend contract
+// in keel/backend.h). Header-only, for every backend plugin, in keel's tree or outside it.
+//
+//   engine=lmdb        (or leveldb, or an outside plugin's name)
+//   format=1
+//
+// Making a store writes the marker first with "state=creating", then the engine's files, then the
+// marker again without it. So a dir with engine files but no marker is foreign, never ours, and a
+// crash while making a store leaves a "creating" marker: the next open or restore starts over.
+// Thread safety: free functions on files; callers serialize use of one directory.
+#ifndef KEEL_ENGINE_MARKER_H_
+#define KEEL_ENGINE_MARKER_H_
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
 
-namespace keel::backend_lmdb {
+#include "keel/status.h"
 
-namespace {
+namespace keel {
 
-std::string errno_text(int err) { return std::strerror(err); }
+inline constexpr const char* kMarkerFile = "keel-backend";
 
-Status io_error(const std::string& what, const std::string& path, int err) {
+struct EngineMarker {
+  std::string engine;
+  uint32_t format = 0;
+  // False while a store is being made (or restored): the marker then also says "state=creating",
+  // the dir holds no store yet, and its engine files may be removed and made again.
+  bool complete = true;
+};
+
+// NotFound if `dir` has no marker; Corruption if the marker cannot be parsed.
+inline Result<EngineMarker> read_marker(const std::string& dir);
+
+// Writes the marker atomically (temporary file, fsync, rename, fsync of the directory).
+inline Status write_marker(const std::string& dir, const EngineMarker& marker);
+
+// OK if the marker names `engine` at a format this code reads (<= `format`), else
+// FailedPrecondition naming both engines or both formats.
+inline Status check_marker(const std::string& dir, const EngineMarker& found, const std::string& engine,
+                    uint32_t format);
+
+// Decides how to open `dir` for `engine`: false if it holds a complete store of ours (the caller
+// opens it), true if a new store is to be made there (the dir is then empty). Refuses another
+// engine's or a newer format's marker (FailedPrecondition), files without a marker (Corruption),
+// and an empty dir or a half-made store when !create_if_missing (NotFound). Removes the leftovers
+// of a crash while a store was being made.
+inline Result<bool> is_fresh(const std::string& dir, bool create_if_missing, const std::string& engine,
+                      uint32_t format);
+
+// Makes `dir` ready for a restore: creates it, clears a half-made store of `engine` left by a crash,
+// refuses (FailedPrecondition) a dir that holds anything else.
+inline Status prepare_restore_dir(const std::string& dir, const std::string& engine);
+
+// Removes everything in `dir` but the marker: the leftovers of a store that was never complete.
+inline Status remove_engine_files(const std::string& dir);
+
+// fsyncs a file or directory by path: IOError on failure.
+inline Status fsync_path(const std::string& path);
+
+
+// ---- definitions ----
+
+
+namespace engine_marker_detail {
+
+inline std::string errno_text(int err) { return std::strerror(err); }
+
+inline Status io_error(const std::string& what, const std::string& path, int err) {
   return Status::IOError(what + " " + path + ": " + errno_text(err));
 }
 
-}  // namespace
+}  // namespace engine_marker_detail
 
-Status fsync_path(const std::string& path) {
+inline Status fsync_path(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return io_error("open", path, errno);
+  if (fd < 0) return engine_marker_detail::io_error("open", path, errno);
   int rc = ::fsync(fd);
   int err = errno;
   ::close(fd);
-  if (rc != 0) return io_error("fsync", path, err);
+  if (rc != 0) return engine_marker_detail::io_error("fsync", path, err);
   return Status::OK();
 }
 
-Result<EngineMarker> read_marker(const std::string& dir) {
+inline Result<EngineMarker> read_marker(const std::string& dir) {
   std::string path = dir + "/" + kMarkerFile;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -70,30 +129,30 @@ Result<EngineMarker> read_marker(const std::string& dir) {
   return marker;
 }
 
-Status write_marker(const std::string& dir, const EngineMarker& marker) {
+inline Status write_marker(const std::string& dir, const EngineMarker& marker) {
   std::string path = dir + "/" + kMarkerFile;
   std::string tmp = path + ".tmp";
   std::string text = "engine=" + marker.engine + "\nformat=" + std::to_string(marker.format) + "\n";
   if (!marker.complete) text += "state=creating\n";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return io_error("create", tmp, errno);
+  if (fd < 0) return engine_marker_detail::io_error("create", tmp, errno);
   ssize_t n = ::write(fd, text.data(), text.size());
   int err = errno;
   if (n != static_cast<ssize_t>(text.size())) {
     ::close(fd);
-    return io_error("write", tmp, n < 0 ? err : ENOSPC);
+    return engine_marker_detail::io_error("write", tmp, n < 0 ? err : ENOSPC);
   }
   if (::fsync(fd) != 0) {
     err = errno;
     ::close(fd);
-    return io_error("fsync", tmp, err);
+    return engine_marker_detail::io_error("fsync", tmp, err);
   }
   ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return io_error("rename", tmp, errno);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return engine_marker_detail::io_error("rename", tmp, errno);
   return fsync_path(dir);
 }
 
-Status remove_engine_files(const std::string& dir) {
+inline Status remove_engine_files(const std::string& dir) {
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
     if (e.path().filename() == kMarkerFile) continue;
@@ -104,7 +163,7 @@ Status remove_engine_files(const std::string& dir) {
   return Status::OK();
 }
 
-Result<bool> is_fresh(const std::string& dir, bool create_if_missing, const std::string& engine,
+inline Result<bool> is_fresh(const std::string& dir, bool create_if_missing, const std::string& engine,
                       uint32_t format) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -127,7 +186,7 @@ Result<bool> is_fresh(const std::string& dir, bool create_if_missing, const std:
   return true;
 }
 
-Status prepare_restore_dir(const std::string& dir, const std::string& engine) {
+inline Status prepare_restore_dir(const std::string& dir, const std::string& engine) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -144,7 +203,7 @@ Status prepare_restore_dir(const std::string& dir, const std::string& engine) {
   return Status::OK();
 }
 
-Status check_marker(const std::string& dir, const EngineMarker& found, const std::string& engine,
+inline Status check_marker(const std::string& dir, const EngineMarker& found, const std::string& engine,
                     uint32_t format) {
   if (found.engine != engine) {
     return Status::FailedPrecondition("data dir " + dir + " holds a " + found.engine +
@@ -158,4 +217,7 @@ Status check_marker(const std::string& dir, const EngineMarker& found, const std
   return Status::OK();
 }
 
-}  // namespace keel::backend_lmdb
+
+}  // namespace keel
+
+#endif  // KEEL_ENGINE_MARKER_H_
