@@ -154,7 +154,13 @@ class PosixFileSystem : public FileSystem {
     for (size_t i = 0; i <= dir.size(); ++i) {
       if (i == dir.size() || (dir[i] == '/' && i > 0)) {
         partial = dir.substr(0, i);
-        if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) return io_error("mkdir", partial, errno);
+        if (::mkdir(partial.c_str(), 0700) == 0) {
+          // A new folder survives a power loss only once its parent's entry is on disk.
+          size_t slash = partial.rfind('/');
+          KEEL_RETURN_IF_ERROR(sync_dir(slash == std::string::npos ? "." : slash == 0 ? "/" : partial.substr(0, slash)));
+        } else if (errno != EEXIST) {
+          return io_error("mkdir", partial, errno);
+        }
       }
     }
     return Status::OK();

@@ -57,7 +57,7 @@ class FileSystem {
   virtual Status truncate(const std::string& path, uint64_t size) = 0;
   // Makes the directory's entries (creations, renames, removals) durable.
   virtual Status sync_dir(const std::string& dir) = 0;
-  // Creates `dir` and its parents with mode 0700 if missing.
+  // Creates `dir` and its parents with mode 0700 if missing, each made durable in its parent.
   virtual Status create_dirs(const std::string& dir) = 0;
   virtual bool exists(const std::string& path) = 0;
 };
