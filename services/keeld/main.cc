@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
-#include <string>
 #include <vector>
 
 #include "config/config.h"
