@@ -1,5 +1,6 @@
 // KvStore: keel's MVCC key-value store over a keel::Backend (etcd's mvcc.store).
 //
+// An empty store is at revision 1, as etcd's, so the first write is revision 2.
 // Every write transaction (a Put, a DeleteRange, a Txn with writes) gets the next main revision;
 // its changes are numbered by sub revision. The `key` bucket maps each revision to the encoded
 // KeyValue written at it (a delete writes a tombstone), so any revision since the last compaction
