@@ -36,7 +36,7 @@ Result<int64_t> HubStream::create(const WatchCreate& request) {
   w->spec.watch_id = id;
   // Revision 0: from the next revision on (etcd #11496); a future revision waits for it.
   w->next_revision = request.start_revision > 0 ? request.start_revision : hub_->current_ + 1;
-  w->last_sent = std::chrono::steady_clock::now();
+  w->last_sent = hub_->now();
   WatchResponse created;
   created.watch_id = id;
   created.created = true;
@@ -149,7 +149,7 @@ bool DefaultWatchHub::flush(Watcher* w) {
   while (!w->pending.empty()) {
     if (!w->stream->sink_->deliver(w->pending.front())) return false;
     w->pending.pop_front();
-    w->last_sent = std::chrono::steady_clock::now();
+    w->last_sent = now();
   }
   return true;
 }
@@ -276,7 +276,7 @@ bool DefaultWatchHub::catch_up(Watcher* w, Lock& lock) {
 }
 
 void DefaultWatchHub::notify_progress() {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = this->now();
   for (HubStream* s : streams_) {
     flush_control(s);
     maybe_send_progress(s);

@@ -40,7 +40,7 @@ struct Watcher {
   std::deque<WatchResponse> pending;   // queued, not yet taken by the stream
   bool synced = false;   // in synced_keys_/synced_ranges_ (or future_, when waiting for its start)
   bool future = false;   // in future_
-  std::chrono::steady_clock::time_point last_sent;
+  Clock::TimePoint last_sent;
 };
 
 class HubStream : public WatchStream {
@@ -87,6 +87,7 @@ class DefaultWatchHub : public WatchHub {
   bool cancel_compacted(Watcher* w, int64_t compact_revision);
   void remove(Watcher* w);
 
+  Clock::TimePoint now() { return options_.clock != nullptr ? options_.clock->now() : std::chrono::steady_clock::now(); }
   void run();                       // the worker thread
   // One step for an unsynced watcher; false when it could not move (stream full, read failed).
   bool catch_up(Watcher* w, Lock& lock);

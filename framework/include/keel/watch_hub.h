@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "keel/clock.h"
 #include "keel/kv.h"
 #include "keel/logger.h"
 #include "keel/status.h"
@@ -113,6 +114,7 @@ class WatchStream {
 struct WatchHubOptions {
   EventHistory* history = nullptr;  // not owned; outlives the hub
   Logger* logger = nullptr;         // not owned
+  Clock* clock = nullptr;           // not owned; progress notifications' time (null: steady clock)
   std::chrono::milliseconds progress_interval{10 * 60 * 1000};
   size_t max_events_per_response = 1000;
   size_t max_response_bytes = 1536 * 1024;  // fragmenting watchers are cut at this size
