@@ -3,6 +3,8 @@
 // point read while many applied writes wait in the overlay (a read must not get slower with the
 // overlay's size: it copies nothing it does not return).
 // Run: build/bin/mvcc_bench [--benchmark_filter=lmdb]
+#include <malloc.h>
+
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
 
@@ -138,6 +140,60 @@ void BM_RangePrefix100(benchmark::State& state, const std::string& name) {
   state.SetItemsProcessed(state.iterations() * 100);
 }
 
+// Ranges of 1, 100 or 10,000 keys out of 20,000.
+void BM_Range(benchmark::State& state, const std::string& name) {
+  Fixture f(name, 10000);
+  if (!f.ok(state)) return;
+  const int64_t keys = 20000, n = state.range(0);
+  for (int64_t i = 0; i < keys; ++i) f.put(key_of(i), std::string(100, 'v'));
+  (void)f.store->force_commit();
+  keel::mvcc::RangeRequest r;
+  int64_t i = 0;
+  for (auto _ : state) {
+    const int64_t start = (i++ * 7919) % (keys - n + 1);
+    r.key = key_of(start);
+    r.range_end = n == 1 ? "" : key_of(start + n);
+    benchmark::DoNotOptimize(f.store->range(r));
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+
+// Compaction: 100 keys rewritten 100 times each, then compacted to the newest revision and purged
+// from the Backend (etcd's physical compaction); items are the revisions compacted away.
+void BM_Compact(benchmark::State& state, const std::string& name) {
+  int64_t compacted = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    Fixture f(name, 10000);
+    if (!f.ok(state)) return;
+    for (int64_t round = 0; round < 100; ++round) {
+      for (int64_t k = 0; k < 100; ++k) f.put(key_of(k), std::to_string(round));
+    }
+    (void)f.store->force_commit();
+    const int64_t rev = f.store->current_revision();
+    state.ResumeTiming();
+    benchmark::DoNotOptimize(f.store->compact(rev, ++f.index));
+    (void)f.store->wait_compaction();
+    compacted += rev - 100;
+  }
+  state.SetItemsProcessed(compacted);
+}
+
+// Heap per key in the key index: 1M distinct keys put (lmdb keeps its data in a memory map, not
+// on the heap, so the heap growth is the key index's and the store's bookkeeping).
+void BM_KeyIndexMemory(benchmark::State& state, const std::string& name) {
+  for (auto _ : state) {
+    Fixture f(name, 100000);
+    if (!f.ok(state)) return;
+    (void)f.store->force_commit();
+    const size_t before = mallinfo2().uordblks;
+    for (int64_t i = 0; i < 1000000; ++i) f.put(key_of(i), "v");
+    (void)f.store->force_commit();
+    const size_t after = mallinfo2().uordblks;
+    state.counters["heap_MiB_per_1M_keys"] = static_cast<double>(after - before) / (1 << 20);
+  }
+}
+
 void BM_TxnCompareAndPut(benchmark::State& state, const std::string& name) {
   Fixture f(name, 10000);
   if (!f.ok(state)) return;
@@ -168,6 +224,11 @@ void register_all() {
         ->Arg(100)
         ->Arg(10000);
     benchmark::RegisterBenchmark(("RangePrefix100/" + name).c_str(), BM_RangePrefix100, name);
+    benchmark::RegisterBenchmark(("Range/" + name).c_str(), BM_Range, name)->Arg(1)->Arg(100)->Arg(10000);
+    benchmark::RegisterBenchmark(("Compact/" + name).c_str(), BM_Compact, name)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
+    if (name == "lmdb") {
+      benchmark::RegisterBenchmark("KeyIndexMemory/lmdb", BM_KeyIndexMemory, name)->Iterations(1)->Unit(benchmark::kMillisecond);
+    }
     benchmark::RegisterBenchmark(("TxnCompareAndPut/" + name).c_str(), BM_TxnCompareAndPut, name);
   }
 }
