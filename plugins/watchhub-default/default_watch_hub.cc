@@ -237,7 +237,7 @@ bool DefaultWatchHub::catch_up(Watcher* w, Lock& lock) {
     place(w);
     return true;
   }
-  if (w->next_revision < compacted_) return cancel_compacted(w, compacted_);
+  if (w->next_revision <= compacted_) return cancel_compacted(w, compacted_);
   // Read a batch from history without the lock; publish() goes on meanwhile.
   const uint64_t uid = w->uid;
   const WatchCreate spec = w->spec;
