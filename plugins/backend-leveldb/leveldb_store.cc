@@ -1,7 +1,6 @@
 #include "leveldb_store.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <leveldb/filter_policy.h>
@@ -22,30 +21,10 @@ namespace {
 
 Status closed_error() { return Status::FailedPrecondition("leveldb: the store is closed"); }
 
+// No exception may leave the plugin (keel/status.h).
 template <typename F>
 auto guarded(const char* what, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const std::bad_alloc&) {
-    return Status::ResourceExhausted(std::string("leveldb: out of memory in ") + what);
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("leveldb: ") + what + ": " + e.what());
-  }
-}
-
-// One process (and one open store) per data dir, as for the lmdb backend.
-Result<int> lock_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::IOError("open " + dir + ": " + std::strerror(errno));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int err = errno;
-    ::close(fd);
-    if (err == EWOULDBLOCK) {
-      return Status::FailedPrecondition("data dir " + dir + " is in use by another open store");
-    }
-    return Status::IOError("lock " + dir + ": " + std::strerror(err));
-  }
-  return fd;
+  return status_from_exceptions("leveldb", what, std::forward<F>(f));
 }
 
 }  // namespace
@@ -105,7 +84,7 @@ Result<std::unique_ptr<Backend>> LeveldbStore::open(const BackendOptions& option
       fs::create_directories(dir, ec);
       if (ec) return Status::IOError("create " + dir + ": " + ec.message());
     }
-    auto fd = lock_dir(dir);
+    auto fd = lock_data_dir(dir);  // one open store per data dir
     if (!fd.ok()) return fd.status();
     std::unique_ptr<LeveldbStore> store(new LeveldbStore(dir, logger, *fd));
 

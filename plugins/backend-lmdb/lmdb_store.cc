@@ -1,7 +1,6 @@
 #include "lmdb_store.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,32 +26,10 @@ constexpr std::chrono::seconds kExclusiveWait(60);
 
 Status closed_error() { return Status::FailedPrecondition("lmdb: the store is closed"); }
 
-// Turns an exception an engine call let out into a Status: none may cross the plugin boundary.
+// No exception may leave the plugin (keel/status.h).
 template <typename F>
 auto guarded(const char* what, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const std::bad_alloc&) {
-    return Status::ResourceExhausted(std::string("lmdb: out of memory in ") + what);
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("lmdb: ") + what + ": " + e.what());
-  }
-}
-
-// Opens `dir` and locks it for this process, so no second store (in this or another process)
-// works on the same files: LMDB's map growth and defragment assume they are alone.
-Result<int> lock_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::IOError("open " + dir + ": " + std::strerror(errno));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int err = errno;
-    ::close(fd);
-    if (err == EWOULDBLOCK) {
-      return Status::FailedPrecondition("data dir " + dir + " is in use by another open store");
-    }
-    return Status::IOError("lock " + dir + ": " + std::strerror(err));
-  }
-  return fd;
+  return status_from_exceptions("lmdb", what, std::forward<F>(f));
 }
 
 }  // namespace
@@ -77,7 +54,7 @@ Result<std::unique_ptr<Backend>> LmdbStore::open(const BackendOptions& options,
       fs::create_directories(dir, ec);
       if (ec) return Status::IOError("create " + dir + ": " + ec.message());
     }
-    auto fd = lock_dir(dir);
+    auto fd = lock_data_dir(dir);  // one open store per data dir
     if (!fd.ok()) return fd.status();
     std::unique_ptr<LmdbStore> store(new LmdbStore(dir, settings, logger, *fd));
 

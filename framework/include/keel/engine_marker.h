@@ -13,6 +13,7 @@
 #define KEEL_ENGINE_MARKER_H_
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -64,6 +65,11 @@ inline Status prepare_restore_dir(const std::string& dir, const std::string& eng
 // Removes everything in `dir` but the marker: the leftovers of a store that was never complete.
 inline Status remove_engine_files(const std::string& dir);
 
+// Opens `dir` and takes an exclusive lock on it for as long as the returned descriptor stays
+// open, so no second store (in this process or another) works on the same files. FailedPrecondition
+// if another store holds it; IOError otherwise. The caller closes the descriptor when it closes.
+inline Result<int> lock_data_dir(const std::string& dir);
+
 // fsyncs a file or directory by path: IOError on failure.
 inline Status fsync_path(const std::string& path);
 
@@ -80,6 +86,20 @@ inline Status io_error(const std::string& what, const std::string& path, int err
 }
 
 }  // namespace engine_marker_detail
+
+inline Result<int> lock_data_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return engine_marker_detail::io_error("open", dir, errno);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return Status::FailedPrecondition("data dir " + dir + " is in use by another open store");
+    }
+    return engine_marker_detail::io_error("lock", dir, err);
+  }
+  return fd;
+}
 
 inline Status fsync_path(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -12,6 +12,8 @@
 #define KEEL_STATUS_H_
 
 #include <cstdint>
+#include <exception>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -156,6 +158,20 @@ class Result {
   Status status_;
   std::optional<T> value_;
 };
+
+// Runs `f` (returning a Status or a Result) and turns an exception it lets out into a Status, so
+// none crosses the plugin boundary: ResourceExhausted for bad_alloc, Internal otherwise, the
+// message prefixed "<engine>: " and naming `what`.
+template <typename F>
+auto status_from_exceptions(const char* engine, const char* what, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted(std::string(engine) + ": out of memory in " + what);
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string(engine) + ": " + what + ": " + e.what());
+  }
+}
 
 }  // namespace keel
 
