@@ -1,0 +1,241 @@
+// Node: one running member — the composition root of the kernel. It owns the Backend store, the
+// MVCC store, the lessor, the watch hub, the WAL and the Raft state machine, and runs them on
+// three threads (DESIGN.md "Threads and speed"):
+//
+//   the Raft thread   ticks, feeds proposals and read requests to RawNode, and handles each
+//                     Ready: WAL append (one fdatasync per Ready, so every proposal gathered
+//                     while the previous sync ran shares the next one), messages, then hands
+//                     committed entries to the apply thread and advances;
+//   the apply thread  applies committed entries in order (one MVCC write per entry, Backend
+//                     commits batched by the store), publishes each revision's events to the
+//                     watch hub, completes the waiting call by request id, and releases the
+//                     linearizable reads whose read index it has reached;
+//   the read pool     runs the reads released by the apply thread and physical compactions'
+//                     waits, so neither holds up applying.
+//
+// Writes: propose() encodes the request into a Raft entry, refuses it with etcd's errors when it
+// is too large, when applying lags committing by more than kMaxApplyBacklog entries, or when
+// there is no leader, and answers once the entry is applied (or with "request timed out").
+// Reads: read_barrier() is etcd's linearizable read (ReadIndex, many reads sharing one round,
+// then waiting until the applied index reaches it); serializable reads call range() directly.
+//
+// Restart: the Backend's consistent index says which entries the store holds; the WAL gives back
+// the rest, which are applied again. A failed WAL write or sync, or a failed Backend commit,
+// stops the member for good (never retried): failure() then returns the error.
+//
+// Thread safety: every public method may be called from any thread. Callbacks run on the apply
+// thread or the read pool; they must not block.
+#ifndef KEEL_SERVER_NODE_H_
+#define KEEL_SERVER_NODE_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "keel/backend.h"
+#include "keel/clock.h"
+#include "keel/logger.h"
+#include "keel/status.h"
+#include "keel/watch_hub.h"
+#include "lease/lessor.h"
+#include "mvcc/kv_store.h"
+#include "mvcc/store_history.h"
+#include "raft/raft.h"
+#include "server/request.h"
+#include "server/task_pool.h"
+#include "wal/wal_storage.h"
+
+namespace keel::server {
+
+// etcd's maxGapBetweenApplyAndCommitIndex.
+inline constexpr uint64_t kMaxApplyBacklog = 5000;
+
+struct NodeOptions {
+  std::string name = "default";
+  std::string data_dir;           // created 0700; holds member/wal, member/snap, member/db
+  std::string wal_dir;            // empty: <data_dir>/member/wal
+  std::vector<std::string> peer_urls;    // advertised; with the token they make the member id
+  std::vector<std::string> client_urls;  // advertised
+  std::string cluster_token = "etcd-cluster";
+  std::chrono::milliseconds heartbeat_interval{100};
+  std::chrono::milliseconds election_timeout{1000};
+  bool pre_vote = true;
+  uint64_t max_request_bytes = 1572864;
+  size_t max_txn_ops = 128;
+  size_t backend_batch_limit = 10000;
+  std::chrono::milliseconds backend_batch_interval{100};
+  size_t compaction_batch_limit = 1000;
+  bool unsafe_no_fsync = false;
+  // How long a proposal or a read waits before "request timed out" (etcd: 5 s + 2 × election).
+  std::chrono::milliseconds request_timeout{0};  // 0: etcd's formula
+
+  // Engines, not owned; they outlive the node.
+  BackendPlugin* backend = nullptr;
+  std::string backend_name;  // recorded in snapshot files
+  WatchHubPlugin* watch_hub = nullptr;
+  std::chrono::milliseconds watch_progress_interval{10 * 60 * 1000};
+  Logger* logger = nullptr;
+  Clock* clock = nullptr;  // null: the steady clock
+};
+
+// What a replicated request answers, by kind.
+struct AlarmMember {
+  uint64_t member_id = 0;
+  AlarmType alarm = AlarmType::kNone;
+};
+using WriteResult =
+    std::variant<std::monostate, mvcc::PutResponse, mvcc::DeleteRangeResponse, mvcc::TxnResponse,
+                 mvcc::CompactResponse, lease::LeaseGrantResponse, lease::LeaseRevokeResponse,
+                 std::vector<AlarmMember>>;
+using WriteCallback = std::function<void(Result<WriteResult>)>;
+using ReadCallback = std::function<void(Status)>;
+
+// What a response header carries, as of now.
+struct HeaderInfo {
+  uint64_t cluster_id = 0;
+  uint64_t member_id = 0;
+  int64_t revision = 0;
+  uint64_t raft_term = 0;
+};
+
+struct NodeStatus {
+  uint64_t member_id = 0;
+  uint64_t leader = 0;
+  uint64_t raft_term = 0;
+  uint64_t raft_index = 0;    // committed
+  uint64_t applied_index = 0;
+  uint64_t db_size = 0;
+  uint64_t db_size_in_use = 0;
+};
+
+class Node {
+ public:
+  // Opens (or creates) the member in options.data_dir and starts its threads. Errors: the data
+  // dir belongs to another engine, member or cluster (FailedPrecondition), damage (Corruption),
+  // I/O errors.
+  static Result<std::unique_ptr<Node>> open(const NodeOptions& options);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Replicates `body` and calls `done` once it is applied (with its answer) or refused.
+  void propose(decltype(InternalRequest::body) body, WriteCallback done);
+  // Calls `done` with OK once a read of the local store is linearizable (etcd's ReadIndex).
+  void read_barrier(ReadCallback done);
+  // Reads the local store (a serializable read, or a linearizable one after read_barrier).
+  Result<mvcc::RangeResponse> range(const mvcc::RangeRequest& request) const;
+  Result<mvcc::HashKvResponse> hash_kv(int64_t revision) const { return kv_->hash_kv(revision); }
+  Status defragment() { return backend_->defragment(); }
+
+  HeaderInfo header() const;
+  NodeStatus status() const;
+  bool has_leader() const { return leader_.load() != raft::kNone; }
+  uint64_t member_id() const { return member_id_; }
+  uint64_t cluster_id() const { return cluster_id_; }
+  const NodeOptions& options() const { return options_; }
+  WatchHub& watch_hub() { return *hub_; }
+  lease::Lessor& lessor() { return *lessor_; }
+
+  // Stops the threads, fails what waits with "server stopped", commits the store and closes it.
+  // Idempotent; also done by the destructor.
+  void stop();
+  // The storage error that stopped the member, or OK while it runs.
+  Status failure() const;
+
+ private:
+  struct Proposal {
+    uint64_t id;
+    std::string data;
+  };
+  struct PendingWrite {
+    WriteCallback done;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  struct ReadRound {
+    std::vector<ReadCallback> waiting;
+    std::chrono::steady_clock::time_point deadline;
+    uint64_t index = 0;  // the read index, once Raft answered
+  };
+
+  explicit Node(const NodeOptions& options);
+  Status start();
+  void raft_loop();
+  void handle_ready();
+  void apply_loop();
+  void apply_entry(const raft::Entry& entry);
+  void release_reads(uint64_t applied);
+  void expire_waiters(std::chrono::steady_clock::time_point now);
+  void fail(Status s);
+  void complete(uint64_t id, Result<WriteResult> result);
+  uint64_t next_request_id();
+
+  const NodeOptions options_;
+  std::chrono::milliseconds request_timeout_;
+  uint64_t member_id_ = 0;
+  uint64_t cluster_id_ = 0;
+
+  std::unique_ptr<Clock> own_clock_;
+  Clock* clock_ = nullptr;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<mvcc::KvStore> kv_;
+  std::unique_ptr<lease::Lessor> lessor_;
+  std::unique_ptr<mvcc::StoreHistory> history_;
+  std::unique_ptr<WatchHub> hub_;
+  std::unique_ptr<wal::WalStorage> storage_;
+  raft::SplitMix64 random_;
+  std::unique_ptr<raft::RawNode> raft_;  // the Raft thread's alone
+
+  // Shared state, read anywhere.
+  std::atomic<uint64_t> leader_{raft::kNone};
+  std::atomic<uint64_t> term_{0};
+  std::atomic<uint64_t> committed_{0};
+  std::atomic<uint64_t> applied_{0};
+  std::atomic<uint64_t> request_seq_{0};
+  uint64_t request_id_base_ = 0;
+
+  // The Raft thread's inbox.
+  std::mutex raft_mu_;
+  std::condition_variable raft_cv_;
+  std::deque<Proposal> proposals_;
+  std::vector<ReadCallback> reads_waiting_;             // not yet in a round
+  std::map<std::string, ReadRound> read_rounds_;        // by context, asked of Raft
+  uint64_t read_seq_ = 0;
+  bool stopping_ = false;
+
+  // Writes waiting for their entry to apply, by request id.
+  std::mutex writes_mu_;
+  std::map<uint64_t, PendingWrite> writes_;
+
+  // The apply thread's inbox, and the reads waiting for an applied index.
+  std::mutex apply_mu_;
+  std::condition_variable apply_cv_;
+  std::deque<std::vector<raft::Entry>> to_apply_;
+  std::multimap<uint64_t, ReadRound> reads_at_index_;
+  bool apply_stopping_ = false;
+
+  TaskPool read_pool_;
+
+  mutable std::mutex stop_mu_;
+  std::condition_variable stopped_cv_;
+  bool stop_called_ = false;
+  bool stopped_ = false;  // stop() finished
+  Status failure_;
+  std::atomic<bool> failed_{false};
+
+  std::thread raft_thread_;
+  std::thread apply_thread_;
+};
+
+}  // namespace keel::server
+
+#endif  // KEEL_SERVER_NODE_H_
