@@ -1,15 +1,23 @@
 // keeld: the keel member. Takes etcd's flags (so it can stand in for an `etcd` binary) plus
 // --config for the plugin choices.
 //
-// Until the server lands (issue #7), keeld checks its configuration, loads and instantiates the
-// chosen plugins, prints what it would run, and exits: 0 when everything is in place, 1 when a
-// plugin cannot be had, 2 for a bad flag or config. Nothing touches the data dir yet.
+// keeld runs one member (alone in its cluster until clustering is built) and serves etcd's v3
+// gRPC API on the client URLs until SIGINT or SIGTERM. Exit codes: 0 after a clean stop, 1 when
+// a plugin cannot be had, the data dir refuses or the member stopped on a storage failure, 2 for
+// a bad flag or config. `keeld --check` stops after checking the configuration and the plugins.
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
+#include "grpc/services.h"
+#include "server/node.h"
 #include "keel/plugin.h"
 #include "plugin_host/plugin_host.h"
 #include "spdlog_logger.h"
@@ -41,22 +49,81 @@ int list_plugins(plugin_host::PluginHost& host) {
   return 0;
 }
 
-// Makes the engine of `plugin` through its factory, proving it loads and accepts its settings.
-Status instantiate(const plugin_host::LoadedPlugin& plugin, const PluginContext& context) {
-  switch (plugin.kind()) {
-    case PluginKind::kBackend: return plugin_host::create_backend(plugin, context).status();
-    case PluginKind::kTransport: return plugin_host::create_transport(plugin, context).status();
-    case PluginKind::kAuthenticator: return plugin_host::create_authenticator(plugin, context).status();
-    case PluginKind::kWatchHub: return plugin_host::create_watch_hub(plugin, context).status();
-  }
-  return Status::Internal("unknown plugin kind");
-}
-
 void row(const std::string& label, const std::string& value) {
   std::printf("  %-22s %s\n", label.c_str(), value.c_str());
 }
 
-int run(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& logger) {
+// The engines of a member, made by their plugins' factories. The transport is left out when the
+// member is alone in its cluster and the plugin cannot be had: it would carry no message.
+struct Engines {
+  std::unique_ptr<BackendPlugin> backend;
+  std::string backend_name;
+  std::unique_ptr<TransportPlugin> transport;
+  std::unique_ptr<AuthenticatorPlugin> authenticator;
+  std::unique_ptr<WatchHubPlugin> watch_hub;
+};
+
+// Loads and makes every chosen engine, printing a row for each when `print` is set. Returns the
+// problems that stop the member from starting (empty: it can run).
+std::vector<std::string> make_engines(const config::MemberConfig& c, plugin_host::PluginHost& host,
+                                      Logger& logger, bool print, Engines* engines) {
+  std::vector<std::string> problems;
+  const bool alone = c.initial_cluster.size() <= 1;
+  for (PluginKind kind : kKinds) {
+    const std::string& choice = c.plugin_choice(kind);
+    Result<plugin_host::LoadedPlugin> plugin = host.resolve(kind, choice);
+    if (!plugin.ok()) {
+      if (kind == PluginKind::kTransport && alone) {
+        if (print) row(plugin_kind_name(kind), choice + ": not available (a member alone in its cluster needs none)");
+        logger.info("transport " + choice + " is not available; a member alone in its cluster needs none");
+        continue;
+      }
+      if (print) row(plugin_kind_name(kind), choice + ": not available");
+      problems.push_back(plugin.status().message());
+      continue;
+    }
+    PluginConfig settings = c.plugin_config(kind, plugin->name());
+    PluginContext context{settings, logger};
+    Status made;
+    switch (kind) {
+      case PluginKind::kBackend: {
+        auto r = plugin_host::create_backend(*plugin, context);
+        made = r.status();
+        if (r.ok()) engines->backend = std::move(r).value();
+        engines->backend_name = plugin->name();
+        break;
+      }
+      case PluginKind::kTransport: {
+        auto r = plugin_host::create_transport(*plugin, context);
+        made = r.status();
+        if (r.ok()) engines->transport = std::move(r).value();
+        break;
+      }
+      case PluginKind::kAuthenticator: {
+        auto r = plugin_host::create_authenticator(*plugin, context);
+        made = r.status();
+        if (r.ok()) engines->authenticator = std::move(r).value();
+        break;
+      }
+      case PluginKind::kWatchHub: {
+        auto r = plugin_host::create_watch_hub(*plugin, context);
+        made = r.status();
+        if (r.ok()) engines->watch_hub = std::move(r).value();
+        break;
+      }
+    }
+    if (print) {
+      row(plugin_kind_name(kind), choice + " " + plugin->version() + " (" + plugin->path + ")" +
+                                      (made.ok() ? "" : ": refused its settings"));
+    }
+    logger.info("loaded " + std::string(plugin_kind_name(kind)) + " plugin " + plugin->name() + " " +
+                plugin->version() + " from " + plugin->path + (made.ok() ? "" : ": refused its settings"));
+    if (!made.ok()) problems.push_back(made.message());
+  }
+  return problems;
+}
+
+void print_member(const config::MemberConfig& c) {
   std::printf("member %s\n", c.name.c_str());
   row("data dir", c.data_dir);
   row("listen client urls", config::join_urls(c.listen_client_urls));
@@ -67,32 +134,153 @@ int run(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& lo
     cluster += (cluster.empty() ? "" : ",") + m.name + "=" + config::join_urls(m.peer_urls);
   }
   row("initial cluster", cluster + (c.initial_cluster_state_new ? " (new)" : " (existing)"));
+}
 
-  std::vector<std::string> problems;
-  for (PluginKind kind : kKinds) {
-    const std::string& choice = c.plugin_choice(kind);
-    Result<plugin_host::LoadedPlugin> plugin = host.resolve(kind, choice);
-    if (!plugin.ok()) {
-      row(plugin_kind_name(kind), choice + ": not available");
-      problems.push_back(plugin.status().message());
-      continue;
-    }
-    PluginConfig settings = c.plugin_config(kind, plugin->name());
-    PluginContext context{settings, logger};
-    Status made = instantiate(*plugin, context);
-    row(plugin_kind_name(kind), choice + " " + plugin->version() + " (" + plugin->path + ")" +
-                                    (made.ok() ? "" : ": refused its settings"));
-    if (!made.ok()) problems.push_back(made.message());
-  }
+// keeld --check: everything but running.
+int check(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& logger) {
+  print_member(c);
+  Engines engines;
+  std::vector<std::string> problems = make_engines(c, host, logger, true, &engines);
   if (!problems.empty()) {
     for (const auto& p : problems) std::cerr << "keeld: cannot start: " << p << "\n";
     return 1;
   }
-  std::cout << "keeld: configuration and plugins are in place; the server itself lands with "
-               "issue #7, so keeld stops here.\n";
+  std::cout << "keeld: configuration and plugins are in place.\n";
   return 0;
 }
 
+std::vector<std::string> url_texts(const std::vector<config::Url>& urls) {
+  std::vector<std::string> out;
+  for (const auto& u : urls) out.push_back(u.text);
+  return out;
+}
+
+// The peer URLs that make this member's id: its entry in --initial-cluster, as etcd reads them.
+std::vector<std::string> own_peer_urls(const config::MemberConfig& c) {
+  for (const auto& m : c.initial_cluster) {
+    if (m.name == c.name) return url_texts(m.peer_urls);
+  }
+  return url_texts(c.initial_advertise_peer_urls);
+}
+
+std::string host_port(const config::Url& u) {
+  const bool v6 = u.host.find(':') != std::string::npos;
+  return (v6 ? "[" + u.host + "]" : u.host) + ":" + std::to_string(u.port);
+}
+
+int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& logger) {
+  if (c.initial_cluster.size() > 1) {
+    std::cerr << "keeld: cannot start: --initial-cluster names " << c.initial_cluster.size()
+              << " members; keel runs a member alone in its cluster until clustering is built\n";
+    return 2;
+  }
+  for (const auto& u : c.listen_client_urls) {
+    if (u.scheme != "http") {
+      std::cerr << "keeld: cannot start: --listen-client-urls " << u.text
+                << ": TLS on client URLs is not built yet\n";
+      return 2;
+    }
+  }
+  logger.info("starting member " + c.name + ": data dir " + c.data_dir + ", client urls " +
+              config::join_urls(c.listen_client_urls) + ", peer urls " +
+              config::join_urls(c.listen_peer_urls) + ", snapshot count " +
+              std::to_string(c.snapshot_count) + ", heartbeat " + std::to_string(c.heartbeat_interval_ms) +
+              " ms, election timeout " + std::to_string(c.election_timeout_ms) + " ms, max request bytes " +
+              std::to_string(c.max_request_bytes) + ", max txn ops " + std::to_string(c.max_txn_ops));
+  Engines engines;
+  std::vector<std::string> problems = make_engines(c, host, logger, false, &engines);
+  if (!problems.empty()) {
+    for (const auto& p : problems) std::cerr << "keeld: cannot start: " << p << "\n";
+    return 1;
+  }
+
+  server::NodeOptions options;
+  options.name = c.name;
+  options.data_dir = c.data_dir;
+  options.peer_urls = own_peer_urls(c);
+  options.client_urls = url_texts(c.advertise_client_urls);
+  options.cluster_token = c.initial_cluster_token;
+  options.heartbeat_interval = std::chrono::milliseconds(c.heartbeat_interval_ms);
+  options.election_timeout = std::chrono::milliseconds(c.election_timeout_ms);
+  options.pre_vote = c.pre_vote;
+  options.max_request_bytes = c.max_request_bytes;
+  options.max_txn_ops = c.max_txn_ops;
+  options.backend_batch_limit = c.backend_batch_limit;
+  options.backend_batch_interval =
+      std::chrono::duration_cast<std::chrono::milliseconds>(c.backend_batch_interval);
+  options.compaction_batch_limit = c.compaction_batch_limit;
+  options.unsafe_no_fsync = c.unsafe_no_fsync;
+  options.backend = engines.backend.get();
+  options.backend_name = engines.backend_name;
+  options.watch_hub = engines.watch_hub.get();
+  options.watch_progress_interval =
+      std::chrono::duration_cast<std::chrono::milliseconds>(c.watch_progress_notify_interval);
+  options.logger = &logger;
+
+  // Signals are taken by sigtimedwait below, so every thread started from here on blocks them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  Result<std::unique_ptr<server::Node>> node = server::Node::open(options);
+  if (!node.ok()) {
+    std::cerr << "keeld: cannot start: " << node.status().message() << "\n";
+    logger.error("cannot start: " + node.status().to_string());
+    return 1;
+  }
+  grpcsvc::ClientServerOptions server_options;
+  for (const auto& u : c.listen_client_urls) server_options.listen_addresses.push_back(host_port(u));
+  server_options.max_request_bytes = c.max_request_bytes;
+  server_options.max_concurrent_streams = c.max_concurrent_streams;
+  auto ms = [](std::chrono::nanoseconds d) {
+    return static_cast<int>(std::min<int64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(d).count(), INT32_MAX));
+  };
+  server_options.keepalive_min_time_ms = ms(c.grpc_keepalive_min_time);
+  server_options.keepalive_interval_ms = ms(c.grpc_keepalive_interval);
+  server_options.keepalive_timeout_ms = ms(c.grpc_keepalive_timeout);
+  Result<std::unique_ptr<grpcsvc::ClientServer>> clients =
+      grpcsvc::ClientServer::start(**node, server_options);
+  if (!clients.ok()) {
+    std::cerr << "keeld: cannot start: " << clients.status().message() << "\n";
+    logger.error("cannot start: " + clients.status().to_string());
+    (*node)->stop();
+    return 1;
+  }
+
+  // Runs until SIGINT or SIGTERM, or until the member stops by itself (a storage failure).
+  bool announced = false;
+  bool serving = false;
+  int exit_code = 0;
+  for (;;) {
+    timespec wait{0, 50 * 1000 * 1000};
+    int sig = sigtimedwait(&signals, nullptr, &wait);
+    if (sig == SIGINT || sig == SIGTERM) {
+      logger.info(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", stopping");
+      break;
+    }
+    Status failed = (*node)->failure();
+    if (!failed.ok()) {
+      std::cerr << "keeld: stopped: " << failed.message() << "\n";
+      exit_code = 1;
+      break;
+    }
+    const bool leader = (*node)->has_leader();
+    if (leader != serving) {
+      (*clients)->set_serving(leader);
+      serving = leader;
+    }
+    if (leader && !announced) {
+      announced = true;
+      logger.info("ready to serve client requests on " + config::join_urls(c.listen_client_urls));
+    }
+  }
+  (*clients)->shutdown();
+  (*node)->stop();
+  return exit_code;
+}
 }  // namespace
 }  // namespace keel
 
@@ -113,11 +301,13 @@ int main(int argc, char** argv) {
                 << "\nkeel plugin ABI: " << kAbiVersion << "\nbuilt with: " KEEL_BUILD_IDENTITY "\n";
       return 0;
     case config::Action::kListPlugins:
+    case config::Action::kCheck:
     case config::Action::kRun:
       break;
   }
   plugin_host::PluginHost host(plugin_host::default_plugin_search_path(inv->config.plugin_dir));
   if (inv->action == config::Action::kListPlugins) return list_plugins(host);
   SpdlogLogger logger(inv->config.log_level);
-  return run(inv->config, host, logger);
+  if (inv->action == config::Action::kCheck) return check(inv->config, host, logger);
+  return serve(inv->config, host, logger);
 }

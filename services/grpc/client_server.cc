@@ -1,0 +1,64 @@
+// The client-facing gRPC server: etcd's limits on message size, streams and keepalive.
+#include <grpcpp/health_check_service_interface.h>
+
+#include "grpc/services.h"
+
+namespace keel::grpcsvc {
+
+// etcd's grpcOverheadBytes: the server takes max-request-bytes plus this much for framing.
+constexpr uint64_t kGrpcOverheadBytes = 512 * 1024;
+
+ClientServer::ClientServer(server::Node& node) : kv_(node), maintenance_(node), cluster_(node) {}
+
+ClientServer::~ClientServer() { shutdown(); }
+
+Result<std::unique_ptr<ClientServer>> ClientServer::start(server::Node& node,
+                                                          const ClientServerOptions& options) {
+  std::unique_ptr<ClientServer> s(new ClientServer(node));
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  std::vector<int> ports(options.listen_addresses.size(), 0);
+  for (size_t i = 0; i < options.listen_addresses.size(); ++i) {
+    builder.AddListeningPort(options.listen_addresses[i], grpc::InsecureServerCredentials(), &ports[i]);
+  }
+  builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_request_bytes + kGrpcOverheadBytes));
+  builder.SetMaxSendMessageSize(INT32_MAX);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             static_cast<int>(std::min<uint32_t>(options.max_concurrent_streams, INT32_MAX)));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             options.keepalive_min_time_ms);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, options.keepalive_interval_ms);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, options.keepalive_timeout_ms);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  builder.RegisterService(&s->kv_);
+  builder.RegisterService(&s->maintenance_);
+  builder.RegisterService(&s->cluster_);
+  s->server_ = builder.BuildAndStart();
+  if (s->server_ == nullptr) return Status::Unavailable("cannot serve clients: the gRPC server did not start");
+  for (size_t i = 0; i < ports.size(); ++i) {
+    if (ports[i] == 0) {
+      s->server_->Shutdown();
+      return Status::Unavailable("cannot listen for clients on " + options.listen_addresses[i] +
+                                 ": the address is in use or not local");
+    }
+  }
+  s->set_serving(false);
+  return s;
+}
+
+void ClientServer::set_serving(bool serving) {
+  if (server_ == nullptr) return;
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  if (health != nullptr) health->SetServingStatus(serving);
+  serving_ = serving;
+}
+
+void ClientServer::shutdown() {
+  if (server_ == nullptr) return;
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  server_->Wait();
+  server_.reset();
+}
+
+}  // namespace keel::grpcsvc

@@ -1,0 +1,121 @@
+// services/grpc: etcd's v3 gRPC services as thin adapters onto framework/server's Node, on
+// gRPC's callback API (no thread per call or per stream: handlers return at once and the call is
+// finished from the thread that completes it).
+//
+//   KvService           KV: Range (serializable, or linearizable through Node::read_barrier),
+//                       Put, DeleteRange, Txn, Compact (replicated through Node::propose)
+//   MaintenanceService  Status, HashKV, Defragment, Alarm (list)
+//   ClusterService      MemberList
+//   ClientServer        the gRPC server on the client URLs with these and grpc.health.v1
+//
+// Every error is etcd's code and text (convert.h). Response headers carry the cluster id, member
+// id, revision and Raft term as etcd's do.
+#ifndef KEEL_SERVICES_GRPC_SERVICES_H_
+#define KEEL_SERVICES_GRPC_SERVICES_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "etcdserverpb/rpc.grpc.pb.h"
+#include "server/node.h"
+
+namespace keel::grpcsvc {
+
+// Sets the member's part of a response header; the revision is left as the caller set it.
+void fill_header(const server::HeaderInfo& info, etcdserverpb::ResponseHeader* header);
+
+class KvService final : public etcdserverpb::KV::CallbackService {
+ public:
+  explicit KvService(server::Node& node) : node_(node) {}
+
+  grpc::ServerUnaryReactor* Range(grpc::CallbackServerContext* context,
+                                  const etcdserverpb::RangeRequest* request,
+                                  etcdserverpb::RangeResponse* response) override;
+  grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* context,
+                                const etcdserverpb::PutRequest* request,
+                                etcdserverpb::PutResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteRange(grpc::CallbackServerContext* context,
+                                        const etcdserverpb::DeleteRangeRequest* request,
+                                        etcdserverpb::DeleteRangeResponse* response) override;
+  grpc::ServerUnaryReactor* Txn(grpc::CallbackServerContext* context,
+                                const etcdserverpb::TxnRequest* request,
+                                etcdserverpb::TxnResponse* response) override;
+  grpc::ServerUnaryReactor* Compact(grpc::CallbackServerContext* context,
+                                    const etcdserverpb::CompactionRequest* request,
+                                    etcdserverpb::CompactionResponse* response) override;
+
+ private:
+  server::Node& node_;
+};
+
+class MaintenanceService final : public etcdserverpb::Maintenance::CallbackService {
+ public:
+  explicit MaintenanceService(server::Node& node) : node_(node) {}
+
+  grpc::ServerUnaryReactor* Alarm(grpc::CallbackServerContext* context,
+                                  const etcdserverpb::AlarmRequest* request,
+                                  etcdserverpb::AlarmResponse* response) override;
+  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context,
+                                   const etcdserverpb::StatusRequest* request,
+                                   etcdserverpb::StatusResponse* response) override;
+  grpc::ServerUnaryReactor* Defragment(grpc::CallbackServerContext* context,
+                                       const etcdserverpb::DefragmentRequest* request,
+                                       etcdserverpb::DefragmentResponse* response) override;
+  grpc::ServerUnaryReactor* HashKV(grpc::CallbackServerContext* context,
+                                   const etcdserverpb::HashKVRequest* request,
+                                   etcdserverpb::HashKVResponse* response) override;
+
+ private:
+  server::Node& node_;
+};
+
+class ClusterService final : public etcdserverpb::Cluster::CallbackService {
+ public:
+  explicit ClusterService(server::Node& node) : node_(node) {}
+
+  grpc::ServerUnaryReactor* MemberList(grpc::CallbackServerContext* context,
+                                       const etcdserverpb::MemberListRequest* request,
+                                       etcdserverpb::MemberListResponse* response) override;
+
+ private:
+  server::Node& node_;
+};
+
+struct ClientServerOptions {
+  std::vector<std::string> listen_addresses;  // host:port
+  uint64_t max_request_bytes = 1572864;
+  uint32_t max_concurrent_streams = UINT32_MAX;
+  int keepalive_min_time_ms = 5000;
+  int keepalive_interval_ms = 2 * 3600 * 1000;
+  int keepalive_timeout_ms = 20000;
+};
+
+// The gRPC server on the client URLs. Thread safety: start, set_serving and shutdown from one
+// thread.
+class ClientServer {
+ public:
+  // Starts serving. Unavailable naming the address when one cannot be bound.
+  static Result<std::unique_ptr<ClientServer>> start(server::Node& node,
+                                                     const ClientServerOptions& options);
+  ~ClientServer();
+  // grpc.health.v1: SERVING while the member has a leader.
+  void set_serving(bool serving);
+  // Stops taking calls and cancels those under way. Idempotent.
+  void shutdown();
+
+ private:
+  explicit ClientServer(server::Node& node);
+
+  KvService kv_;
+  MaintenanceService maintenance_;
+  ClusterService cluster_;
+  std::unique_ptr<grpc::Server> server_;
+  bool serving_ = false;
+};
+
+}  // namespace keel::grpcsvc
+
+#endif  // KEEL_SERVICES_GRPC_SERVICES_H_
