@@ -19,7 +19,8 @@
 
 namespace keel::config {
 
-enum class Action { kRun, kHelp, kVersion, kListPlugins };
+// kCheck: check flags, config and plugins, print the member, exit (keeld --check).
+enum class Action { kRun, kHelp, kVersion, kListPlugins, kCheck };
 
 struct Invocation {
   Action action = Action::kRun;

@@ -537,7 +537,12 @@ Result<Invocation> parse_invocation(const std::vector<std::string>& args, const 
   app.set_help_flag("-h,--help", "Show this help and exit.");
   bool version = false;
   bool list_plugins = false;
+  bool check = false;
   app.add_flag("--version", version, "Print the version and exit.");
+  app.add_flag("--check", check,
+               "Check the flags, the config file and the plugins, print the member keeld would "
+               "run, and exit (0: ready to run, 1: a plugin cannot be had) without touching the "
+               "data dir.");
   app.add_flag("--list-plugins", list_plugins,
                "List every plugin found (kind, name, version, path, whether it loads) and exit.");
 
@@ -643,7 +648,7 @@ Result<Invocation> parse_invocation(const std::vector<std::string>& args, const 
     }
   }
 
-  inv.action = list_plugins ? Action::kListPlugins : Action::kRun;
+  inv.action = list_plugins ? Action::kListPlugins : check ? Action::kCheck : Action::kRun;
   return inv;
 }
 

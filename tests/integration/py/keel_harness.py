@@ -1,0 +1,110 @@
+"""Running real keeld processes on free loopback ports for the integration tests.
+
+A Keeld is one member in its own temporary data dir; start() returns once keeld logs that it is
+ready to serve clients. Every process a test starts is killed when the test ends, so a failing
+test never leaves a keeld behind.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+KEELD = os.environ.get("KEELD", "keeld")
+ETCDCTL = shutil.which("etcdctl") or "/usr/bin/etcdctl"
+READY_LINE = "ready to serve client requests"
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Keeld:
+    def __init__(self, backend="lmdb", data_dir=None, extra_args=()):
+        self.backend = backend
+        self.own_dir = data_dir is None
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="keel-it-")
+        self.client_port = free_port()
+        self.peer_port = free_port()
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.log_path = os.path.join(self.data_dir, "keeld.log")
+
+    @property
+    def endpoint(self):
+        return "127.0.0.1:%d" % self.client_port
+
+    def args(self):
+        peer = "http://127.0.0.1:%d" % self.peer_port
+        client = "http://127.0.0.1:%d" % self.client_port
+        return [KEELD, "--name", "it", "--data-dir", os.path.join(self.data_dir, "member-data"),
+                "--listen-client-urls", client, "--advertise-client-urls", client,
+                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                "--initial-cluster", "it=" + peer, "--backend", self.backend] + self.extra_args
+
+    def start(self, timeout=60):
+        offset = len(self.log())  # a restart appends to the log: look only at this run's part
+        log = open(self.log_path, "a")
+        self.proc = subprocess.Popen(self.args(), stdout=log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("keeld exited with %d:\n%s" % (self.proc.returncode, self.log()))
+            if READY_LINE in self.log()[offset:]:
+                return self
+            time.sleep(0.02)
+        raise RuntimeError("keeld did not become ready:\n" + self.log())
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def kill(self):
+        """SIGKILL: nothing is flushed, nothing is closed."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+        # The log is appended to by the next start; mark where this run ended.
+        with open(self.log_path, "a") as f:
+            f.write("\n--- killed ---\n")
+
+    def stop(self, timeout=30):
+        """SIGTERM, and the exit code."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise
+        with open(self.log_path, "a") as f:
+            f.write("\n--- stopped ---\n")
+        return self.proc.returncode if self.proc else None
+
+    def close(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.own_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def etcdctl(self, *args, stdin=None, check=True, timeout=60):
+        """Runs etcdctl against this member; returns (exit code, stdout, stderr)."""
+        env = dict(os.environ, ETCDCTL_API="3")
+        p = subprocess.run([ETCDCTL, "--endpoints", self.endpoint, "--dial-timeout", "5s",
+                            "--command-timeout", "20s"] + list(args),
+                           input=stdin, capture_output=True, text=True, env=env, timeout=timeout)
+        if check and p.returncode != 0:
+            raise AssertionError("etcdctl %s failed (%d): %s%s\nkeeld log:\n%s" % (
+                " ".join(args), p.returncode, p.stdout, p.stderr, self.log()[-4000:]))
+        return p.returncode, p.stdout, p.stderr
