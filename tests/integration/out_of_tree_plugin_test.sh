@@ -31,10 +31,25 @@ list=$("$work/prefix/bin/keeld" --list-plugins)
 echo "$list"
 echo "$list" | grep -Eq "^backend +example-memory +0\.1\.0 +$plugin +loads$"
 
-# Chosen by name, the installed keeld loads it and its factory runs (the other kinds' default
-# engines may not be built yet, so only the backend's line is checked).
-run=$("$work/prefix/bin/keeld" --backend example-memory --data-dir "$work/data" 2>&1 || true)
+# Chosen by name, the installed keeld loads it and its factory runs.
+run=$("$work/prefix/bin/keeld" --check --backend example-memory --data-dir "$work/data" 2>&1 || true)
 echo "$run"
 echo "$run" | grep -Eq "backend +example-memory 0\.1\.0 \($plugin\)$"
 test ! -e "$work/data"
+
+# And the member serves etcd's clients with it.
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$work/prefix/bin/keeld" --backend example-memory --data-dir "$work/data" \
+  --listen-client-urls "http://127.0.0.1:$port" --advertise-client-urls "http://127.0.0.1:$port" \
+  >"$work/keeld.log" 2>&1 &
+keeld_pid=$!
+trap 'kill -9 $keeld_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 1 300); do
+  grep -q "ready to serve client requests" "$work/keeld.log" && break
+  sleep 0.1
+done
+ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$port" put outside-plugin works
+test "$(ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$port" get outside-plugin --print-value-only)" = works
+kill -TERM $keeld_pid
+wait $keeld_pid
 echo "out-of-tree plugin: built against the installed keel, found and loaded"
