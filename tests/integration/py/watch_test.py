@@ -1,0 +1,137 @@
+"""Watch against a real keeld: etcdctl watch (a key, --prefix, --rev, --prev-kv, -i) and
+python3-etcd3 watches, compaction cancels, cancel, and a client that goes away mid-stream.
+
+Run with /usr/bin/python3; KEELD names the binary, KEEL_BACKEND the backend plugin.
+"""
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from keel_harness import ETCDCTL, MemberTestCase  # noqa: E402
+
+
+
+class EtcdctlWatch(MemberTestCase):
+    def ctl(self, *args):
+        return self.k.etcdctl(*args)[1]
+
+    def watch_lines(self, args, count, stdin=None, during=None, timeout=30):
+        """Runs `etcdctl watch ARGS`, does `during` once it is watching, and returns the first
+        `count` lines it prints."""
+        p = subprocess.Popen([ETCDCTL, "--endpoints", self.k.endpoint, "watch"] + args,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=dict(os.environ, ETCDCTL_API="3"))
+        lines = []
+        done = threading.Event()
+
+        def read():
+            for line in p.stdout:
+                lines.append(line.rstrip("\n"))
+                if len(lines) >= count:
+                    break
+            done.set()
+
+        t = threading.Thread(target=read, daemon=True)
+        t.start()
+        try:
+            if stdin is not None:
+                p.stdin.write(stdin)
+                p.stdin.flush()
+            time.sleep(0.5)  # etcdctl has no "watching" signal; puts before it would be missed
+            if during:
+                during()
+            self.assertTrue(done.wait(timeout), "watch printed only %r" % lines)
+        finally:
+            p.kill()
+            p.communicate(timeout=10)
+        return lines[:count]
+
+    def test_watch_a_key(self):
+        lines = self.watch_lines(["w1/k"], 6, during=lambda: (
+            self.ctl("put", "w1/other", "x"), self.ctl("put", "w1/k", "v1"), self.ctl("del", "w1/k")))
+        self.assertEqual(lines, ["PUT", "w1/k", "v1", "DELETE", "w1/k", ""])
+
+    def test_watch_prefix_with_prev_kv(self):
+        self.ctl("put", "w2/a", "old")
+        lines = self.watch_lines(["w2/", "--prefix", "--prev-kv"], 5, during=lambda: (
+            self.ctl("put", "w2/a", "new"), self.ctl("put", "w3", "outside")))
+        self.assertEqual(lines, ["PUT", "w2/a", "old", "w2/a", "new"])
+
+    def test_watch_from_a_past_revision(self):
+        r = int(json.loads(self.ctl("put", "w4/k", "first", "-w", "json"))["header"]["revision"])
+        self.ctl("put", "w4/k", "second")
+        lines = self.watch_lines(["w4/k", "--rev", str(r)], 6)
+        self.assertEqual(lines, ["PUT", "w4/k", "first", "PUT", "w4/k", "second"])
+
+    def test_interactive_watch(self):
+        lines = self.watch_lines(["-i"], 3, stdin="watch w5/k\n",
+                                 during=lambda: self.ctl("put", "w5/k", "v"))
+        self.assertEqual(lines, ["PUT", "w5/k", "v"])
+
+    def test_watch_from_a_compacted_revision_is_canceled(self):
+        r = int(json.loads(self.ctl("put", "w6/k", "a", "-w", "json"))["header"]["revision"])
+        self.ctl("put", "w6/k", "b")
+        self.ctl("compaction", str(r + 1))
+        code = subprocess.run([ETCDCTL, "--endpoints", self.k.endpoint, "watch", "w6/k", "--rev", str(r)],
+                              capture_output=True, text=True, timeout=30, env=dict(os.environ, ETCDCTL_API="3"))
+        self.assertIn("required revision has been compacted", code.stdout + code.stderr)
+
+
+class PythonEtcd3Watch(MemberTestCase):
+    @classmethod
+    def setUpClass(cls):
+        import etcd3
+        super().setUpClass()
+        cls.c = etcd3.client(host="127.0.0.1", port=cls.k.client_port, timeout=20)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.c.close()
+        super().tearDownClass()
+
+    def test_many_watchers_on_one_stream_each_see_their_events_in_order(self):
+        events = {"a": [], "b": []}
+        got_all = threading.Event()
+
+        def callback_for(name):
+            def cb(resp):
+                for e in resp.events:
+                    events[name].append((e.key, e.value, e.mod_revision))
+                if len(events["a"]) >= 20 and len(events["b"]) >= 20:
+                    got_all.set()
+            return cb
+
+        ida = self.c.add_watch_prefix_callback("pyw/a/", callback_for("a"))
+        idb = self.c.add_watch_prefix_callback("pyw/b/", callback_for("b"))
+        for i in range(20):
+            self.c.put("pyw/a/%02d" % i, "va%d" % i)
+            self.c.put("pyw/b/%02d" % i, "vb%d" % i)
+        self.assertTrue(got_all.wait(20), events)
+        self.c.cancel_watch(ida)
+        self.c.cancel_watch(idb)
+        for name in "ab":
+            keys = [k for k, _, _ in events[name]]
+            self.assertEqual(keys, [("pyw/%s/%02d" % (name, i)).encode() for i in range(20)])
+            revs = [r for _, _, r in events[name]]
+            self.assertEqual(revs, sorted(revs))
+            self.assertEqual(len(set(revs)), 20)
+
+    def test_a_client_that_goes_away_mid_stream_leaves_the_server_serving(self):
+        import etcd3
+        for _ in range(5):
+            other = etcd3.client(host="127.0.0.1", port=self.k.client_port, timeout=20)
+            it, cancel = other.watch_prefix("pygone/")
+            other.put("pygone/k", "v")
+            next(it)
+            other.close()  # the channel goes with its watch stream still open
+        self.c.put("pygone/after", "ok")
+        self.assertEqual(self.c.get("pygone/after")[0], b"ok")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
