@@ -1,6 +1,7 @@
 #include "server/node.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <string>
 
 #include "mvcc/errors.h"
@@ -276,6 +277,7 @@ void Node::raft_loop() {
       next_tick += tick;
       if (next_tick <= now) next_tick = now + tick;
       expire_waiters(now);
+      propose_lease_upkeep();
     }
     if (raft_->has_ready()) handle_ready();
     if (failed_.load()) return;
@@ -338,6 +340,41 @@ void Node::handle_ready() {
     apply_cv_.notify_one();
   }
   raft_->advance();
+}
+
+void Node::propose_internal(decltype(InternalRequest::body) body) {
+  InternalRequest request;
+  request.id = next_request_id();  // nobody waits for it: complete() finds no one
+  request.body = std::move(body);
+  std::string data = encode_request(request);
+  if (data.size() > options_.max_request_bytes) return;
+  if (committed_.load() > applied_.load() + kMaxApplyBacklog) return;
+  Status s = raft_->propose(std::move(data));
+  if (!s.ok()) {
+    log(options_.logger, LogLevel::kDebug, "lease upkeep proposal refused: " + s.to_string());
+  }
+}
+
+void Node::propose_lease_upkeep() {
+  if (!lessor_->is_primary()) return;
+  // etcd's leaseRevokeRate (1000 a second), spread over the ticks.
+  constexpr int64_t kRevokesPerSecond = 1000;
+  const int64_t per_tick = std::max<int64_t>(
+      1, kRevokesPerSecond * options_.heartbeat_interval.count() / 1000);
+  // An expired lease is reported again only after the lessor's retry interval, so a revoke in
+  // flight is not proposed twice in a row.
+  for (int64_t id : lessor_->expired_leases(static_cast<size_t>(per_tick))) {
+    propose_internal(LeaseRevokeRequest{id});
+  }
+  std::vector<lease::LeaseCheckpoint> due = lessor_->checkpoints_due();
+  // Bounded so that one entry stays well below max-request-bytes.
+  constexpr size_t kCheckpointsPerEntry = 1000;
+  for (size_t i = 0; i < due.size(); i += kCheckpointsPerEntry) {
+    LeaseCheckpointRequest cp;
+    cp.checkpoints.assign(due.begin() + static_cast<std::ptrdiff_t>(i),
+                          due.begin() + static_cast<std::ptrdiff_t>(std::min(due.size(), i + kCheckpointsPerEntry)));
+    propose_internal(std::move(cp));
+  }
 }
 
 void Node::expire_waiters(SteadyTime now) {
@@ -423,6 +460,20 @@ Result<WriteResult> widen(Result<T> r) {
 
 }  // namespace
 
+// The hub expects each event with the key as it was before (and drops it for watchers that did
+// not ask): a read at the revision before, except for a put that created the key.
+// TODO(#8): skip the reads when no watcher asks for prev_kv.
+void Node::attach_prev_kvs(std::vector<Event>* events) const {
+  for (Event& e : *events) {
+    if (e.type == Event::Type::kPut && e.kv.version == 1) continue;
+    mvcc::RangeRequest r;
+    r.key = e.kv.key;
+    r.revision = e.kv.mod_revision - 1;
+    Result<mvcc::RangeResponse> before = kv_->range(r);
+    if (before.ok() && !before->kvs.empty()) e.prev_kv = std::move(before->kvs.front());
+  }
+}
+
 void Node::apply_entry(const raft::Entry& e) {
   if (e.type == raft::EntryType::kConfChange || e.data.empty()) {
     // The new leader's empty entry; configuration changes arrive with clustering.
@@ -437,7 +488,9 @@ void Node::apply_entry(const raft::Entry& e) {
   InternalRequest& request = *decoded;
   std::vector<Event> events;
   auto publish = [&](int64_t revision) {
-    if (!events.empty()) hub_->publish(revision, std::move(events));
+    if (events.empty()) return;
+    attach_prev_kvs(&events);
+    hub_->publish(revision, std::move(events));
   };
   Result<WriteResult> result = Status::Internal("unhandled request");
   if (auto* put = std::get_if<mvcc::PutRequest>(&request.body)) {

@@ -173,8 +173,13 @@ class Node {
   void handle_ready();
   void apply_loop();
   void apply_entry(const raft::Entry& entry);
+  void attach_prev_kvs(std::vector<Event>* events) const;
   void release_reads(uint64_t applied);
   void expire_waiters(std::chrono::steady_clock::time_point now);
+  // Raft thread: replicates a request no client waits for (lease revokes and checkpoints).
+  void propose_internal(decltype(InternalRequest::body) body);
+  // Raft thread, each tick: on the leader, proposes revoking expired leases and checkpoints due.
+  void propose_lease_upkeep();
   void fail(Status s);
   void complete(uint64_t id, Result<WriteResult> result);
   uint64_t next_request_id();

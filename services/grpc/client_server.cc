@@ -8,7 +8,8 @@ namespace keel::grpcsvc {
 // etcd's grpcOverheadBytes: the server takes max-request-bytes plus this much for framing.
 constexpr uint64_t kGrpcOverheadBytes = 512 * 1024;
 
-ClientServer::ClientServer(server::Node& node) : kv_(node), maintenance_(node), cluster_(node) {}
+ClientServer::ClientServer(server::Node& node)
+    : kv_(node), watch_(node), lease_(node), maintenance_(node), cluster_(node) {}
 
 ClientServer::~ClientServer() { shutdown(); }
 
@@ -32,6 +33,8 @@ Result<std::unique_ptr<ClientServer>> ClientServer::start(server::Node& node,
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   builder.RegisterService(&s->kv_);
+  builder.RegisterService(&s->watch_);
+  builder.RegisterService(&s->lease_);
   builder.RegisterService(&s->maintenance_);
   builder.RegisterService(&s->cluster_);
   s->server_ = builder.BuildAndStart();

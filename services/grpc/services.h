@@ -84,6 +84,45 @@ class ClusterService final : public etcdserverpb::Cluster::CallbackService {
   server::Node& node_;
 };
 
+// Watch: one WatchStream of the member's hub per gRPC stream; responses are written one at a
+// time, and a sink that has one in flight refuses the next (the hub then catches the watcher up
+// from history), so a slow client never makes the hub buffer without bound.
+class WatchService final : public etcdserverpb::Watch::CallbackService {
+ public:
+  explicit WatchService(server::Node& node) : node_(node) {}
+
+  grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>* Watch(
+      grpc::CallbackServerContext* context) override;
+
+ private:
+  server::Node& node_;
+};
+
+// Lease: Grant and Revoke replicated, KeepAlive (a stream) renewing on the leader, TimeToLive
+// and Leases read locally.
+class LeaseService final : public etcdserverpb::Lease::CallbackService {
+ public:
+  explicit LeaseService(server::Node& node) : node_(node) {}
+
+  grpc::ServerUnaryReactor* LeaseGrant(grpc::CallbackServerContext* context,
+                                       const etcdserverpb::LeaseGrantRequest* request,
+                                       etcdserverpb::LeaseGrantResponse* response) override;
+  grpc::ServerUnaryReactor* LeaseRevoke(grpc::CallbackServerContext* context,
+                                        const etcdserverpb::LeaseRevokeRequest* request,
+                                        etcdserverpb::LeaseRevokeResponse* response) override;
+  grpc::ServerBidiReactor<etcdserverpb::LeaseKeepAliveRequest, etcdserverpb::LeaseKeepAliveResponse>*
+  LeaseKeepAlive(grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* LeaseTimeToLive(grpc::CallbackServerContext* context,
+                                            const etcdserverpb::LeaseTimeToLiveRequest* request,
+                                            etcdserverpb::LeaseTimeToLiveResponse* response) override;
+  grpc::ServerUnaryReactor* LeaseLeases(grpc::CallbackServerContext* context,
+                                        const etcdserverpb::LeaseLeasesRequest* request,
+                                        etcdserverpb::LeaseLeasesResponse* response) override;
+
+ private:
+  server::Node& node_;
+};
+
 struct ClientServerOptions {
   std::vector<std::string> listen_addresses;  // host:port
   uint64_t max_request_bytes = 1572864;
@@ -110,6 +149,8 @@ class ClientServer {
   explicit ClientServer(server::Node& node);
 
   KvService kv_;
+  WatchService watch_;
+  LeaseService lease_;
   MaintenanceService maintenance_;
   ClusterService cluster_;
   std::unique_ptr<grpc::Server> server_;

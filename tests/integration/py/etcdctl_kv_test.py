@@ -9,22 +9,11 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from keel_harness import Keeld  # noqa: E402
-
-BACKEND = os.environ.get("KEEL_BACKEND", "lmdb")
+from keel_harness import MemberTestCase  # noqa: E402
 
 
-class EtcdctlKv(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.k = Keeld(BACKEND).start()
 
-    @classmethod
-    def tearDownClass(cls):
-        code = cls.k.stop()
-        cls.k.close()
-        assert code == 0, "keeld exited %r after SIGTERM" % code
-
+class EtcdctlKv(MemberTestCase):
     def ctl(self, *args, **kw):
         return self.k.etcdctl(*args, **kw)[1]
 
@@ -117,18 +106,17 @@ class EtcdctlKv(unittest.TestCase):
         self.assertIn("key is not provided", err)
 
 
-class PythonEtcd3Kv(unittest.TestCase):
+class PythonEtcd3Kv(MemberTestCase):
     @classmethod
     def setUpClass(cls):
         import etcd3
-        cls.k = Keeld(BACKEND).start()
+        super().setUpClass()
         cls.c = etcd3.client(host="127.0.0.1", port=cls.k.client_port, timeout=20)
 
     @classmethod
     def tearDownClass(cls):
         cls.c.close()
-        cls.k.stop()
-        cls.k.close()
+        super().tearDownClass()
 
     def test_put_get_prefix_delete(self):
         self.c.put("py/a", "1")

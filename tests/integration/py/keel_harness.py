@@ -11,6 +11,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 
 KEELD = os.environ.get("KEELD", "keeld")
 ETCDCTL = shutil.which("etcdctl") or "/usr/bin/etcdctl"
@@ -108,3 +109,18 @@ class Keeld:
             raise AssertionError("etcdctl %s failed (%d): %s%s\nkeeld log:\n%s" % (
                 " ".join(args), p.returncode, p.stdout, p.stderr, self.log()[-4000:]))
         return p.returncode, p.stdout, p.stderr
+
+
+class MemberTestCase(unittest.TestCase):
+    """A test class sharing one keeld (backend from KEEL_BACKEND) across its tests; it must
+    exit 0 on SIGTERM at the end."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.k = Keeld(os.environ.get("KEEL_BACKEND", "lmdb")).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.k.stop()
+        cls.k.close()
+        assert code == 0, "keeld exited %r after SIGTERM" % code
