@@ -9,7 +9,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from keel_harness import MemberTestCase  # noqa: E402
+from keel_harness import ClientTestCase, MemberTestCase  # noqa: E402
 
 
 
@@ -106,18 +106,7 @@ class EtcdctlKv(MemberTestCase):
         self.assertIn("key is not provided", err)
 
 
-class PythonEtcd3Kv(MemberTestCase):
-    @classmethod
-    def setUpClass(cls):
-        import etcd3
-        super().setUpClass()
-        cls.c = etcd3.client(host="127.0.0.1", port=cls.k.client_port, timeout=20)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.c.close()
-        super().tearDownClass()
-
+class PythonEtcd3Kv(ClientTestCase):
     def test_put_get_prefix_delete(self):
         self.c.put("py/a", "1")
         self.c.put("py/b", b"\x00\xff binary")

@@ -124,3 +124,18 @@ class MemberTestCase(unittest.TestCase):
         code = cls.k.stop()
         cls.k.close()
         assert code == 0, "keeld exited %r after SIGTERM" % code
+
+
+class ClientTestCase(MemberTestCase):
+    """A MemberTestCase with a python3-etcd3 client on its member as cls.c."""
+
+    @classmethod
+    def setUpClass(cls):
+        import etcd3
+        super().setUpClass()
+        cls.c = etcd3.client(host="127.0.0.1", port=cls.k.client_port, timeout=20)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.c.close()
+        super().tearDownClass()

@@ -11,7 +11,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from keel_harness import MemberTestCase  # noqa: E402
+from keel_harness import ClientTestCase, MemberTestCase  # noqa: E402
 
 
 class EtcdctlLease(MemberTestCase):
@@ -50,18 +50,7 @@ class EtcdctlLease(MemberTestCase):
         self.assertIn("etcdserver: requested lease not found", err)
 
 
-class PythonEtcd3Lease(MemberTestCase):
-    @classmethod
-    def setUpClass(cls):
-        import etcd3
-        super().setUpClass()
-        cls.c = etcd3.client(host="127.0.0.1", port=cls.k.client_port, timeout=20)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.c.close()
-        super().tearDownClass()
-
+class PythonEtcd3Lease(ClientTestCase):
     def test_lease_expires_and_deletes_its_keys(self):
         lease = self.c.lease(2)  # the minimum TTL (1.5 x the 1 s election timeout)
         self.assertEqual(lease.ttl, 2)

@@ -12,7 +12,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from keel_harness import ETCDCTL, MemberTestCase  # noqa: E402
+from keel_harness import ETCDCTL, ClientTestCase, MemberTestCase  # noqa: E402
 
 
 
@@ -82,18 +82,7 @@ class EtcdctlWatch(MemberTestCase):
         self.assertIn("required revision has been compacted", code.stdout + code.stderr)
 
 
-class PythonEtcd3Watch(MemberTestCase):
-    @classmethod
-    def setUpClass(cls):
-        import etcd3
-        super().setUpClass()
-        cls.c = etcd3.client(host="127.0.0.1", port=cls.k.client_port, timeout=20)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.c.close()
-        super().tearDownClass()
-
+class PythonEtcd3Watch(ClientTestCase):
     def test_many_watchers_on_one_stream_each_see_their_events_in_order(self):
         events = {"a": [], "b": []}
         got_all = threading.Event()
