@@ -222,7 +222,10 @@ Result<BackendStats> LeveldbStore::stats() {
     }
     if (ec) return Status::IOError("list " + dir_ + ": " + ec.message());
     // Live data: the tables' share of the whole key space, plus the log that holds the memtable.
-    leveldb::Range all(std::string(1, kRegistryTag), std::string(1, kDataTag + 1));
+    // leveldb::Range holds Slices: the strings they point into must outlive it.
+    const std::string all_begin(1, kRegistryTag);
+    const std::string all_end(1, static_cast<char>(kDataTag + 1));
+    leveldb::Range all(all_begin, all_end);
     uint64_t tables = 0;
     db_->GetApproximateSizes(&all, 1, &tables);
     stats.size_in_use_bytes = std::min(stats.size_bytes, tables + logs);
