@@ -136,6 +136,13 @@ class Node {
   Result<mvcc::RangeResponse> range(const mvcc::RangeRequest& request) const;
   Result<mvcc::HashKvResponse> hash_kv(int64_t revision) const { return kv_->hash_kv(revision); }
   Status defragment() { return backend_->defragment(); }
+  // A consistent copy of the Backend holding every write applied so far (the engine's format),
+  // for etcd's Maintenance.Snapshot; writes go on meanwhile. The store's pending batch is
+  // committed first, as etcd's snapshot forces a commit (the store's commits are thread-safe).
+  Status copy_backend(ByteSink& out) {
+    KEEL_RETURN_IF_ERROR(kv_->force_commit());
+    return backend_->copy_to(out);
+  }
 
   HeaderInfo header() const;
   NodeStatus status() const;

@@ -122,8 +122,9 @@ class MemberTestCase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         code = cls.k.stop()
+        log = cls.k.log()
         cls.k.close()
-        assert code == 0, "keeld exited %r after SIGTERM" % code
+        assert code == 0, "keeld exited %r after SIGTERM; its log ends:\n%s" % (code, log[-6000:])
 
 
 class ClientTestCase(MemberTestCase):
