@@ -178,27 +178,34 @@ Node::~Node() { stop(); }
 
 uint64_t Node::next_request_id() { return request_id_base_ + request_seq_.fetch_add(1) + 1; }
 
-void Node::propose(decltype(InternalRequest::body) body, WriteCallback done) {
+Result<Node::Proposal> Node::make_proposal(decltype(InternalRequest::body) body) {
   InternalRequest request;
   request.id = next_request_id();
   request.body = std::move(body);
   std::string data = encode_request(request);
-  if (data.size() > options_.max_request_bytes) return done(ErrRequestTooLarge());
-  if (committed_.load() > applied_.load() + kMaxApplyBacklog) return done(ErrTooManyRequests());
+  if (data.size() > options_.max_request_bytes) return ErrRequestTooLarge();
+  if (committed_.load() > applied_.load() + kMaxApplyBacklog) return ErrTooManyRequests();
+  return Proposal{request.id, std::move(data)};
+}
+
+void Node::propose(decltype(InternalRequest::body) body, WriteCallback done) {
+  Result<Proposal> proposal = make_proposal(std::move(body));
+  if (!proposal.ok()) return done(proposal.status());
   if (!has_leader()) return done(ErrNoLeader());
+  const uint64_t id = proposal->id;
   {
     std::lock_guard<std::mutex> lock(writes_mu_);
-    writes_[request.id] = PendingWrite{std::move(done), std::chrono::steady_clock::now() + request_timeout_};
+    writes_[id] = PendingWrite{std::move(done), std::chrono::steady_clock::now() + request_timeout_};
   }
   {
     std::lock_guard<std::mutex> lock(raft_mu_);
     if (!stopping_) {
-      proposals_.push_back(Proposal{request.id, std::move(data)});
+      proposals_.push_back(std::move(proposal).value());
       raft_cv_.notify_one();
       return;
     }
   }
-  complete(request.id, ErrStopped());
+  complete(id, ErrStopped());
 }
 
 void Node::read_barrier(ReadCallback done) {
@@ -343,13 +350,9 @@ void Node::handle_ready() {
 }
 
 void Node::propose_internal(decltype(InternalRequest::body) body) {
-  InternalRequest request;
-  request.id = next_request_id();  // nobody waits for it: complete() finds no one
-  request.body = std::move(body);
-  std::string data = encode_request(request);
-  if (data.size() > options_.max_request_bytes) return;
-  if (committed_.load() > applied_.load() + kMaxApplyBacklog) return;
-  Status s = raft_->propose(std::move(data));
+  // Nobody waits for it: complete() finds no one for its id.
+  Result<Proposal> proposal = make_proposal(std::move(body));
+  Status s = proposal.ok() ? raft_->propose(std::move(proposal->data)) : proposal.status();
   if (!s.ok()) {
     log(options_.logger, LogLevel::kDebug, "lease upkeep proposal refused: " + s.to_string());
   }

@@ -176,6 +176,9 @@ class Node {
 
   explicit Node(const NodeOptions& options);
   Status start();
+  // Encodes a request with a fresh id; refuses it as etcd does when too large or when applying
+  // lags committing.
+  Result<Proposal> make_proposal(decltype(InternalRequest::body) body);
   void raft_loop();
   void handle_ready();
   void apply_loop();
