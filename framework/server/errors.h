@@ -22,6 +22,9 @@ inline Status ErrNoSpace() {
 }
 inline Status ErrCorrupt() { return Status::Corruption("etcdserver: corrupt cluster"); }
 inline Status ErrNotLeader() { return Status::FailedPrecondition("etcdserver: not leader"); }
+inline Status ErrBadLeaderTransferee() {
+  return Status::FailedPrecondition("etcdserver: bad leader transferee");
+}
 
 }  // namespace keel::server
 

@@ -9,6 +9,7 @@
 #include "server/member_id.h"
 #include "server/request_codec.h"
 #include "wal/file_system.h"
+#include "wal/snapshot_file.h"
 
 namespace keel::server {
 namespace {
@@ -32,6 +33,12 @@ Status proposal_error(const Status& s) {
   return s;
 }
 
+// A local snapshot's data: none (the state machine is the Backend's own files).
+class NoData : public ByteSource {
+ public:
+  Result<size_t> read(char*, size_t) override { return size_t{0}; }
+};
+
 }  // namespace
 
 Node::Node(const NodeOptions& options)
@@ -40,6 +47,7 @@ Node::Node(const NodeOptions& options)
                            ? options.request_timeout
                            : std::chrono::milliseconds(5000) + 2 * options.election_timeout),
       random_(0),
+      auto_compactor_(options.auto_compaction),
       read_pool_(2) {}
 
 Result<std::unique_ptr<Node>> Node::open(const NodeOptions& options) {
@@ -97,6 +105,13 @@ Status Node::start() {
   if (!lessor.ok()) return lessor.status();
   lessor_ = std::move(lessor).value();
 
+  Result<std::unique_ptr<AlarmStore>> alarms = AlarmStore::open(*kv_);
+  if (!alarms.ok()) return alarms.status();
+  alarms_ = std::move(alarms).value();
+  Result<BackendStats> stats = backend_->stats();
+  if (!stats.ok()) return stats.status();
+  db_size_ = stats->size_bytes;
+
   history_ = std::make_unique<mvcc::StoreHistory>(*kv_);
   WatchHubOptions hub_options;
   hub_options.history = history_.get();
@@ -110,6 +125,7 @@ Status Node::start() {
   wal::WalOptions wal_options;
   wal_options.unsafe_no_fsync = options_.unsafe_no_fsync;
   wal_options.logger = options_.logger;
+  wal_options.wal_dir = options_.wal_dir;
   Result<std::unique_ptr<wal::WalStorage>> storage =
       wal::WalStorage::open(fs, member_dir, wal::WalMetadata{member_id_, cluster_id_}, wal_options);
   if (!storage.ok()) return storage.status();
@@ -141,6 +157,8 @@ Status Node::start() {
     initial->hard_state = hs;
   }
   applied_ = applied;
+  snapshot_requested_ = snap->metadata.index;
+  conf_state_ = snap->metadata.conf_state;
   committed_ = initial->hard_state.commit;
   term_ = initial->hard_state.term;
 
@@ -189,6 +207,8 @@ Result<Node::Proposal> Node::make_proposal(decltype(InternalRequest::body) body)
 }
 
 void Node::propose(decltype(InternalRequest::body) body, WriteCallback done) {
+  Status quota = check_quota(body);
+  if (!quota.ok()) return done(quota);
   Result<Proposal> proposal = make_proposal(std::move(body));
   if (!proposal.ok()) return done(proposal.status());
   if (!has_leader()) return done(ErrNoLeader());
@@ -206,6 +226,43 @@ void Node::propose(decltype(InternalRequest::body) body, WriteCallback done) {
     }
   }
   complete(id, ErrStopped());
+}
+
+Status Node::check_quota(const decltype(InternalRequest::body)& body) {
+  if (options_.quota_bytes <= 0 || !guarded_by_quota(body)) return Status::OK();
+  // etcd's backendQuota.Available: the size now plus the request's estimated cost.
+  if (db_size_.load() + quota_cost(body) < static_cast<uint64_t>(options_.quota_bytes)) return Status::OK();
+  if (!alarms_->active(AlarmType::kNoSpace)) {
+    log(options_.logger, LogLevel::kWarn,
+        "the backend reached its quota of " + std::to_string(options_.quota_bytes) +
+            " bytes: raising the NOSPACE alarm");
+    propose(AlarmRequest{AlarmRequest::Action::kActivate, member_id_, AlarmType::kNoSpace},
+            [](Result<WriteResult>) {});
+  }
+  return ErrNoSpace();
+}
+
+void Node::probe_db_size() {
+  if (probing_db_size_.exchange(true)) return;
+  read_pool_.post([this] {
+    Result<BackendStats> stats = backend_->stats();
+    if (stats.ok()) db_size_ = stats->size_bytes;
+    probing_db_size_ = false;
+  });
+}
+
+Status Node::defragment() {
+  Status s = backend_->defragment();
+  Result<BackendStats> stats = backend_->stats();
+  if (stats.ok()) db_size_ = stats->size_bytes;
+  return s;
+}
+
+Status Node::move_leader(uint64_t target) const {
+  if (leader_.load() != member_id_) return ErrNotLeader();
+  // Alone in the cluster, the only voter there is to move to is this member, which leads.
+  if (target != member_id_) return ErrBadLeaderTransferee();
+  return Status::OK();
 }
 
 void Node::read_barrier(ReadCallback done) {
@@ -251,17 +308,21 @@ void Node::raft_loop() {
   for (;;) {
     std::deque<Proposal> proposals;
     std::vector<ReadCallback> reads;
+    std::vector<uint64_t> snapshots;
     {
       std::unique_lock<std::mutex> lock(raft_mu_);
       if (!raft_->has_ready()) {
         raft_cv_.wait_until(lock, next_tick, [this] {
-          return stopping_ || !proposals_.empty() || !reads_waiting_.empty();
+          return stopping_ || !proposals_.empty() || !reads_waiting_.empty() || !snapshots_due_.empty();
         });
       }
       if (stopping_) return;
       proposals.swap(proposals_);
       reads.swap(reads_waiting_);
+      snapshots.swap(snapshots_due_);
     }
+    for (uint64_t index : snapshots) snapshot_at(index);
+    if (failed_.load()) return;
     for (Proposal& p : proposals) {
       Status s = raft_->propose(std::move(p.data));
       if (!s.ok()) complete(p.id, proposal_error(s));
@@ -285,6 +346,8 @@ void Node::raft_loop() {
       if (next_tick <= now) next_tick = now + tick;
       expire_waiters(now);
       propose_lease_upkeep();
+      propose_auto_compaction();
+      probe_db_size();
     }
     if (raft_->has_ready()) handle_ready();
     if (failed_.load()) return;
@@ -299,6 +362,7 @@ void Node::handle_ready() {
     const bool is_leader = rd.soft_state->role == raft::Role::kLeader;
     if (is_leader && !was_leader) {
       lessor_->promote(options_.election_timeout);
+      auto_compactor_.restart(std::chrono::steady_clock::now());
       log(options_.logger, LogLevel::kInfo, "member " + id_to_hex(member_id_) + " leads");
     } else if (!is_leader && was_leader) {
       lessor_->demote();
@@ -380,6 +444,45 @@ void Node::propose_lease_upkeep() {
   }
 }
 
+void Node::propose_auto_compaction() {
+  if (!auto_compactor_.enabled() || leader_.load() != member_id_) return;
+  const int64_t revision = auto_compactor_.poll(std::chrono::steady_clock::now(), kv_->current_revision(),
+                                                kv_->compacted_revision());
+  if (revision == 0) return;
+  log(options_.logger, LogLevel::kInfo, "auto-compaction: compacting to revision " + std::to_string(revision));
+  propose_internal(CompactionRequest{revision, false});
+}
+
+void Node::snapshot_at(uint64_t index) {
+  Result<uint64_t> term = storage_->term(index);
+  if (!term.ok()) {
+    // Already behind a newer snapshot (raft compacted it): nothing to do.
+    log(options_.logger, LogLevel::kDebug, "snapshot at " + std::to_string(index) + " skipped: " +
+                                               term.status().to_string());
+    return;
+  }
+  raft::SnapshotMetadata metadata;
+  metadata.index = index;
+  metadata.term = *term;
+  metadata.conf_state = conf_state_;
+  // The data is empty: the Backend holds the state machine, committed up to `index` already.
+  NoData no_data;
+  Result<std::string> file =
+      wal::write_snapshot_file(wal::posix_file_system(), storage_->snap_dir(), metadata, options_.backend_name, no_data);
+  Status s = file.status();
+  if (s.ok()) s = storage_->record_local_snapshot(metadata, "");
+  // etcd keeps snapshotCatchUpEntries in memory for followers a little behind.
+  constexpr uint64_t kCatchUpEntries = 5000;
+  if (s.ok()) s = storage_->compact(index > kCatchUpEntries ? index - kCatchUpEntries : 0, options_.max_wals,
+                                    options_.max_snapshots);
+  if (!s.ok()) {
+    fail(s.with_context("snapshot at index " + std::to_string(index)));
+    return;
+  }
+  log(options_.logger, LogLevel::kInfo, "snapshot at index " + std::to_string(index) + " (term " +
+                                            std::to_string(*term) + "); WAL purged up to it");
+}
+
 void Node::expire_waiters(SteadyTime now) {
   std::vector<WriteCallback> expired;
   {
@@ -424,7 +527,26 @@ void Node::apply_loop() {
       applied_ = e.index;
     }
     release_reads(applied_.load());
+    if (options_.snapshot_count > 0 && applied_.load() - snapshot_requested_ >= options_.snapshot_count) {
+      request_snapshot(applied_.load());
+      if (failed_.load()) return;
+    }
   }
+}
+
+void Node::request_snapshot(uint64_t index) {
+  // The snapshot lets the WAL forget entries up to `index`: they must be in the Backend first.
+  Status s = kv_->force_commit();
+  if (!s.ok()) {
+    fail(s.with_context("backend commit before a snapshot"));
+    return;
+  }
+  snapshot_requested_ = index;
+  {
+    std::lock_guard<std::mutex> lock(raft_mu_);
+    snapshots_due_.push_back(index);
+  }
+  raft_cv_.notify_one();
 }
 
 void Node::release_reads(uint64_t applied) {
@@ -496,7 +618,10 @@ void Node::apply_entry(const raft::Entry& e) {
     hub_->publish(revision, std::move(events));
   };
   Result<WriteResult> result = Status::Internal("unhandled request");
-  if (auto* put = std::get_if<mvcc::PutRequest>(&request.body)) {
+  if (Status refused = alarm_refusal(request.body); !refused.ok()) {
+    kv_->set_consistent_index(e.index);
+    result = refused;
+  } else if (auto* put = std::get_if<mvcc::PutRequest>(&request.body)) {
     auto r = kv_->put(*put, e.index, &events);
     if (r.ok()) publish(r->header.revision);
     result = widen(std::move(r));
@@ -531,16 +656,33 @@ void Node::apply_entry(const raft::Entry& e) {
   } else if (auto* checkpoint = std::get_if<LeaseCheckpointRequest>(&request.body)) {
     Status s = lessor_->checkpoint(checkpoint->checkpoints, e.index);
     result = s.ok() ? Result<WriteResult>(WriteResult()) : Result<WriteResult>(s);
-  } else {
-    // Alarms arrive with the quota (next step of #7); the entry is recorded as applied.
-    kv_->set_consistent_index(e.index);
-    result = Status::NotSupported("etcdserver: alarms are not supported yet");
+  } else if (auto* alarm = std::get_if<AlarmRequest>(&request.body)) {
+    if (alarm->action == AlarmRequest::Action::kActivate) {
+      result = widen(alarms_->activate(alarm->member_id, alarm->alarm, e.index));
+    } else if (alarm->action == AlarmRequest::Action::kDeactivate) {
+      result = widen(alarms_->deactivate(alarm->member_id, alarm->alarm, e.index));
+    } else {
+      kv_->set_consistent_index(e.index);
+      result = WriteResult(alarms_->list(alarm->alarm));
+    }
   }
   if (!result.ok() && result.status().is_io_error()) {
     fail(result.status().with_context("backend"));
     return;
   }
   complete(request.id, std::move(result));
+}
+
+Status Node::alarm_refusal(const decltype(InternalRequest::body)& body) const {
+  if (alarms_->active(AlarmType::kCorrupt)) {
+    // etcd's corrupt applier refuses every request but alarms (and keel's lease checkpoints,
+    // which change no key).
+    if (!std::holds_alternative<AlarmRequest>(body) && !std::holds_alternative<LeaseCheckpointRequest>(body)) {
+      return ErrCorrupt();
+    }
+  }
+  if (alarms_->active(AlarmType::kNoSpace) && guarded_by_quota(body)) return ErrNoSpace();
+  return Status::OK();
 }
 
 // ---- stopping ----
@@ -601,6 +743,7 @@ void Node::stop() {
   hub_.reset();
   history_.reset();
   lessor_.reset();
+  alarms_.reset();
   if (kv_) {
     Status s = kv_->close();
     if (!s.ok()) log(options_.logger, LogLevel::kError, "closing the store: " + s.to_string());

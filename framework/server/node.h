@@ -10,14 +10,26 @@
 //                     commits batched by the store), publishes each revision's events to the
 //                     watch hub, completes the waiting call by request id, and releases the
 //                     linearizable reads whose read index it has reached;
-//   the read pool     runs the reads released by the apply thread and physical compactions'
-//                     waits, so neither holds up applying.
+//   the read pool     runs the reads released by the apply thread, physical compactions'
+//                     waits and the Backend size probes, so none holds up applying.
 //
 // Writes: propose() encodes the request into a Raft entry, refuses it with etcd's errors when it
 // is too large, when applying lags committing by more than kMaxApplyBacklog entries, or when
 // there is no leader, and answers once the entry is applied (or with "request timed out").
 // Reads: read_barrier() is etcd's linearizable read (ReadIndex, many reads sharing one round,
 // then waiting until the applied index reaches it); serializable reads call range() directly.
+//
+// Quota and alarms: a Put, LeaseGrant or writing Txn that would take the Backend past the quota is
+// refused ("etcdserver: mvcc: database space exceeded") and raises the NOSPACE alarm, which then
+// refuses them at apply time too, on every member, until disarmed (alarm_store.h, quota.h).
+//
+// Snapshots: every snapshot_count applied entries the store is committed and a snapshot marks
+// the WAL at the applied index (its data is empty: the state machine is the Backend, member/db,
+// which holds at least that index durably); WAL segments and snapshot files beyond max_wals and
+// max_snapshots are then purged.
+//
+// Auto-compaction: the leader proposes compactions as --auto-compaction-mode says
+// (auto_compactor.h).
 //
 // Restart: the Backend's consistent index says which entries the store holds; the WAL gives back
 // the rest, which are applied again. A failed WAL write or sync, or a failed Backend commit,
@@ -51,6 +63,9 @@
 #include "mvcc/kv_store.h"
 #include "mvcc/store_history.h"
 #include "raft/raft.h"
+#include "server/alarm_store.h"
+#include "server/auto_compactor.h"
+#include "server/quota.h"
 #include "server/request.h"
 #include "server/task_pool.h"
 #include "wal/wal_storage.h"
@@ -76,6 +91,11 @@ struct NodeOptions {
   std::chrono::milliseconds backend_batch_interval{100};
   size_t compaction_batch_limit = 1000;
   bool unsafe_no_fsync = false;
+  int64_t quota_bytes = kDefaultQuotaBytes;  // <= 0: no quota
+  uint64_t snapshot_count = 10000;           // applied entries between snapshots
+  size_t max_snapshots = 5;                  // snapshot files kept (0: all)
+  size_t max_wals = 5;                       // WAL segments kept (0: all)
+  AutoCompactionPolicy auto_compaction;      // off by default, as etcd's
   // How long a proposal or a read waits before "request timed out" (etcd: 5 s + 2 × election).
   std::chrono::milliseconds request_timeout{0};  // 0: etcd's formula
 
@@ -89,10 +109,6 @@ struct NodeOptions {
 };
 
 // What a replicated request answers, by kind.
-struct AlarmMember {
-  uint64_t member_id = 0;
-  AlarmType alarm = AlarmType::kNone;
-};
 using WriteResult =
     std::variant<std::monostate, mvcc::PutResponse, mvcc::DeleteRangeResponse, mvcc::TxnResponse,
                  mvcc::CompactResponse, lease::LeaseGrantResponse, lease::LeaseRevokeResponse,
@@ -135,7 +151,7 @@ class Node {
   // Reads the local store (a serializable read, or a linearizable one after read_barrier).
   Result<mvcc::RangeResponse> range(const mvcc::RangeRequest& request) const;
   Result<mvcc::HashKvResponse> hash_kv(int64_t revision) const { return kv_->hash_kv(revision); }
-  Status defragment() { return backend_->defragment(); }
+  Status defragment();
   // A consistent copy of the Backend holding every write applied so far (the engine's format),
   // for etcd's Maintenance.Snapshot; writes go on meanwhile. The store's pending batch is
   // committed first, as etcd's snapshot forces a commit (the store's commits are thread-safe).
@@ -143,6 +159,12 @@ class Node {
     KEEL_RETURN_IF_ERROR(kv_->force_commit());
     return backend_->copy_to(out);
   }
+
+  // The raised alarms of one type (kNone: all), as of the last applied entry.
+  std::vector<AlarmMember> alarms(AlarmType type) const { return alarms_->list(type); }
+  // etcd's MoveLeader: OK when `target` leads (a lone member moving to itself); "not leader" on
+  // a follower; "bad leader transferee" for an id that is not a voting member.
+  Status move_leader(uint64_t target) const;
 
   HeaderInfo header() const;
   NodeStatus status() const;
@@ -183,6 +205,18 @@ class Node {
   void handle_ready();
   void apply_loop();
   void apply_entry(const raft::Entry& entry);
+  // The refusal of etcd's capped (NOSPACE) and corrupt appliers, or OK.
+  Status alarm_refusal(const decltype(InternalRequest::body)& body) const;
+  // Apply thread: commits the store and asks the Raft thread to snapshot at `index`.
+  void request_snapshot(uint64_t index);
+  // Raft thread: marks the WAL with a snapshot at `index` and purges what it makes obsolete.
+  void snapshot_at(uint64_t index);
+  // Raft thread, each tick on the leader: proposes the compaction the policy asks for.
+  void propose_auto_compaction();
+  // Refreshes db_size_ off the caller's thread (one probe at a time).
+  void probe_db_size();
+  // Raises NOSPACE (once) when `body` would take the Backend past the quota.
+  Status check_quota(const decltype(InternalRequest::body)& body);
   void attach_prev_kvs(std::vector<Event>* events) const;
   void release_reads(uint64_t applied);
   void expire_waiters(std::chrono::steady_clock::time_point now);
@@ -204,11 +238,15 @@ class Node {
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<mvcc::KvStore> kv_;
   std::unique_ptr<lease::Lessor> lessor_;
+  std::unique_ptr<AlarmStore> alarms_;
   std::unique_ptr<mvcc::StoreHistory> history_;
   std::unique_ptr<WatchHub> hub_;
   std::unique_ptr<wal::WalStorage> storage_;
   raft::SplitMix64 random_;
   std::unique_ptr<raft::RawNode> raft_;  // the Raft thread's alone
+  raft::ConfState conf_state_;           // the Raft thread's: the membership snapshots record
+  AutoCompactor auto_compactor_;         // the Raft thread's
+  uint64_t snapshot_requested_ = 0;      // the apply thread's: the index of the last request
 
   // Shared state, read anywhere.
   std::atomic<uint64_t> leader_{raft::kNone};
@@ -216,6 +254,8 @@ class Node {
   std::atomic<uint64_t> committed_{0};
   std::atomic<uint64_t> applied_{0};
   std::atomic<uint64_t> request_seq_{0};
+  std::atomic<uint64_t> db_size_{0};      // the Backend's size at the last probe
+  std::atomic<bool> probing_db_size_{false};
   uint64_t request_id_base_ = 0;
 
   // The Raft thread's inbox.
@@ -223,6 +263,7 @@ class Node {
   std::condition_variable raft_cv_;
   std::deque<Proposal> proposals_;
   std::vector<ReadCallback> reads_waiting_;             // not yet in a round
+  std::vector<uint64_t> snapshots_due_;                 // indexes the apply thread committed
   std::map<std::string, ReadRound> read_rounds_;        // by context, asked of Raft
   uint64_t read_seq_ = 0;
   bool stopping_ = false;

@@ -40,6 +40,7 @@ struct WalOptions {
   uint64_t segment_bytes = 64ull << 20;
   bool unsafe_no_fsync = false;  // etcd's --unsafe-no-fsync: acknowledges before data is durable
   Logger* logger = nullptr;      // not owned; may be null
+  std::string wal_dir;           // WalStorage: the segments' folder (etcd's --wal-dir); empty: <dir>/wal
 };
 
 // What open() found.

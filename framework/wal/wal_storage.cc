@@ -6,7 +6,7 @@ Result<std::unique_ptr<WalStorage>> WalStorage::open(FileSystem& fs, const std::
                                                      const WalMetadata& metadata, const WalOptions& options) {
   std::unique_ptr<WalStorage> s(new WalStorage);
   s->fs_ = &fs;
-  s->wal_dir_ = dir + "/wal";
+  s->wal_dir_ = options.wal_dir.empty() ? dir + "/wal" : options.wal_dir;
   s->snap_dir_ = dir + "/snap";
   KEEL_RETURN_IF_ERROR(fs.create_dirs(s->snap_dir_));
 

@@ -1,4 +1,4 @@
-// Maintenance: the member's status, HashKV, defragmentation and the alarm list.
+// Maintenance: the member's status, HashKV, defragmentation, alarms and MoveLeader.
 #include "grpc/convert.h"
 #include "grpc/services.h"
 
@@ -7,13 +7,63 @@ namespace keel::grpcsvc {
 // The etcd server version keel reports: the API it speaks (clients gate features on it).
 constexpr const char* kServerVersion = "3.4.0";
 
+namespace {
+
+void add_alarms(const std::vector<server::AlarmMember>& alarms, etcdserverpb::AlarmResponse* response) {
+  for (const server::AlarmMember& a : alarms) {
+    etcdserverpb::AlarmMember* m = response->add_alarms();
+    m->set_memberid(a.member_id);
+    m->set_alarm(static_cast<etcdserverpb::AlarmType>(a.alarm));
+  }
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* MaintenanceService::Alarm(grpc::CallbackServerContext* context,
                                                     const etcdserverpb::AlarmRequest* request,
                                                     etcdserverpb::AlarmResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  // No alarm is raised until the quota lands, so every action answers an empty list, as etcd
-  // does when disarming an alarm nobody raised.
-  (void)request;
+  // Types and actions this build does not know (a newer client's) change nothing and list
+  // nothing, as etcd's applier answers an action it has no case for.
+  const bool known_type = request->alarm() >= etcdserverpb::NONE && request->alarm() <= etcdserverpb::CORRUPT;
+  const auto type = static_cast<server::AlarmType>(request->alarm());
+  switch (request->action()) {
+    case etcdserverpb::AlarmRequest::GET:
+      if (known_type) add_alarms(node_.alarms(type), response);
+      break;
+    case etcdserverpb::AlarmRequest::ACTIVATE:
+    case etcdserverpb::AlarmRequest::DEACTIVATE: {
+      if (!known_type) break;
+      server::AlarmRequest r;
+      r.action = request->action() == etcdserverpb::AlarmRequest::ACTIVATE ? server::AlarmRequest::Action::kActivate
+                                                                           : server::AlarmRequest::Action::kDeactivate;
+      r.member_id = request->memberid();
+      r.alarm = type;
+      node_.propose(r, [this, reactor, response](Result<server::WriteResult> got) {
+        if (!got.ok()) return reactor->Finish(to_grpc_status(got.status()));
+        if (const auto* alarms = std::get_if<std::vector<server::AlarmMember>>(&*got)) add_alarms(*alarms, response);
+        fill_header(node_.header(), response->mutable_header());
+        reactor->Finish(grpc::Status::OK);
+      });
+      return reactor;
+    }
+    default:
+      break;
+  }
+  fill_header(node_.header(), response->mutable_header());
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* MaintenanceService::MoveLeader(grpc::CallbackServerContext* context,
+                                                         const etcdserverpb::MoveLeaderRequest* request,
+                                                         etcdserverpb::MoveLeaderResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  keel::Status s = node_.move_leader(request->targetid());
+  if (!s.ok()) {
+    reactor->Finish(to_grpc_status(s));
+    return reactor;
+  }
   fill_header(node_.header(), response->mutable_header());
   reactor->Finish(grpc::Status::OK);
   return reactor;
@@ -32,6 +82,11 @@ grpc::ServerUnaryReactor* MaintenanceService::Status(grpc::CallbackServerContext
   response->set_raftterm(s.raft_term);
   response->set_raftappliedindex(s.applied_index);
   response->set_islearner(false);
+  // etcd lists the raised alarms as Go prints an AlarmMember (etcdctl's ERRORS column).
+  for (const server::AlarmMember& alarm : node_.alarms(server::AlarmType::kNone)) {
+    response->add_errors("memberID:" + std::to_string(alarm.member_id) + " alarm:" +
+                         etcdserverpb::AlarmType_Name(static_cast<etcdserverpb::AlarmType>(alarm.alarm)) + " ");
+  }
   fill_header(node_.header(), response->mutable_header());
   reactor->Finish(grpc::Status::OK);
   return reactor;

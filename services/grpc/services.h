@@ -4,7 +4,7 @@
 //
 //   KvService           KV: Range (serializable, or linearizable through Node::read_barrier),
 //                       Put, DeleteRange, Txn, Compact (replicated through Node::propose)
-//   MaintenanceService  Status, HashKV, Defragment, Alarm (list), Snapshot (stream)
+//   MaintenanceService  Status, HashKV, Defragment, Alarm, MoveLeader, Snapshot (stream)
 //   ClusterService      MemberList
 //   ClientServer        the gRPC server on the client URLs with these and grpc.health.v1
 //
@@ -67,6 +67,9 @@ class MaintenanceService final : public etcdserverpb::Maintenance::CallbackServi
   grpc::ServerUnaryReactor* HashKV(grpc::CallbackServerContext* context,
                                    const etcdserverpb::HashKVRequest* request,
                                    etcdserverpb::HashKVResponse* response) override;
+  grpc::ServerUnaryReactor* MoveLeader(grpc::CallbackServerContext* context,
+                                       const etcdserverpb::MoveLeaderRequest* request,
+                                       etcdserverpb::MoveLeaderResponse* response) override;
   // Streams the Backend's copy of itself, a chunk per message, at the client's pace.
   grpc::ServerWriteReactor<etcdserverpb::SnapshotResponse>* Snapshot(
       grpc::CallbackServerContext* context, const etcdserverpb::SnapshotRequest* request) override;

@@ -210,6 +210,16 @@ int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& 
       std::chrono::duration_cast<std::chrono::milliseconds>(c.backend_batch_interval);
   options.compaction_batch_limit = c.compaction_batch_limit;
   options.unsafe_no_fsync = c.unsafe_no_fsync;
+  options.wal_dir = c.wal_dir;
+  options.quota_bytes = c.effective_quota_backend_bytes();
+  options.snapshot_count = c.snapshot_count;
+  options.max_snapshots = c.max_snapshots;
+  options.max_wals = c.max_wals;
+  if (c.auto_compaction_mode == "revision") {
+    options.auto_compaction = {server::AutoCompactionPolicy::Mode::kRevision, {}, c.auto_compaction_revisions};
+  } else {
+    options.auto_compaction = {server::AutoCompactionPolicy::Mode::kPeriodic, c.auto_compaction_period, 0};
+  }
   options.backend = engines.backend.get();
   options.backend_name = engines.backend_name;
   options.watch_hub = engines.watch_hub.get();

@@ -1,0 +1,63 @@
+#include "server/quota.h"
+
+#include <algorithm>
+#include <variant>
+#include <vector>
+
+namespace keel::server {
+namespace {
+
+// etcd's kvOverhead and leaseOverhead (etcdserver/quota.go).
+constexpr uint64_t kKvOverhead = 256;
+constexpr uint64_t kLeaseOverhead = 64;
+
+uint64_t put_cost(const mvcc::PutRequest& p) { return kKvOverhead + p.key.size() + p.value.size(); }
+
+uint64_t txn_cost(const mvcc::TxnRequest& t);
+
+uint64_t branch_cost(const std::vector<mvcc::RequestOp>& ops) {
+  uint64_t cost = 0;
+  for (const mvcc::RequestOp& op : ops) {
+    if (const auto* put = std::get_if<mvcc::PutRequest>(&op.request)) cost += put_cost(*put);
+    if (const auto* txn = std::get_if<mvcc::Box<mvcc::TxnRequest>>(&op.request)) cost += txn_cost(**txn);
+  }
+  return cost;
+}
+
+uint64_t txn_cost(const mvcc::TxnRequest& t) { return std::max(branch_cost(t.success), branch_cost(t.failure)); }
+
+bool txn_writes(const mvcc::TxnRequest& t);
+
+bool branch_writes(const std::vector<mvcc::RequestOp>& ops) {
+  for (const mvcc::RequestOp& op : ops) {
+    if (std::holds_alternative<mvcc::PutRequest>(op.request) ||
+        std::holds_alternative<mvcc::DeleteRangeRequest>(op.request)) {
+      return true;
+    }
+    if (const auto* txn = std::get_if<mvcc::Box<mvcc::TxnRequest>>(&op.request)) {
+      if (txn_writes(**txn)) return true;
+    }
+  }
+  return false;
+}
+
+bool txn_writes(const mvcc::TxnRequest& t) { return branch_writes(t.success) || branch_writes(t.failure); }
+
+}  // namespace
+
+bool guarded_by_quota(const decltype(InternalRequest::body)& body) {
+  if (std::holds_alternative<mvcc::PutRequest>(body) || std::holds_alternative<LeaseGrantRequest>(body)) {
+    return true;
+  }
+  const auto* txn = std::get_if<mvcc::TxnRequest>(&body);
+  return txn != nullptr && txn_writes(*txn);
+}
+
+uint64_t quota_cost(const decltype(InternalRequest::body)& body) {
+  if (const auto* put = std::get_if<mvcc::PutRequest>(&body)) return put_cost(*put);
+  if (const auto* txn = std::get_if<mvcc::TxnRequest>(&body)) return txn_cost(*txn);
+  if (std::holds_alternative<LeaseGrantRequest>(body)) return kLeaseOverhead;
+  return 0;
+}
+
+}  // namespace keel::server
