@@ -1,12 +1,74 @@
 // KV: reads served from the local store (after a ReadIndex round unless serializable), writes
 // replicated through Raft and answered once applied.
+#include <algorithm>
+#include <cstdint>
+
 #include "grpc/convert.h"
 #include "grpc/services.h"
+#include "mvcc/errors.h"
 #include "mvcc/validate.h"
 #include "server/request_codec.h"
 
 namespace keel::grpcsvc {
 namespace {
+
+const grpc::Status kInvalidSortOption(grpc::StatusCode::INVALID_ARGUMENT,
+                                      "etcdserver: invalid sort option");
+
+// etcd's checkRangeRequest (v3rpc/key.go, 3.5): the key first, then the sort enums. The same check
+// runs on a Range inside a txn.
+grpc::Status check_range(const etcdserverpb::RangeRequest& r) {
+  if (r.key().empty()) return to_grpc_status(mvcc::ErrEmptyKey());
+  if (!etcdserverpb::RangeRequest_SortOrder_IsValid(r.sort_order()) ||
+      !etcdserverpb::RangeRequest_SortTarget_IsValid(r.sort_target())) {
+    return kInvalidSortOption;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status check_txn(const etcdserverpb::TxnRequest& r, int64_t max_txn_ops);
+
+// etcd's checkRequestOp: each kind's own check; an empty op is "key not found".
+grpc::Status check_op(const etcdserverpb::RequestOp& op, int64_t max_txn_ops) {
+  switch (op.request_case()) {
+    case etcdserverpb::RequestOp::kRequestRange:
+      return check_range(op.request_range());
+    case etcdserverpb::RequestOp::kRequestPut: {
+      const etcdserverpb::PutRequest& p = op.request_put();
+      if (p.key().empty()) return to_grpc_status(mvcc::ErrEmptyKey());
+      if (p.ignore_value() && !p.value().empty()) return to_grpc_status(mvcc::ErrValueProvided());
+      if (p.ignore_lease() && p.lease() != 0) return to_grpc_status(mvcc::ErrLeaseProvided());
+      return grpc::Status::OK;
+    }
+    case etcdserverpb::RequestOp::kRequestDeleteRange:
+      if (op.request_delete_range().key().empty()) return to_grpc_status(mvcc::ErrEmptyKey());
+      return grpc::Status::OK;
+    case etcdserverpb::RequestOp::kRequestTxn:
+      return check_txn(op.request_txn(), max_txn_ops);
+    case etcdserverpb::RequestOp::REQUEST_NOT_SET:
+      break;
+  }
+  return to_grpc_status(mvcc::ErrKeyNotFound());
+}
+
+// etcd's checkTxnRequest, in its order: the op count (the largest of compares, success and
+// failure), the compares' keys, then every op of success and of failure. A nested txn is held
+// to what its parent leaves of the limit (max_txn_ops minus the parent's count), as etcd does.
+// mvcc::validate then adds the duplicate-key check (etcd's checkIntervals).
+grpc::Status check_txn(const etcdserverpb::TxnRequest& r, int64_t max_txn_ops) {
+  const int64_t opc = std::max({r.compare_size(), r.success_size(), r.failure_size()});
+  if (opc > max_txn_ops) return to_grpc_status(mvcc::ErrTooManyOps());
+  for (const auto& c : r.compare()) {
+    if (c.key().empty()) return to_grpc_status(mvcc::ErrEmptyKey());
+  }
+  for (const auto& op : r.success()) {
+    if (grpc::Status s = check_op(op, max_txn_ops - opc); !s.ok()) return s;
+  }
+  for (const auto& op : r.failure()) {
+    if (grpc::Status s = check_op(op, max_txn_ops - opc); !s.ok()) return s;
+  }
+  return grpc::Status::OK;
+}
 
 // Finishes `reactor` with the write's answer of type T, converted into *response.
 template <typename T, typename Proto>
@@ -35,9 +97,8 @@ grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* context,
                                            const etcdserverpb::RangeRequest* request,
                                            etcdserverpb::RangeResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (!etcdserverpb::RangeRequest_SortOrder_IsValid(request->sort_order()) ||
-      !etcdserverpb::RangeRequest_SortTarget_IsValid(request->sort_target())) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "etcdserver: invalid sort option"));
+  if (grpc::Status checked = check_range(*request); !checked.ok()) {
+    reactor->Finish(std::move(checked));
     return reactor;
   }
   mvcc::RangeRequest r = from_proto(*request);
@@ -91,6 +152,12 @@ grpc::ServerUnaryReactor* KvService::Txn(grpc::CallbackServerContext* context,
                                          const etcdserverpb::TxnRequest* request,
                                          etcdserverpb::TxnResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (grpc::Status checked =
+          check_txn(*request, static_cast<int64_t>(node_.options().max_txn_ops));
+      !checked.ok()) {
+    reactor->Finish(std::move(checked));
+    return reactor;
+  }
   mvcc::TxnRequest r = from_proto(*request);
   if (Status v = mvcc::validate(r, node_.options().max_txn_ops); !v.ok()) {
     reactor->Finish(to_grpc_status(v));
