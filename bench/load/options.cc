@@ -124,8 +124,14 @@ ParseResult parse_options(int argc, const char* const* argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (app.get_subcommands().empty() && e.get_exit_code() != 0) {
+      result.exit_code = 2;
+      result.message = "keel-bench: name a workload: put, range, txn-put, mixed, watch-latency, watch-fanout, "
+                       "lease-keepalive (or matrix); --help for more\n";
+      return result;
+    }
     std::ostringstream out, err;
-    result.exit_code = app.exit(e, out, err);
+    result.exit_code = app.exit(e, out, err) == 0 ? 0 : 2;  // CLI11's codes are its own; 2 as keeld
     result.message = out.str() + err.str();
     return result;
   }
