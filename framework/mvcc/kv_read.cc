@@ -128,6 +128,40 @@ Result<RangeResponse> KvStore::range_at(const RangeRequest& r, int64_t cur,
   return resp;
 }
 
+Result<TxnResponse> KvStore::read_txn(const TxnRequest& request) const {
+  KEEL_RETURN_IF_ERROR(validate(request, options_.max_txn_ops));
+  if (txn_writes(request)) return Status::InvalidArgument("mvcc: read_txn was given a txn that writes");
+  for (int attempt = 0;; ++attempt) {
+    const int64_t rev = current_revision();
+    auto resp = read_txn_at(request, rev, compacted_revision());
+    // A compaction that overtook the read may have hidden what a compare or range should have
+    // seen: read again at the newer revision, as range() does.
+    if (rev >= compacted_revision() || attempt == 3) {
+      if (resp.ok()) resp->header.revision = rev;
+      return resp;
+    }
+  }
+}
+
+Result<TxnResponse> KvStore::read_txn_at(const TxnRequest& t, int64_t rev, int64_t compacted) const {
+  TxnResponse resp;
+  resp.succeeded = std::all_of(t.compare.begin(), t.compare.end(), [&](const Compare& c) { return compare(c, rev); });
+  for (const RequestOp& op : resp.succeeded ? t.success : t.failure) {
+    ResponseOp out;
+    if (const auto* range = std::get_if<RangeRequest>(&op.request)) {
+      auto r = range_at(*range, rev, compacted);
+      if (!r.ok()) return r.status();
+      out.response = std::move(*r);
+    } else if (const auto* nested = std::get_if<Box<TxnRequest>>(&op.request)) {
+      auto r = read_txn_at(**nested, rev, compacted);
+      if (!r.ok()) return r.status();
+      out.response = Box<TxnResponse>(std::move(*r));
+    }
+    resp.responses.push_back(std::move(out));
+  }
+  return resp;
+}
+
 bool KvStore::compare(const Compare& c, int64_t read_rev) const {
   const KeyRange range = KeyRange::from(c.key, c.range_end);
   std::vector<Revision> revs = index_.revisions(range, read_rev, 0, nullptr);

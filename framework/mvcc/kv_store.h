@@ -78,6 +78,9 @@ class KvStore {
 
   // ---- reads (any thread) ----
   Result<RangeResponse> range(const RangeRequest& request) const;
+  // A txn that writes nothing (txn_writes() is false), from any thread, as a read: its compares
+  // and ranges all see one revision, the current one. InvalidArgument for a txn that writes.
+  Result<TxnResponse> read_txn(const TxnRequest& request) const;
   int64_t current_revision() const { return current_rev_.load(std::memory_order_acquire); }
   // The revision of the last compaction, -1 if none.
   int64_t compacted_revision() const { return compact_rev_.load(std::memory_order_acquire); }
@@ -145,6 +148,7 @@ class KvStore {
 
   Result<RangeResponse> range_at(const RangeRequest& r, int64_t read_rev, int64_t compacted) const;
   bool compare(const Compare& c, int64_t read_rev) const;
+  Result<TxnResponse> read_txn_at(const TxnRequest& t, int64_t rev, int64_t compacted) const;
 
   Backend& backend_;
   const StoreOptions options_;

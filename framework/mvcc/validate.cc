@@ -124,4 +124,36 @@ Status validate(const TxnRequest& r, size_t max_txn_ops) {
   return Status::OK();
 }
 
+namespace {
+
+// Whether `pred` holds for every op of both branches, nested txns searched with the same test.
+template <typename Pred>
+bool every_op(const TxnRequest& r, const Pred& pred) {
+  for (const auto* branch : {&r.success, &r.failure}) {
+    for (const RequestOp& op : *branch) {
+      if (const auto* nested = std::get_if<Box<TxnRequest>>(&op.request)) {
+        if (!every_op(**nested, pred)) return false;
+      } else if (!pred(op)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool txn_writes(const TxnRequest& r) {
+  return !every_op(r, [](const RequestOp& op) {
+    return !std::holds_alternative<PutRequest>(op.request) && !std::holds_alternative<DeleteRangeRequest>(op.request);
+  });
+}
+
+bool txn_serializable(const TxnRequest& r) {
+  return every_op(r, [](const RequestOp& op) {
+    const auto* range = std::get_if<RangeRequest>(&op.request);
+    return range != nullptr && range->serializable;
+  });
+}
+
 }  // namespace keel::mvcc

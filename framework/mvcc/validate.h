@@ -19,6 +19,13 @@ Status validate(const PutRequest& r);
 Status validate(const DeleteRangeRequest& r);
 Status validate(const TxnRequest& r, size_t max_txn_ops = kDefaultMaxTxnOps);
 
+// Whether a txn (its nested txns too) puts or deletes anything. One that does not is a read: the
+// member serves it without a Raft entry (etcd's isTxnReadonly).
+bool txn_writes(const TxnRequest& r);
+// Whether every op on both branches (nested txns too) is a serializable range: such a read-only
+// txn is served locally, without a ReadIndex round (etcd's isTxnSerializable).
+bool txn_serializable(const TxnRequest& r);
+
 }  // namespace keel::mvcc
 
 #endif  // KEEL_MVCC_VALIDATE_H_

@@ -150,6 +150,9 @@ class Node {
   void read_barrier(ReadCallback done);
   // Reads the local store (a serializable read, or a linearizable one after read_barrier).
   Result<mvcc::RangeResponse> range(const mvcc::RangeRequest& request) const;
+  // A txn that writes nothing (mvcc::txn_writes), served as a read like range(): etcd answers
+  // read-only txns without a Raft entry.
+  Result<mvcc::TxnResponse> read_txn(const mvcc::TxnRequest& request) const { return kv_->read_txn(request); }
   Result<mvcc::HashKvResponse> hash_kv(int64_t revision) const { return kv_->hash_kv(revision); }
   Status defragment();
   // A consistent copy of the Backend holding every write applied so far (the engine's format),

@@ -4,6 +4,8 @@
 #include <variant>
 #include <vector>
 
+#include "mvcc/validate.h"
+
 namespace keel::server {
 namespace {
 
@@ -26,23 +28,6 @@ uint64_t branch_cost(const std::vector<mvcc::RequestOp>& ops) {
 
 uint64_t txn_cost(const mvcc::TxnRequest& t) { return std::max(branch_cost(t.success), branch_cost(t.failure)); }
 
-bool txn_writes(const mvcc::TxnRequest& t);
-
-bool branch_writes(const std::vector<mvcc::RequestOp>& ops) {
-  for (const mvcc::RequestOp& op : ops) {
-    if (std::holds_alternative<mvcc::PutRequest>(op.request) ||
-        std::holds_alternative<mvcc::DeleteRangeRequest>(op.request)) {
-      return true;
-    }
-    if (const auto* txn = std::get_if<mvcc::Box<mvcc::TxnRequest>>(&op.request)) {
-      if (txn_writes(**txn)) return true;
-    }
-  }
-  return false;
-}
-
-bool txn_writes(const mvcc::TxnRequest& t) { return branch_writes(t.success) || branch_writes(t.failure); }
-
 }  // namespace
 
 bool guarded_by_quota(const decltype(InternalRequest::body)& body) {
@@ -50,7 +35,7 @@ bool guarded_by_quota(const decltype(InternalRequest::body)& body) {
     return true;
   }
   const auto* txn = std::get_if<mvcc::TxnRequest>(&body);
-  return txn != nullptr && txn_writes(*txn);
+  return txn != nullptr && mvcc::txn_writes(*txn);
 }
 
 uint64_t quota_cost(const decltype(InternalRequest::body)& body) {

@@ -398,6 +398,7 @@ TEST_P(ModelTest, RandomHistoriesMatchTheModel) {
     std::filesystem::remove_all(dir_.path() + "/store");
     open_all();
     Model model;
+    int read_txns = 0;
     uint64_t index = 0;
     int64_t compacted = -1;
     for (int step = 0; step < steps; ++step) {
@@ -431,6 +432,15 @@ TEST_P(ModelTest, RandomHistoriesMatchTheModel) {
         ASSERT_EQ(got.status(), want.status()) << "step " << step << " " << what;
         if (want.ok()) {
           ASSERT_TRUE(*got == *want) << "step " << step << " " << what;
+        }
+        if (!txn_writes(t)) {
+          // The same txn served as a read, off the applier, answers the same.
+          auto read = store().read_txn(t);
+          ASSERT_EQ(read.status(), want.status()) << "step " << step << " read_txn";
+          if (want.ok()) {
+            ASSERT_TRUE(*read == *want) << "step " << step << " read_txn";
+          }
+          ++read_txns;
         }
       } else if (op < 64) {
         const int64_t rev = gen.num(compacted - 1, model.rev() + 1);
@@ -515,6 +525,7 @@ TEST_P(ModelTest, RandomHistoriesMatchTheModel) {
                                  << describe(*got) << "\n want " << describe(*want);
     }
     ASSERT_TRUE(store().check_invariants().ok());
+    EXPECT_GT(read_txns, 0) << "the generator made no read-only txn to serve as a read";
     reopen();
     RangeRequest all;
     all.key = std::string(1, '\0');
