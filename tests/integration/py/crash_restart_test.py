@@ -1,6 +1,7 @@
 """SIGKILL keeld under a write load from many concurrent clients, restart it, and check that
 every write acknowledged before the kill is there, at its revision, and that nothing else
 changed: a key holds its last acknowledged value or the one write that was in flight on it.
+Snapshots come every few hundred entries, so kills also land around a snapshot and its purge.
 
 KEEL_CRASH_CYCLES sets the number of kill cycles (20 in CI); KEEL_BACKEND the backend plugin.
 """
@@ -51,7 +52,7 @@ class Writer(threading.Thread):
 class CrashRestart(unittest.TestCase):
     def test_acknowledged_writes_survive_sigkill(self):
         rng = random.Random(int(os.environ.get("KEEL_CRASH_SEED", str(int(time.time())))))
-        k = Keeld(BACKEND)
+        k = Keeld(BACKEND, extra_args=["--snapshot-count=300", "--max-snapshots=2"])
         try:
             k.start()
             acked = {}        # every acknowledged write across cycles
@@ -81,6 +82,8 @@ class CrashRestart(unittest.TestCase):
                         acked[key] = value  # it landed: from now on it must stay
                 c.close()
             self.assertGreater(len(acked), CYCLES, "the load wrote almost nothing")
+            if len(acked) > 2 * 300:
+                self.assertIn("snapshot at index", k.log(), "no snapshot was taken under the load")
             print("%d writes acknowledged over %d kills" % (len(acked), CYCLES))
         finally:
             k.close()
