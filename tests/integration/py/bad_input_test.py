@@ -641,6 +641,64 @@ class WatchBadInput(BadInputCase):
                 self.assertEqual(s.ended().code(), grpc.StatusCode.CANCELLED)
 
 
+    def test_stream_message_larger_than_the_server_receives(self):
+        # As for a unary call: the call ends with RESOURCE_EXHAUSTED (gRPC C++'s wording, see
+        # test_message_larger_than_the_server_receives), and the member goes on.
+        for method, parse, good in [
+                ("/etcdserverpb.Watch/Watch", rpc.WatchResponse.FromString,
+                 watch_create(key=b"wl/k")),
+                ("/etcdserverpb.Lease/LeaseKeepAlive", rpc.LeaseKeepAliveResponse.FromString,
+                 rpc.LeaseKeepAliveRequest(ID=1).SerializeToString())]:
+            with self.subTest(method=method), self.unchanged():
+                s = RawStream(self.ch, method, parse)
+                s.send(good)
+                self.assertIsNotNone(s.next())
+                s.send(watch_create(key=b"wl/" + b"k" * (SOCKET_MAX + 1)))
+                while s.next() is not None:
+                    pass
+                self.assertEqual(s.error.code(), grpc.StatusCode.RESOURCE_EXHAUSTED)
+                self.assertRegex(s.error.details(), r"^Received message larger than max")
+
+    def test_compaction_while_watching_and_ranging(self):
+        # Section 3's last row: reads at a revision either succeed, consistently, or get the
+        # compacted error; a watch catching up from history either delivers every revision in
+        # order or is canceled with the compact revision (#18089, #19179).
+        start = self.put(b"cc/k", b"0")
+        revs = [start] + [self.put(b"cc/k", b"%d" % i) for i in range(1, 300)]
+        s = self.open()
+        s.send(watch_create(key=b"cc/k", start_revision=start))
+        created = self.expect(s, created=True)
+        errors, reads = [], []
+
+        def ranges():
+            for rev in revs[::10]:
+                try:
+                    r = self.get(b"cc/k", revision=rev)
+                    reads.append((rev, r.kvs[0].mod_revision, r.kvs[0].value))
+                except grpc.RpcError as e:
+                    errors.append((e.code(), e.details()))
+        reader = threading.Thread(target=ranges)
+        reader.start()
+        for rev in revs[50::50]:
+            self.kv.Compact(rpc.CompactionRequest(revision=rev), timeout=T)
+        reader.join(T)
+        for rev, mod, value in reads:
+            self.assertEqual(mod, rev)
+            self.assertEqual(value, b"%d" % revs.index(rev))
+        self.assertTrue(all(e == COMPACTED for e in errors), errors)
+        seen = []
+        while True:
+            r = self.expect(s, watch_id=created.watch_id)
+            seen.extend(e.kv.mod_revision for e in r.events)
+            if r.canceled:
+                self.assertGreater(r.compact_revision, start)
+                self.assertEqual(r.cancel_reason, "mvcc: required revision has been compacted")
+                break
+            if seen and seen[-1] == revs[-1]:
+                break
+        self.assertEqual(seen, revs[:len(seen)], "the watch skipped or repeated a revision")
+
+
 class MalformedUnary(BadInputCase):
     # Every unary method keel serves for these services.
     METHODS = ["/etcdserverpb.KV/Range", "/etcdserverpb.KV/Put", "/etcdserverpb.KV/DeleteRange",
