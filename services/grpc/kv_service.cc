@@ -1,5 +1,5 @@
-// KV: reads served from the local store (after a ReadIndex round unless serializable), writes
-// replicated through Raft and answered once applied.
+// KV: reads — Ranges and txns that write nothing — served from the local store (after a
+// ReadIndex round unless serializable), writes replicated through Raft and answered once applied.
 #include <algorithm>
 #include <cstdint>
 
@@ -167,6 +167,25 @@ grpc::ServerUnaryReactor* KvService::Txn(grpc::CallbackServerContext* context,
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                  "etcdserver: txn nested deeper than " +
                                      std::to_string(server::kMaxTxnDepth)));
+    return reactor;
+  }
+  if (!mvcc::txn_writes(r)) {
+    // A txn that only reads is served as a read, as etcd serves it: no Raft entry, and no
+    // ReadIndex round when every range in it is serializable.
+    const bool serializable = mvcc::txn_serializable(r);
+    auto serve = [this, r = std::move(r), reactor, response](Status ready) {
+      if (!ready.ok()) return reactor->Finish(to_grpc_status(ready));
+      Result<mvcc::TxnResponse> got = node_.read_txn(r);
+      if (!got.ok()) return reactor->Finish(to_grpc_status(got.status()));
+      to_proto(*got, response);
+      fill_header(node_.header(), response->mutable_header());
+      reactor->Finish(grpc::Status::OK);
+    };
+    if (serializable) {
+      serve(Status::OK());
+    } else {
+      node_.read_barrier(std::move(serve));
+    }
     return reactor;
   }
   node_.propose(std::move(r), finish_write<mvcc::TxnResponse>(node_, reactor, response));

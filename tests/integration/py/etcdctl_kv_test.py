@@ -9,7 +9,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from keel_harness import ClientTestCase, MemberTestCase  # noqa: E402
+from keel_harness import ClientTestCase, Keeld, MemberTestCase  # noqa: E402
 
 
 
@@ -81,6 +81,33 @@ class EtcdctlKv(MemberTestCase):
         self.assertEqual(out.split("\n")[0], "FAILURE")
         self.assertEqual(self.ctl("get", "txn/k3", "--print-value-only"), "v3\n")
         self.assertEqual(self.ctl("get", "txn/k2", "--print-value-only"), "v2\n")
+
+    def test_read_only_txn_is_a_read(self):
+        """A txn that writes nothing is answered without a Raft entry, as etcd answers it (on a
+        member of its own, so nothing else adds entries meanwhile)."""
+        k = Keeld(os.environ.get("KEEL_BACKEND", "lmdb")).start()
+        try:
+            k.etcdctl("put", "rt/a", "1")
+            k.etcdctl("put", "rt/b", "2")
+
+            def index_and_revision():
+                st = json.loads(k.etcdctl("endpoint", "status", "-w", "json")[1])[0]["Status"]
+                return st["raftIndex"], st["header"]["revision"]
+
+            before = index_and_revision()
+            out = k.etcdctl("txn", stdin='value("rt/a") = "1"\n\nget rt/b\n\nget rt/a\n\n')[1]
+            self.assertEqual(out, "SUCCESS\n\nrt/b\n2\n")
+            out = k.etcdctl("txn", stdin='value("rt/a") = "9"\n\nget rt/b\n\nget rt/a --prefix\n\n')[1]
+            self.assertEqual(out, "FAILURE\n\nrt/a\n1\n")
+            self.assertEqual(index_and_revision(), before)
+            # A txn with a write still goes through Raft.
+            k.etcdctl("txn", stdin='\nput rt/c 3\n\n\n')
+            after = index_and_revision()
+            self.assertEqual(after[1], before[1] + 1)
+            self.assertGreater(after[0], before[0])
+            self.assertEqual(k.stop(), 0)
+        finally:
+            k.close()
 
     def test_txn_duplicate_key_is_refused_and_changes_nothing(self):
         err = self.fails("txn", stdin='\nput txn/dup a\nput txn/dup b\n\n\n')
