@@ -147,6 +147,7 @@ def run_workload(args, server, label, name):
     if args.threads:
         cmd += ["--threads", str(args.threads)]
     t0 = time.monotonic()
+    load_before = os.getloadavg()[0]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     lines = p.stdout.strip().splitlines()
     try:
@@ -157,6 +158,8 @@ def run_workload(args, server, label, name):
     result["preset"] = name
     result["row"] = label
     result["command"] = " ".join(cmd)
+    # The machine's 1-minute load average before and after: a reader can tell a quiet run.
+    result["loadavg"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     print("  %-22s %-14s %10.1f/s  p99 %8.3f ms  errors %d  (%.1f s)%s" % (
         label, name, result.get("throughput", 0), result.get("latency_ms", {}).get("p99", 0),
         result.get("errors", 0), time.monotonic() - t0,
@@ -198,15 +201,36 @@ def tool_version(binary, flag="--version"):
         return "?"
 
 
-COLUMNS = ["workload", "row", "ops", "errors", "seconds", "throughput", "throughput_ratio", "avg_ms", "p50_ms",
+COLUMNS = ["workload", "row", "runs", "ops", "errors", "seconds", "throughput", "throughput_min", "throughput_max",
+           "throughput_ratio", "avg_ms", "p50_ms",
            "p90_ms", "p99_ms", "p999_ms", "max_ms", "p99_ratio", "server_cpu_s", "server_cpu_ms_per_kop",
            "server_peak_rss_mib", "harness_cpu_s", "events", "events_expected"]
 
 
+def median_runs(results):
+    """(workload, row) -> the run with the median throughput, and the spread of all its runs."""
+    groups = {}
+    for r in results:
+        groups.setdefault((r["preset"], r["row"]), []).append(r)
+    chosen = {}
+    for key, runs in groups.items():
+        ordered = sorted(runs, key=lambda r: r.get("throughput") or 0)
+        pick = dict(ordered[(len(ordered) - 1) // 2])
+        pick["runs"] = len(runs)
+        pick["throughput_min"] = ordered[0].get("throughput")
+        pick["throughput_max"] = ordered[-1].get("throughput")
+        pick["errors"] = sum(r.get("errors", 0) for r in runs)
+        if any("fatal" in r for r in runs) and "fatal" not in pick:
+            pick["fatal"] = next(r["fatal"] for r in runs if "fatal" in r)
+        chosen[key] = pick
+    return chosen
+
+
 def table_rows(results, labels, baseline, workloads):
     rows = []
+    chosen = median_runs(results)
     for w in workloads:
-        by_row = {r["row"]: r for r in results if r["preset"] == w}
+        by_row = {row: r for (wl, row), r in chosen.items() if wl == w}
         base = by_row.get(baseline, {})
         for label in labels:
             r = by_row.get(label)
@@ -227,6 +251,8 @@ def table_rows(results, labels, baseline, workloads):
                 "server_cpu_ms_per_kop": (1e6 * cpu / units) if cpu is not None and units else None,
                 "server_peak_rss_mib": (r["server_peak_rss_bytes"] / 2**20) if "server_peak_rss_bytes" in r else None,
                 "harness_cpu_s": r.get("harness_cpu_s"), "events": r.get("events"),
+                "runs": r.get("runs", 1), "throughput_min": r.get("throughput_min"),
+                "throughput_max": r.get("throughput_max"), "loadavg": r.get("loadavg"),
                 "events_expected": r.get("events_expected"), "fatal": r.get("fatal"),
             })
     return rows
@@ -235,15 +261,20 @@ def table_rows(results, labels, baseline, workloads):
 def markdown(rows, baseline, header):
     out = io.StringIO()
     out.write(header)
-    out.write("\nRatios are to the **%s** row: throughput above 1× is faster, p99 below 1× is better.\n\n" % baseline)
-    out.write("| workload | row | ops/s | × | p50 ms | p99 ms | p99 × | p99.9 ms | server CPU ms / 1k ops | "
-              "server peak RSS MiB | harness CPU s | errors |\n")
-    out.write("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+    runs = max((r["runs"] for r in rows), default=1)
+    out.write("\nRatios are to the **%s** row: throughput above 1× is faster, p99 below 1× is better." % baseline)
+    if runs > 1:
+        out.write(" Each figure is from the median run (by throughput) of %d; \"ops/s range\" is the lowest and "
+                  "highest of them." % runs)
+    out.write("\n\n| workload | row | ops/s |%s × | p50 ms | p99 ms | p99 × | p99.9 ms | server CPU ms / 1k ops | "
+              "server peak RSS MiB | harness CPU s | errors |\n" % (" ops/s range |" if runs > 1 else ""))
+    out.write("|---|---|--:|%s--:|--:|--:|--:|--:|--:|--:|--:|--:|\n" % ("--:|" if runs > 1 else ""))
     for r in rows:
         name = r["row"] if r["row"] != baseline else "**%s**" % r["row"]
         errors = str(r["errors"]) + (" (%s)" % r["fatal"] if r.get("fatal") else "")
-        out.write("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n" % (
-            r["workload"], name, fmt(r["throughput"]), fmt_ratio(r["throughput_ratio"]), fmt(r["p50_ms"], 3),
+        spread = (" %s–%s |" % (fmt(r["throughput_min"], 0), fmt(r["throughput_max"], 0))) if runs > 1 else ""
+        out.write("| %s | %s | %s |%s %s | %s | %s | %s | %s | %s | %s | %s | %s |\n" % (
+            r["workload"], name, fmt(r["throughput"]), spread, fmt_ratio(r["throughput_ratio"]), fmt(r["p50_ms"], 3),
             fmt(r["p99_ms"], 3), fmt_ratio(r["p99_ratio"]), fmt(r["p999_ms"], 3), fmt(r["server_cpu_ms_per_kop"], 0),
             fmt(r["server_peak_rss_mib"]), fmt(r["harness_cpu_s"], 2), errors))
     return out.getvalue()
@@ -301,6 +332,9 @@ def main():
     ap.add_argument("--duration", type=float, default=5, help="seconds per workload")
     ap.add_argument("--total", type=int, help="operations per workload (instead of --duration)")
     ap.add_argument("--threads", type=int, default=0, help="keel-bench --threads")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds: every row runs every workload once per round, rows taking turns; "
+                         "the report shows each figure's median run")
     ap.add_argument("--snapshot-count", type=int, default=10000, help="the same for every row (etcd 3.4's default is 100,000)")
     ap.add_argument("--unsafe-no-fsync", action="store_true", help="every row without fsync (etcd 3.4 cannot: its row is dropped)")
     ap.add_argument("--work-dir", default="/tmp/keel-bench-matrix", help="data dirs, one fresh one per row")
@@ -339,21 +373,27 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     started = datetime.datetime.now()
     results = []
-    for row, label in zip(rows, labels):
-        print("%s: starting %s" % (label, row.binary), flush=True)
-        try:
-            server = Server(row, args.work_dir, args)
-        except RuntimeError as e:
-            print("  %s could not start: %s" % (label, e), flush=True)
-            for w in args.workloads:
-                results.append({"preset": w, "row": label, "fatal": "server did not start", "ops": 0, "errors": 0,
-                                "throughput": 0, "latency_ms": {}})
-            continue
-        try:
-            for w in args.workloads:
-                results.append(run_workload(args, server, label, w))
-        finally:
-            server.stop()
+    # Rows take turns, round after round, so that whatever else the machine does (it is shared
+    # with builds) falls on every row alike rather than on whichever ran at the wrong moment.
+    for rep in range(args.repeat):
+        for row, label in zip(rows, labels):
+            print("%s: starting %s%s" % (label, row.binary, " (round %d of %d)" % (rep + 1, args.repeat)
+                                         if args.repeat > 1 else ""), flush=True)
+            try:
+                server = Server(row, args.work_dir, args)
+            except RuntimeError as e:
+                print("  %s could not start: %s" % (label, e), flush=True)
+                for w in args.workloads:
+                    results.append({"preset": w, "row": label, "rep": rep, "fatal": "server did not start",
+                                    "ops": 0, "errors": 0, "throughput": 0, "latency_ms": {}})
+                continue
+            try:
+                for w in args.workloads:
+                    r = run_workload(args, server, label, w)
+                    r["rep"] = rep
+                    results.append(r)
+            finally:
+                server.stop()
 
     stop = "--total %d operations" % args.total if args.total else "%g s" % args.duration
     header = ("# keel-bench matrix\n\n"
@@ -362,6 +402,10 @@ def main():
                   started.strftime("%Y-%m-%d %H:%M"), machine(), stop, args.work_dir, args.snapshot_count,
                   "no fsync" if args.unsafe_no_fsync else "fsync on every commit (the default)",
                   tool_version(etcd) if etcd else "not run"))
+    loads = [x for r in results for x in r.get("loadavg", [])]
+    if loads:
+        header = header.rstrip("\n") + "\n- load average (1 min) around the runs: %.2f to %.2f (%d cores)\n\n" % (
+            min(loads), max(loads), os.cpu_count() or 0)
     header += "Workloads:\n" + "".join("- `%s`: %s (`keel-bench %s`)\n" % (w, PRESETS[w][0], " ".join(PRESETS[w][1]))
                                        for w in args.workloads)
     trows = table_rows(results, labels, baseline, args.workloads)
