@@ -122,7 +122,12 @@ Status KvStore::commit_locked() {
     }
   }
   if (ci != committed_index_) batch.put(kMetaBucket, kConsistentIndexKey, be64(static_cast<int64_t>(ci)));
+  const auto started = std::chrono::steady_clock::now();
   Status s = backend_.commit(batch, options_.sync_commits);
+  if (options_.commit_duration != nullptr) {
+    options_.commit_duration->observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
   if (!s.ok()) {
     failed_ = s.with_context("mvcc: backend commit failed; the store is stopped");
     return failed_;

@@ -37,6 +37,7 @@
 #include "keel/backend.h"
 #include "keel/kv.h"
 #include "keel/status.h"
+#include "metrics/metrics.h"
 #include "mvcc/key_index.h"
 #include "mvcc/lease_hooks.h"
 #include "mvcc/overlay.h"
@@ -61,6 +62,9 @@ struct StoreOptions {
   bool sync_commits = true;
   // --max-txn-ops.
   size_t max_txn_ops = 128;
+  // Observes each Backend commit's duration in seconds (etcd_disk_backend_commit_duration_seconds);
+  // not owned, may be null.
+  metrics::Histogram* commit_duration = nullptr;
 };
 
 class KvStore {

@@ -63,7 +63,32 @@ Result<std::unique_ptr<Node>> Node::open(const NodeOptions& options) {
   return node;
 }
 
+void Node::register_measures() {
+  if (options_.metrics == nullptr) own_metrics_ = std::make_unique<metrics::Registry>();
+  metrics::Registry& r = options_.metrics != nullptr ? *options_.metrics : *own_metrics_;
+  // etcd's bucket choice for both disk latencies: 1 ms to about 8 s, doubling.
+  const std::vector<double> disk_buckets = metrics::exponential_buckets(0.001, 2, 14);
+  m_.proposals_committed =
+      &r.gauge("etcd_server_proposals_committed_total", "The total number of consensus proposals committed.");
+  m_.proposals_applied =
+      &r.gauge("etcd_server_proposals_applied_total", "The total number of consensus proposals applied.");
+  m_.proposals_pending = &r.gauge("etcd_server_proposals_pending", "The current number of pending proposals to commit.");
+  m_.proposals_failed = &r.counter("etcd_server_proposals_failed_total", "The total number of failed proposals seen.");
+  m_.has_leader = &r.gauge("etcd_server_has_leader", "Whether or not a leader exists. 1 is existence, 0 is not.");
+  m_.is_leader = &r.gauge("etcd_server_is_leader", "Whether or not this member is a leader. 1 if is, 0 otherwise.");
+  m_.leader_changes = &r.counter("etcd_server_leader_changes_seen_total", "The number of leader changes seen.");
+  m_.wal_fsync = &r.histogram("etcd_disk_wal_fsync_duration_seconds",
+                              "The latency distributions of fsync called by WAL.", disk_buckets);
+  m_.backend_commit = &r.histogram("etcd_disk_backend_commit_duration_seconds",
+                                   "The latency distributions of commit called by backend.", disk_buckets);
+  m_.db_size = &r.gauge("etcd_mvcc_db_total_size_in_bytes",
+                        "Total size of the underlying database physically allocated in bytes.");
+  m_.db_size_in_use = &r.gauge("etcd_mvcc_db_total_size_in_use_in_bytes",
+                               "Total size of the underlying database logically in use in bytes.");
+}
+
 Status Node::start() {
+  register_measures();
   wal::FileSystem& fs = wal::posix_file_system();
   const std::string member_dir = options_.data_dir + "/member";
   KEEL_RETURN_IF_ERROR(fs.create_dirs(options_.data_dir));
@@ -95,6 +120,7 @@ Status Node::start() {
   store_options.compaction_batch_limit = options_.compaction_batch_limit;
   store_options.sync_commits = !options_.unsafe_no_fsync;
   store_options.max_txn_ops = options_.max_txn_ops;
+  store_options.commit_duration = m_.backend_commit;
   Result<std::unique_ptr<mvcc::KvStore>> kv = mvcc::KvStore::open(*backend_, store_options);
   if (!kv.ok()) return kv.status();
   kv_ = std::move(kv).value();
@@ -108,9 +134,7 @@ Status Node::start() {
   Result<std::unique_ptr<AlarmStore>> alarms = AlarmStore::open(*kv_);
   if (!alarms.ok()) return alarms.status();
   alarms_ = std::move(alarms).value();
-  Result<BackendStats> stats = backend_->stats();
-  if (!stats.ok()) return stats.status();
-  db_size_ = stats->size_bytes;
+  record_db_size();
 
   history_ = std::make_unique<mvcc::StoreHistory>(*kv_);
   WatchHubOptions hub_options;
@@ -160,6 +184,8 @@ Status Node::start() {
   snapshot_requested_ = snap->metadata.index;
   conf_state_ = snap->metadata.conf_state;
   committed_ = initial->hard_state.commit;
+  m_.proposals_applied->set(static_cast<double>(applied));
+  m_.proposals_committed->set(static_cast<double>(committed_.load()));
   term_ = initial->hard_state.term;
 
   raft::Config config;
@@ -217,6 +243,7 @@ void Node::propose(decltype(InternalRequest::body) body, WriteCallback done) {
     std::lock_guard<std::mutex> lock(writes_mu_);
     writes_[id] = PendingWrite{std::move(done), std::chrono::steady_clock::now() + request_timeout_};
   }
+  m_.proposals_pending->inc();
   {
     std::lock_guard<std::mutex> lock(raft_mu_);
     if (!stopping_) {
@@ -225,7 +252,12 @@ void Node::propose(decltype(InternalRequest::body) body, WriteCallback done) {
       return;
     }
   }
-  complete(id, ErrStopped());
+  fail_proposal(id, ErrStopped());
+}
+
+void Node::fail_proposal(uint64_t id, Status s) {
+  m_.proposals_failed->inc();
+  complete(id, std::move(s));
 }
 
 Status Node::check_quota(const decltype(InternalRequest::body)& body) {
@@ -245,16 +277,23 @@ Status Node::check_quota(const decltype(InternalRequest::body)& body) {
 void Node::probe_db_size() {
   if (probing_db_size_.exchange(true)) return;
   read_pool_.post([this] {
-    Result<BackendStats> stats = backend_->stats();
-    if (stats.ok()) db_size_ = stats->size_bytes;
+    record_db_size();
     probing_db_size_ = false;
   });
 }
 
+void Node::record_db_size() {
+  Result<BackendStats> stats = backend_->stats();
+  if (!stats.ok()) return;
+  db_size_ = stats->size_bytes;
+  m_.db_size->set(static_cast<double>(stats->size_bytes));
+  m_.db_size_in_use->set(static_cast<double>(stats->size_in_use_bytes));
+}
+
 Status Node::defragment() {
   Status s = backend_->defragment();
-  Result<BackendStats> stats = backend_->stats();
-  if (stats.ok()) db_size_ = stats->size_bytes;
+  // Read the new size now, so the quota sees the space freed before defragment() returns.
+  record_db_size();
   return s;
 }
 
@@ -325,7 +364,7 @@ void Node::raft_loop() {
     if (failed_.load()) return;
     for (Proposal& p : proposals) {
       Status s = raft_->propose(std::move(p.data));
-      if (!s.ok()) complete(p.id, proposal_error(s));
+      if (!s.ok()) fail_proposal(p.id, proposal_error(s));
     }
     if (!reads.empty()) {
       // One ReadIndex round for every read that arrived since the last one.
@@ -358,7 +397,10 @@ void Node::handle_ready() {
   raft::Ready rd = raft_->ready();
   if (rd.soft_state) {
     const bool was_leader = leader_.load() == member_id_;
-    leader_ = rd.soft_state->lead;
+    const uint64_t old_lead = leader_.exchange(rd.soft_state->lead);
+    if (rd.soft_state->lead != old_lead && rd.soft_state->lead != raft::kNone) m_.leader_changes->inc();
+    m_.has_leader->set(rd.soft_state->lead != raft::kNone ? 1 : 0);
+    m_.is_leader->set(rd.soft_state->role == raft::Role::kLeader ? 1 : 0);
     const bool is_leader = rd.soft_state->role == raft::Role::kLeader;
     if (is_leader && !was_leader) {
       lessor_->promote(options_.election_timeout);
@@ -373,7 +415,12 @@ void Node::handle_ready() {
     fail(Status::NotSupported("a snapshot from a leader arrived; clustering is not built yet"));
     return;
   }
+  const auto persist_started = std::chrono::steady_clock::now();
   Status s = storage_->persist(rd.hard_state.value_or(raft::HardState{}), rd.entries, rd.must_sync);
+  if (rd.must_sync && !options_.unsafe_no_fsync) {
+    // The write and its fdatasync: keel's WAL writes and syncs in one call.
+    m_.wal_fsync->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - persist_started).count());
+  }
   if (!s.ok()) {
     fail(s.with_context("WAL"));
     return;
@@ -381,6 +428,7 @@ void Node::handle_ready() {
   if (rd.hard_state) {
     term_ = rd.hard_state->term;
     committed_ = rd.hard_state->commit;
+    m_.proposals_committed->set(static_cast<double>(rd.hard_state->commit));
   }
   if (!rd.messages.empty()) {
     log(options_.logger, LogLevel::kDebug,
@@ -496,7 +544,11 @@ void Node::expire_waiters(SteadyTime now) {
       }
     }
   }
-  for (auto& done : expired) done(ErrTimeout());
+  for (auto& done : expired) {
+    m_.proposals_pending->dec();
+    m_.proposals_failed->inc();
+    done(ErrTimeout());
+  }
   // Rounds Raft never answered (leadership moved before the read was confirmed).
   for (auto it = read_rounds_.begin(); it != read_rounds_.end();) {
     if (it->second.deadline <= now) {
@@ -527,6 +579,7 @@ void Node::apply_loop() {
       applied_ = e.index;
     }
     release_reads(applied_.load());
+    m_.proposals_applied->set(static_cast<double>(applied_.load()));
     if (options_.snapshot_count > 0 && applied_.load() - snapshot_requested_ >= options_.snapshot_count) {
       request_snapshot(applied_.load());
       if (failed_.load()) return;
@@ -571,6 +624,7 @@ void Node::complete(uint64_t id, Result<WriteResult> result) {
     done = std::move(it->second.done);
     writes_.erase(it);
   }
+  m_.proposals_pending->dec();
   done(std::move(result));
 }
 
@@ -727,7 +781,11 @@ void Node::stop() {
     std::lock_guard<std::mutex> lock(writes_mu_);
     writes.swap(writes_);
   }
-  for (auto& [id, w] : writes) w.done(ErrStopped());
+  for (auto& [id, w] : writes) {
+    m_.proposals_pending->dec();
+    m_.proposals_failed->inc();
+    w.done(ErrStopped());
+  }
   for (auto& r : reads_waiting_) r(ErrStopped());
   reads_waiting_.clear();
   for (auto& [ctx, round] : read_rounds_) {

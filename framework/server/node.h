@@ -60,6 +60,7 @@
 #include "keel/status.h"
 #include "keel/watch_hub.h"
 #include "lease/lessor.h"
+#include "metrics/metrics.h"
 #include "mvcc/kv_store.h"
 #include "mvcc/store_history.h"
 #include "raft/raft.h"
@@ -106,6 +107,9 @@ struct NodeOptions {
   std::chrono::milliseconds watch_progress_interval{10 * 60 * 1000};
   Logger* logger = nullptr;
   Clock* clock = nullptr;  // null: the steady clock
+  // Where the member's measurements go (etcd's metric names); not owned, outlives the node.
+  // Null: measured into a registry of the node's own, which nobody reads.
+  metrics::Registry* metrics = nullptr;
 };
 
 // What a replicated request answers, by kind.
@@ -218,6 +222,7 @@ class Node {
   void propose_auto_compaction();
   // Refreshes db_size_ off the caller's thread (one probe at a time).
   void probe_db_size();
+  void record_db_size();
   // Raises NOSPACE (once) when `body` would take the Backend past the quota.
   Status check_quota(const decltype(InternalRequest::body)& body);
   void attach_prev_kvs(std::vector<Event>* events) const;
@@ -236,6 +241,27 @@ class Node {
   uint64_t member_id_ = 0;
   uint64_t cluster_id_ = 0;
 
+  // The member's measurements (the Registry's; plain updates, no callbacks into the node, so
+  // the registry may outlive it).
+  struct Measures {
+    metrics::Gauge* proposals_committed;
+    metrics::Gauge* proposals_applied;
+    metrics::Gauge* proposals_pending;
+    metrics::Counter* proposals_failed;
+    metrics::Gauge* has_leader;
+    metrics::Gauge* is_leader;
+    metrics::Counter* leader_changes;
+    metrics::Histogram* wal_fsync;
+    metrics::Histogram* backend_commit;
+    metrics::Gauge* db_size;
+    metrics::Gauge* db_size_in_use;
+  };
+  void register_measures();
+  // Fails a proposal Raft or the member refused (not an answer of the store's).
+  void fail_proposal(uint64_t id, Status s);
+
+  std::unique_ptr<metrics::Registry> own_metrics_;
+  Measures m_{};
   std::unique_ptr<Clock> own_clock_;
   Clock* clock_ = nullptr;
   std::unique_ptr<Backend> backend_;
