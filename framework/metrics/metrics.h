@@ -145,9 +145,14 @@ class Registry {
                                       std::vector<double> upper_bounds);
   // A gauge whose value `read` computes at each render (see the header comment). Registering
   // the name again replaces the callback.
+  //
+  // A callback is the fallback for a name: a metric measured directly wins, whichever is
+  // registered first. gauge_fn() on a name gauge() made is ignored, and gauge() on a name with a
+  // callback drops the callback. So services may read at scrape time what the member does not
+  // measure yet, and the member may take a name over without the two being told apart.
   void gauge_fn(const std::string& name, const std::string& help, std::function<double()> read);
-  // A counter whose value `read` computes at each render (a total kept elsewhere, e.g. a
-  // committed index). Registering the name again replaces the callback.
+  // A counter whose value `read` computes at each render (a total kept elsewhere). As gauge_fn,
+  // a fallback for counter().
   void counter_fn(const std::string& name, const std::string& help, std::function<double()> read);
 
   // Every metric in the Prometheus text exposition format 0.0.4: # HELP and # TYPE, then the

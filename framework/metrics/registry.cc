@@ -90,7 +90,9 @@ Family<Counter>& Registry::counter_family(const std::string& name, const std::st
                                           std::vector<std::string> label_names) {
   std::lock_guard<std::mutex> lock(mu_);
   Entry& e = entry(name, help, Kind::kCounter, label_names);
-  if (std::holds_alternative<std::function<double()>>(e.body)) clash(name);
+  if (!std::holds_alternative<std::unique_ptr<Family<Counter>>>(e.body)) {
+    e.body = std::unique_ptr<Family<Counter>>();  // measured directly: replaces a callback
+  }
   auto& f = std::get<std::unique_ptr<Family<Counter>>>(e.body);
   if (f == nullptr) {
     f = std::make_unique<Family<Counter>>(std::move(label_names), [] { return std::make_unique<Counter>(); });
@@ -102,9 +104,8 @@ Family<Gauge>& Registry::gauge_family(const std::string& name, const std::string
                                       std::vector<std::string> label_names) {
   std::lock_guard<std::mutex> lock(mu_);
   Entry& e = entry(name, help, Kind::kGauge, label_names);
-  if (std::holds_alternative<std::function<double()>>(e.body)) clash(name);
   if (!std::holds_alternative<std::unique_ptr<Family<Gauge>>>(e.body)) {
-    e.body = std::unique_ptr<Family<Gauge>>();
+    e.body = std::unique_ptr<Family<Gauge>>();  // measured directly: replaces a callback
   }
   auto& f = std::get<std::unique_ptr<Family<Gauge>>>(e.body);
   if (f == nullptr) {
@@ -145,20 +146,16 @@ Histogram& Registry::histogram(const std::string& name, const std::string& help,
 void Registry::gauge_fn(const std::string& name, const std::string& help, std::function<double()> read) {
   std::lock_guard<std::mutex> lock(mu_);
   Entry& e = entry(name, help, Kind::kGauge, {});
-  if (std::holds_alternative<std::unique_ptr<Family<Gauge>>>(e.body) &&
-      std::get<std::unique_ptr<Family<Gauge>>>(e.body) != nullptr) {
-    clash(name);
-  }
+  const auto* family = std::get_if<std::unique_ptr<Family<Gauge>>>(&e.body);
+  if (family != nullptr && *family != nullptr) return;  // measured directly already
   e.body = std::move(read);
 }
 
 void Registry::counter_fn(const std::string& name, const std::string& help, std::function<double()> read) {
   std::lock_guard<std::mutex> lock(mu_);
   Entry& e = entry(name, help, Kind::kCounter, {});
-  if (std::holds_alternative<std::unique_ptr<Family<Counter>>>(e.body) &&
-      std::get<std::unique_ptr<Family<Counter>>>(e.body) != nullptr) {
-    clash(name);
-  }
+  const auto* family = std::get_if<std::unique_ptr<Family<Counter>>>(&e.body);
+  if (family != nullptr && *family != nullptr) return;  // measured directly already
   e.body = std::move(read);
 }
 

@@ -130,6 +130,20 @@ TEST(Registry, RegisteringAgainReturnsTheSameMetric) {
   EXPECT_EQ(r.render(), "# HELP x_total x\n# TYPE x_total counter\nx_total 0\n# HELP y y\n# TYPE y gauge\ny 2\n");
 }
 
+TEST(Registry, ADirectMeasurementWinsOverACallbackWhicheverComesFirst) {
+  Registry r;
+  r.gauge_fn("late", "l", [] { return 1.0; });
+  r.gauge("late", "l").set(7);  // drops the callback
+  r.gauge("early", "e").set(8);
+  r.gauge_fn("early", "e", [] { return 2.0; });  // ignored
+  r.counter_fn("c_total", "c", [] { return 3.0; });
+  r.counter("c_total", "c").inc(9);
+  EXPECT_EQ(r.render(),
+            "# HELP c_total c\n# TYPE c_total counter\nc_total 9\n"
+            "# HELP early e\n# TYPE early gauge\nearly 8\n"
+            "# HELP late l\n# TYPE late gauge\nlate 7\n");
+}
+
 TEST(RegistryDeathTest, AnotherKindUnderTheSameNameAborts) {
   Registry r;
   r.counter("z", "z");
