@@ -1,6 +1,10 @@
-// The client-facing gRPC server: etcd's limits on message size, streams and keepalive.
+// The client-facing gRPC server: etcd's limits on message size, streams and keepalive, the
+// request metrics interceptor, and connections handed over by the client URLs' listener.
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/server_posix.h>
+#include <unistd.h>
 
+#include "grpc/metrics_interceptor.h"
 #include "grpc/services.h"
 
 namespace keel::grpcsvc {
@@ -37,6 +41,17 @@ Result<std::unique_ptr<ClientServer>> ClientServer::start(server::Node& node,
   builder.RegisterService(&s->lease_);
   builder.RegisterService(&s->maintenance_);
   builder.RegisterService(&s->cluster_);
+  if (options.registry != nullptr) {
+    s->metrics_ = std::make_unique<GrpcMetrics>(
+        *options.registry,
+        std::vector<std::string>{etcdserverpb::KV::service_full_name(), etcdserverpb::Watch::service_full_name(),
+                                 etcdserverpb::Lease::service_full_name(),
+                                 etcdserverpb::Maintenance::service_full_name(),
+                                 etcdserverpb::Cluster::service_full_name()});
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+    interceptors.push_back(s->metrics_->factory());
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr) return Status::Unavailable("cannot serve clients: the gRPC server did not start");
   for (size_t i = 0; i < ports.size(); ++i) {
@@ -46,8 +61,18 @@ Result<std::unique_ptr<ClientServer>> ClientServer::start(server::Node& node,
                                  ": the address is in use or not local");
     }
   }
+  s->accepting_ = true;
   s->set_serving(false);
   return s;
+}
+
+void ClientServer::adopt(int fd) {
+  std::lock_guard<std::mutex> lock(adopt_mu_);
+  if (!accepting_) {
+    ::close(fd);
+    return;
+  }
+  grpc::AddInsecureChannelFromFd(server_.get(), fd);
 }
 
 void ClientServer::set_serving(bool serving) {
@@ -58,6 +83,10 @@ void ClientServer::set_serving(bool serving) {
 }
 
 void ClientServer::shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(adopt_mu_);
+    accepting_ = false;
+  }
   if (server_ == nullptr) return;
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   server_->Wait();

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "etcdserverpb/rpc.grpc.pb.h"
+#include "metrics/metrics.h"
 #include "server/node.h"
 
 namespace keel::grpcsvc {
@@ -129,8 +130,15 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
   server::Node& node_;
 };
 
+class GrpcMetrics;  // metrics_interceptor.h
+
 struct ClientServerOptions {
-  std::vector<std::string> listen_addresses;  // host:port
+  // Ports gRPC binds itself (host:port). keeld leaves this empty: its client URLs are bound by
+  // services/http's listener, which hands each HTTP/2 connection to adopt() (etcd's cmux).
+  std::vector<std::string> listen_addresses;
+  // Where the gRPC request metrics go (grpc_server_*_total); null: not measured. Outlives the
+  // server.
+  metrics::Registry* registry = nullptr;
   uint64_t max_request_bytes = 1572864;
   uint32_t max_concurrent_streams = UINT32_MAX;
   int keepalive_min_time_ms = 5000;
@@ -146,6 +154,9 @@ class ClientServer {
   static Result<std::unique_ptr<ClientServer>> start(server::Node& node,
                                                      const ClientServerOptions& options);
   ~ClientServer();
+  // Serves an accepted connection whose client has sent HTTP/2's preface (nothing of it read
+  // yet); takes the fd, which gRPC closes. Any thread; after shutdown() the fd is just closed.
+  void adopt(int fd);
   // grpc.health.v1: SERVING while the member has a leader.
   void set_serving(bool serving);
   // Stops taking calls and cancels those under way. Idempotent.
@@ -159,7 +170,10 @@ class ClientServer {
   LeaseService lease_;
   MaintenanceService maintenance_;
   ClusterService cluster_;
+  std::unique_ptr<GrpcMetrics> metrics_;
   std::unique_ptr<grpc::Server> server_;
+  std::mutex adopt_mu_;     // adopt() against shutdown()
+  bool accepting_ = false;  // guarded by adopt_mu_: adopt() hands connections to server_
   bool serving_ = false;
 };
 

@@ -17,6 +17,9 @@
 
 #include "config/config.h"
 #include "grpc/services.h"
+#include "http/http.h"
+#include "http/member_metrics.h"
+#include "metrics/metrics.h"
 #include "server/node.h"
 #include "keel/plugin.h"
 #include "plugin_host/plugin_host.h"
@@ -181,6 +184,13 @@ int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& 
       return 2;
     }
   }
+  for (const auto& u : c.listen_metrics_urls) {
+    if (u.scheme != "http") {
+      std::cerr << "keeld: cannot start: --listen-metrics-urls " << u.text
+                << ": TLS on metrics URLs is not built yet\n";
+      return 2;
+    }
+  }
   logger.info("starting member " + c.name + ": data dir " + c.data_dir + ", client urls " +
               config::join_urls(c.listen_client_urls) + ", peer urls " +
               config::join_urls(c.listen_peer_urls) + ", snapshot count " +
@@ -194,6 +204,8 @@ int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& 
     return 1;
   }
 
+  // The member's metrics: outlives the node and the servers that measure and render them.
+  metrics::Registry registry;
   server::NodeOptions options;
   options.name = c.name;
   options.data_dir = c.data_dir;
@@ -241,7 +253,7 @@ int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& 
     return 1;
   }
   grpcsvc::ClientServerOptions server_options;
-  for (const auto& u : c.listen_client_urls) server_options.listen_addresses.push_back(host_port(u));
+  server_options.registry = &registry;  // no ports of its own: the HTTP listener hands it HTTP/2
   server_options.max_request_bytes = c.max_request_bytes;
   server_options.max_concurrent_streams = c.max_concurrent_streams;
   auto ms = [](std::chrono::nanoseconds d) {
@@ -256,6 +268,21 @@ int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& 
   if (!clients.ok()) {
     std::cerr << "keeld: cannot start: " << clients.status().message() << "\n";
     logger.error("cannot start: " + clients.status().to_string());
+    (*node)->stop();
+    return 1;
+  }
+  // The client URLs (HTTP/1.1 here, HTTP/2 handed to gRPC, as etcd's cmux) and the metrics URLs.
+  http::register_member_metrics(registry, **node);
+  http::HttpOptions http_options;
+  for (const auto& u : c.listen_client_urls) http_options.client_addresses.push_back(host_port(u));
+  for (const auto& u : c.listen_metrics_urls) http_options.metrics_addresses.push_back(host_port(u));
+  http_options.grpc_handoff = [grpc_server = clients->get()](int fd) { grpc_server->adopt(fd); };
+  http_options.logger = &logger;
+  Result<std::unique_ptr<http::HttpServer>> http_server = http::HttpServer::start(**node, registry, http_options);
+  if (!http_server.ok()) {
+    std::cerr << "keeld: cannot start: " << http_server.status().message() << "\n";
+    logger.error("cannot start: " + http_server.status().to_string());
+    (*clients)->shutdown();
     (*node)->stop();
     return 1;
   }
@@ -287,6 +314,7 @@ int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& 
       logger.info("ready to serve client requests on " + config::join_urls(c.listen_client_urls));
     }
   }
+  (*http_server)->shutdown();  // first: it hands connections to the gRPC server
   (*clients)->shutdown();
   (*node)->stop();
   return exit_code;

@@ -1,0 +1,246 @@
+// HttpServer: the listeners, the sniffing of each client-URL connection (etcd's cmux), and the
+// I/O thread.
+//
+// gRPC's C++ server cannot share a listening socket, so keel owns the client URLs' sockets: an
+// accepted connection is peeked at (MSG_PEEK, nothing consumed) until its first bytes tell
+// HTTP/2's client preface ("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", which every gRPC client sends
+// first) from an HTTP/1 request line; an HTTP/2 connection is handed over whole to gRPC, the
+// rest are served here.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cerrno>
+#include <future>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+
+#include "http/connection.h"
+#include "http/http.h"
+#include "http/routes.h"
+
+namespace keel::http {
+
+namespace net = boost::asio;
+using tcp = boost::asio::ip::tcp;
+
+namespace {
+
+// Enough of HTTP/2's preface to tell it from any HTTP/1 request line.
+constexpr std::string_view kPrefacePrefix = "PRI * HTTP/2.0";
+// A client that sends only part of that prefix is looked at again after this long, until
+// kSniffTimeout, when it is dropped (as cmux's read timeout would).
+constexpr std::chrono::milliseconds kSniffRetry{5};
+constexpr std::chrono::seconds kSniffTimeout{10};
+
+// "host:port" or "[v6]:port".
+bool split_host_port(const std::string& address, std::string* host, std::string* port) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return false;
+  *host = address.substr(0, colon);
+  *port = address.substr(colon + 1);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') *host = host->substr(1, host->size() - 2);
+  return !port->empty();
+}
+
+}  // namespace
+
+class HttpServer::Impl {
+ public:
+  Impl(server::Node& node, metrics::Registry& registry, const HttpOptions& options)
+      : routes_(node, registry, options),
+        handoff_(options.grpc_handoff),
+        logger_(options.logger),
+        poster_(std::make_shared<Poster>(ioc_)),
+        work_(net::make_work_guard(ioc_)) {}
+
+  ~Impl() { shutdown(); }
+
+  Status listen(const std::string& address, Endpoint endpoint) {
+    const std::string what = endpoint == Endpoint::kClient ? "clients" : "metrics";
+    std::string host, port;
+    if (!split_host_port(address, &host, &port)) {
+      return Status::InvalidArgument("cannot listen for " + what + " on " + address + ": not host:port");
+    }
+    boost::system::error_code ec;
+    tcp::resolver resolver(ioc_);
+    tcp::resolver::results_type found = resolver.resolve(host, port, tcp::resolver::passive, ec);
+    if (ec || found.empty()) {
+      return Status::Unavailable("cannot listen for " + what + " on " + address + ": " +
+                                 (ec ? ec.message() : "no address"));
+    }
+    auto listener = std::make_unique<Listener>(ioc_, endpoint);
+    const tcp::endpoint at = found.begin()->endpoint();
+    listener->acceptor.open(at.protocol(), ec);
+    if (!ec) listener->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) listener->acceptor.bind(at, ec);
+    if (!ec) listener->acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Status::Unavailable("cannot listen for " + what + " on " + address + ": " + ec.message());
+    }
+    listeners_.push_back(std::move(listener));
+    return Status::OK();
+  }
+
+  void run() {
+    for (auto& l : listeners_) accept(l.get());
+    thread_ = std::thread([this] {
+      for (;;) {
+        try {
+          ioc_.run();
+          return;
+        } catch (const std::exception& e) {
+          // A handler threw (allocation failure): the connection it served is lost, the rest go on.
+          if (logger_ != nullptr) logger_->warn(std::string("http: ") + e.what());
+        }
+      }
+    });
+  }
+
+  void shutdown() {
+    if (!thread_.joinable()) return;
+    poster_->close();
+    std::promise<void> closed;
+    net::post(ioc_, [this, &closed] {
+      for (auto& l : listeners_) {
+        boost::system::error_code ec;
+        l->acceptor.close(ec);
+        l->retry.cancel();
+      }
+      auto open = connections_;  // close() erases from connections_
+      for (auto& [raw, c] : open) c->close();
+      closed.set_value();
+    });
+    closed.get_future().wait();
+    work_.reset();
+    ioc_.stop();
+    thread_.join();
+  }
+
+ private:
+  struct Listener {
+    Listener(net::io_context& ioc, Endpoint e) : acceptor(ioc), retry(ioc), endpoint(e) {}
+    tcp::acceptor acceptor;
+    net::steady_timer retry;
+    Endpoint endpoint;
+  };
+  // A client-URL connection not yet told HTTP/2 or HTTP/1.
+  struct Sniffing {
+    Sniffing(tcp::socket s, net::io_context& ioc)
+        : socket(std::move(s)), timer(ioc), deadline(std::chrono::steady_clock::now() + kSniffTimeout) {}
+    tcp::socket socket;
+    net::steady_timer timer;
+    std::chrono::steady_clock::time_point deadline;
+  };
+
+  void accept(Listener* l) {
+    l->acceptor.async_accept([this, l](boost::system::error_code ec, tcp::socket socket) {
+      if (ec == net::error::operation_aborted || !l->acceptor.is_open()) return;
+      if (ec) {
+        // Out of fds or the like: try again shortly rather than spin.
+        l->retry.expires_after(std::chrono::milliseconds(50));
+        l->retry.async_wait([this, l](boost::system::error_code e) {
+          if (!e) accept(l);
+        });
+        return;
+      }
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      if (l->endpoint == Endpoint::kClient) {
+        sniff(std::make_shared<Sniffing>(std::move(socket), ioc_));
+      } else {
+        serve_http(std::move(socket), l->endpoint);
+      }
+      accept(l);
+    });
+  }
+
+  void sniff(std::shared_ptr<Sniffing> s) {
+    s->socket.async_wait(tcp::socket::wait_read, [this, s](boost::system::error_code ec) {
+      if (ec) return;
+      char buf[kPrefacePrefix.size()];
+      const ssize_t n = ::recv(s->socket.native_handle(), buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0) return;  // closed before a byte: dropped with `s`
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) sniff(s);
+        return;
+      }
+      const std::string_view got(buf, static_cast<size_t>(n));
+      if (got.size() < kPrefacePrefix.size() && kPrefacePrefix.substr(0, got.size()) == got) {
+        // A prefix of the preface so far: wait for more (the bytes stay readable, so poll).
+        if (std::chrono::steady_clock::now() >= s->deadline) return;
+        s->timer.expires_after(kSniffRetry);
+        s->timer.async_wait([this, s](boost::system::error_code e) {
+          if (!e) sniff(s);
+        });
+        return;
+      }
+      if (got == kPrefacePrefix) {
+        hand_to_grpc(std::move(s->socket));
+      } else {
+        serve_http(std::move(s->socket), Endpoint::kClient);
+      }
+    });
+  }
+
+  void hand_to_grpc(tcp::socket socket) {
+    boost::system::error_code ec;
+    const int fd = socket.release(ec);
+    if (ec) return;
+    // gRPC drives the fd with its own poller and expects it non-blocking.
+    const int flags = ::fcntl(fd, F_GETFL, 0);
+    if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    if (handoff_) {
+      handoff_(fd);
+    } else {
+      ::close(fd);
+    }
+  }
+
+  void serve_http(tcp::socket socket, Endpoint endpoint) {
+    auto c = std::make_shared<Connection>(std::move(socket), endpoint, routes_, poster_,
+                                          [this](Connection* done) { connections_.erase(done); });
+    connections_.emplace(c.get(), c);
+    c->start();
+  }
+
+  // Declared first: destroyed last, after every socket and timer that refers to it.
+  net::io_context ioc_;
+  Routes routes_;
+  std::function<void(int)> handoff_;
+  Logger* logger_;
+  std::shared_ptr<Poster> poster_;
+  net::executor_work_guard<net::io_context::executor_type> work_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unordered_map<Connection*, std::shared_ptr<Connection>> connections_;  // the I/O thread's
+  std::thread thread_;
+};
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() { shutdown(); }
+
+void HttpServer::shutdown() {
+  if (impl_ != nullptr) impl_->shutdown();
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::start(server::Node& node, metrics::Registry& registry,
+                                                      const HttpOptions& options) {
+  // Boost reports allocation and system failures by exceptions: none leaves this module.
+  try {
+    auto impl = std::make_unique<Impl>(node, registry, options);
+    for (const auto& a : options.client_addresses) KEEL_RETURN_IF_ERROR(impl->listen(a, Endpoint::kClient));
+    for (const auto& a : options.metrics_addresses) KEEL_RETURN_IF_ERROR(impl->listen(a, Endpoint::kMetrics));
+    impl->run();
+    return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("cannot serve HTTP: ") + e.what());
+  }
+}
+
+}  // namespace keel::http

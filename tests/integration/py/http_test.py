@@ -1,0 +1,269 @@
+"""keeld's HTTP endpoints against a real keeld: /health, /version and /metrics on the client URL
+(which also carries gRPC: etcdctl and python3-etcd3 go through the same port, as with etcd's
+cmux) and on --listen-metrics-urls; etcd's answers for unknown paths and wrong methods; the
+Prometheus text parsed, and its counters rising with the requests made.
+
+Run with /usr/bin/python3; KEELD names the binary, KEEL_BACKEND the backend plugin.
+"""
+import http.client
+import json
+import os
+import re
+import sys
+import unittest
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+from keel_harness import Keeld, free_port  # noqa: E402
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    """{name: {frozenset(labels): value}} and {name: type} from the text exposition format."""
+    samples, types = {}, {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            types[name] = kind
+            continue
+        if not line or line.startswith("#"):
+            continue
+        m = SAMPLE.match(line)
+        assert m, "not a sample line: %r" % line
+        labels = frozenset(LABEL.findall(m.group(2) or ""))
+        samples.setdefault(m.group(1), {})[labels] = float(m.group(3))
+    return samples, types
+
+
+def value(samples, name, **labels):
+    return samples.get(name, {}).get(frozenset(labels.items()), 0.0)
+
+
+class HttpEndpoints(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.metrics_port = free_port()
+        cls.k = Keeld(os.environ.get("KEEL_BACKEND", "lmdb"),
+                      extra_args=["--listen-metrics-urls", "http://127.0.0.1:%d" % cls.metrics_port]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.k.stop()
+        log = cls.k.log()
+        cls.k.close()
+        assert code == 0, "keeld exited %r after SIGTERM; its log ends:\n%s" % (code, log[-6000:])
+
+    def get(self, path, port=None, method="GET"):
+        """(status, headers, body) of one request."""
+        url = "http://127.0.0.1:%d%s" % (port or self.k.client_port, path)
+        req = urllib.request.Request(url, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, r.headers, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read().decode()
+
+    def scrape(self, port=None):
+        status, headers, body = self.get("/metrics", port)
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["Content-Type"], "text/plain; version=0.0.4; charset=utf-8")
+        return parse_metrics(body)
+
+    def ctl(self, *args, **kw):
+        return self.k.etcdctl(*args, **kw)
+
+    # -- gRPC still served on the shared port --
+
+    def test_etcdctl_through_the_shared_client_port(self):
+        self.assertEqual(self.ctl("put", "mux/k", "v")[1], "OK\n")
+        self.assertEqual(self.ctl("get", "mux/k")[1], "mux/k\nv\n")
+        code, out, err = self.ctl("endpoint", "health")
+        self.assertIn("is healthy", out + err)
+
+    def test_python_etcd3_through_the_shared_client_port(self):
+        import etcd3
+        c = etcd3.client(host="127.0.0.1", port=self.k.client_port, timeout=20)
+        try:
+            c.put("mux/py", "v")
+            self.assertEqual(c.get("mux/py")[0], b"v")
+        finally:
+            c.close()
+
+    # -- /health --
+
+    def test_health(self):
+        status, headers, body = self.get("/health")
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body), {"health": "true"})
+        self.assertEqual(body, '{"health":"true"}')
+
+    def test_health_serializable_and_exclude(self):
+        for query in ("?serializable=true", "?exclude=NOSPACE", "?serializable=false&exclude=CORRUPT"):
+            status, _, body = self.get("/health" + query)
+            self.assertEqual((status, json.loads(body)), (200, {"health": "true"}), query)
+
+    def test_health_counts_checks(self):
+        before, _ = self.scrape()
+        self.get("/health")
+        after, types = self.scrape()
+        self.assertEqual(types["etcd_server_health_success"], "counter")
+        self.assertGreater(value(after, "etcd_server_health_success"), value(before, "etcd_server_health_success"))
+
+    def test_health_wrong_method(self):
+        status, headers, body = self.get("/health", method="POST")
+        self.assertEqual(status, 405)
+        self.assertEqual(headers["Allow"], "GET")
+        self.assertEqual(body, "Method Not Allowed\n")
+
+    # -- /version --
+
+    def test_version_matches_maintenance_status(self):
+        status, headers, body = self.get("/version")
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["Content-Type"], "application/json")
+        version = json.loads(body)
+        self.assertEqual(version, {"etcdserver": "3.4.0", "etcdcluster": "3.4.0"})
+        out = json.loads(self.ctl("endpoint", "status", "-w", "json")[1])
+        self.assertEqual(out[0]["Status"]["version"], version["etcdserver"])
+
+    def test_unknown_path_and_version_wrong_method(self):
+        status, _, body = self.get("/nope")
+        self.assertEqual((status, body), (404, "404 page not found\n"))
+        self.assertEqual(self.get("/health/")[0], 404)
+        self.assertEqual(self.get("/version", method="PUT")[0], 405)
+
+    def test_keep_alive_serves_many_requests_on_one_connection(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.k.client_port, timeout=30)
+        try:
+            for path in ("/health", "/version", "/metrics", "/nope", "/health?serializable=true"):
+                conn.request("GET", path)
+                r = conn.getresponse()
+                r.read()
+                self.assertIn(r.status, (200, 404), path)
+        finally:
+            conn.close()
+
+    # -- /metrics --
+
+    def test_metrics_names_and_types(self):
+        samples, types = self.scrape()
+        expected = {
+            "etcd_server_has_leader": "gauge",
+            "etcd_server_is_leader": "gauge",
+            "etcd_server_proposals_committed_total": "gauge",
+            "etcd_server_proposals_applied_total": "gauge",
+            "etcd_mvcc_db_total_size_in_bytes": "gauge",
+            "etcd_mvcc_db_total_size_in_use_in_bytes": "gauge",
+            "etcd_debugging_mvcc_current_revision": "gauge",
+            "etcd_debugging_mvcc_watch_stream_total": "gauge",
+            "etcd_server_version": "gauge",
+            "etcd_server_id": "gauge",
+            "etcd_cluster_version": "gauge",
+            "grpc_server_started_total": "counter",
+            "grpc_server_handled_total": "counter",
+            "grpc_server_msg_received_total": "counter",
+            "grpc_server_msg_sent_total": "counter",
+        }
+        for name, kind in expected.items():
+            self.assertEqual(types.get(name), kind, name)
+            self.assertIn(name, samples)
+        self.assertEqual(value(samples, "etcd_server_has_leader"), 1)
+        self.assertEqual(value(samples, "etcd_server_is_leader"), 1)
+        self.assertEqual(value(samples, "etcd_server_version", server_version="3.4.0"), 1)
+        self.assertEqual(value(samples, "etcd_cluster_version", cluster_version="3.4"), 1)
+        self.assertGreater(value(samples, "etcd_mvcc_db_total_size_in_bytes"), 0)
+        # As go-grpc-prometheus: every method of the served services, every code, from zero.
+        handled = samples["grpc_server_handled_total"]
+        self.assertIn(frozenset({"grpc_type": "unary", "grpc_service": "etcdserverpb.KV",
+                                 "grpc_method": "Compact", "grpc_code": "DataLoss"}.items()), handled)
+        self.assertIn(frozenset({"grpc_type": "bidi_stream", "grpc_service": "etcdserverpb.Watch",
+                                 "grpc_method": "Watch"}.items()), samples["grpc_server_started_total"])
+
+    def test_counters_rise_with_requests(self):
+        kv = dict(grpc_type="unary", grpc_service="etcdserverpb.KV")
+        before, _ = self.scrape()
+        for i in range(3):
+            self.ctl("put", "m/k%d" % i, "v")
+        self.ctl("get", "m/k0", "--rev=999999", check=False)  # a future revision: OutOfRange
+        after, _ = self.scrape()
+
+        def rise(name, **labels):
+            return value(after, name, **labels) - value(before, name, **labels)
+
+        self.assertEqual(rise("grpc_server_started_total", grpc_method="Put", **kv), 3)
+        self.assertEqual(rise("grpc_server_handled_total", grpc_method="Put", grpc_code="OK", **kv), 3)
+        self.assertEqual(rise("grpc_server_msg_received_total", grpc_method="Put", **kv), 3)
+        self.assertEqual(rise("grpc_server_msg_sent_total", grpc_method="Put", **kv), 3)
+        self.assertGreaterEqual(rise("grpc_server_handled_total", grpc_method="Range", grpc_code="OutOfRange", **kv), 1)
+        self.assertGreaterEqual(rise("etcd_debugging_mvcc_current_revision"), 3)
+        self.assertGreaterEqual(rise("etcd_server_proposals_applied_total"), 3)
+        self.assertGreaterEqual(rise("etcd_server_proposals_committed_total"), 3)
+
+    def test_bad_request_counts_its_code(self):
+        before, _ = self.scrape()
+        code, _, err = self.ctl("put", "", "v", check=False)  # etcd: key is not provided
+        self.assertNotEqual(code, 0)
+        after, _ = self.scrape()
+        labels = dict(grpc_type="unary", grpc_service="etcdserverpb.KV", grpc_method="Put",
+                      grpc_code="InvalidArgument")
+        self.assertEqual(value(after, "grpc_server_handled_total", **labels) -
+                         value(before, "grpc_server_handled_total", **labels), 1)
+
+    # -- --listen-metrics-urls --
+
+    def test_metrics_url_serves_metrics_and_health_only(self):
+        samples, _ = self.scrape(self.metrics_port)
+        self.assertEqual(value(samples, "etcd_server_has_leader"), 1)
+        status, _, body = self.get("/health", self.metrics_port)
+        self.assertEqual((status, json.loads(body)), (200, {"health": "true"}))
+        self.assertEqual(self.get("/version", self.metrics_port)[0], 404)
+
+
+class HealthWithAlarms(unittest.TestCase):
+    """/health under raised alarms (raised through the Alarm RPC, as etcdctl cannot)."""
+
+    def setUp(self):
+        import etcd3
+        from etcd3 import etcdrpc
+        self.k = Keeld(os.environ.get("KEEL_BACKEND", "lmdb")).start()
+        self.addCleanup(self.k.close)
+        self.c = etcd3.client(host="127.0.0.1", port=self.k.client_port, timeout=20)
+        self.addCleanup(self.c.close)
+        self.rpc = etcdrpc
+        self.stub = etcdrpc.MaintenanceStub(self.c.channel)
+
+    def alarm(self, action, alarm):
+        self.stub.Alarm(self.rpc.AlarmRequest(action=action, memberID=7, alarm=alarm), timeout=20)
+
+    def health(self, query=""):
+        url = "http://127.0.0.1:%d/health%s" % (self.k.client_port, query)
+        try:
+            with urllib.request.urlopen(url, timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    def test_alarms_make_it_unhealthy_unless_excluded(self):
+        req = self.rpc.AlarmRequest
+        self.assertEqual(self.health(), (200, {"health": "true"}))
+        self.alarm(req.ACTIVATE, self.rpc.NOSPACE)
+        self.assertEqual(self.health(), (503, {"health": "false", "reason": "ALARM NOSPACE"}))
+        self.assertEqual(self.health("?serializable=true")[0], 503)
+        self.assertEqual(self.health("?exclude=NOSPACE"), (200, {"health": "true"}))
+        self.alarm(req.ACTIVATE, self.rpc.CORRUPT)
+        self.assertEqual(self.health("?exclude=NOSPACE"), (503, {"health": "false", "reason": "ALARM CORRUPT"}))
+        self.assertEqual(self.health("?exclude=NOSPACE&exclude=CORRUPT"), (200, {"health": "true"}))
+        self.alarm(req.DEACTIVATE, self.rpc.NOSPACE)
+        self.alarm(req.DEACTIVATE, self.rpc.CORRUPT)
+        self.assertEqual(self.health(), (200, {"health": "true"}))
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.k.client_port, timeout=30) as r:
+            samples, _ = parse_metrics(r.read().decode())
+        self.assertEqual(value(samples, "etcd_server_health_failures"), 3)
+        self.assertEqual(self.k.stop(), 0, self.k.log()[-4000:])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
