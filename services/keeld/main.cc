@@ -238,6 +238,7 @@ int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& 
   options.watch_progress_interval =
       std::chrono::duration_cast<std::chrono::milliseconds>(c.watch_progress_notify_interval);
   options.logger = &logger;
+  options.metrics = &registry;
 
   // Signals are taken by sigtimedwait below, so every thread started from here on blocks them.
   sigset_t signals;

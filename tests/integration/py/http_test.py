@@ -166,10 +166,19 @@ class HttpEndpoints(unittest.TestCase):
             "grpc_server_handled_total": "counter",
             "grpc_server_msg_received_total": "counter",
             "grpc_server_msg_sent_total": "counter",
+            # measured by the member itself (NodeOptions::metrics)
+            "etcd_server_proposals_pending": "gauge",
+            "etcd_server_proposals_failed_total": "counter",
+            "etcd_server_leader_changes_seen_total": "counter",
+            "etcd_disk_wal_fsync_duration_seconds": "histogram",
+            "etcd_disk_backend_commit_duration_seconds": "histogram",
         }
         for name, kind in expected.items():
             self.assertEqual(types.get(name), kind, name)
-            self.assertIn(name, samples)
+            self.assertIn(name + "_count" if kind == "histogram" else name, samples)
+        self.assertEqual(value(samples, "etcd_disk_wal_fsync_duration_seconds_bucket", le="+Inf"),
+                         value(samples, "etcd_disk_wal_fsync_duration_seconds_count"))
+        self.assertGreaterEqual(value(samples, "etcd_server_leader_changes_seen_total"), 1)
         self.assertEqual(value(samples, "etcd_server_has_leader"), 1)
         self.assertEqual(value(samples, "etcd_server_is_leader"), 1)
         self.assertEqual(value(samples, "etcd_server_version", server_version="3.4.0"), 1)
@@ -201,6 +210,7 @@ class HttpEndpoints(unittest.TestCase):
         self.assertGreaterEqual(rise("etcd_debugging_mvcc_current_revision"), 3)
         self.assertGreaterEqual(rise("etcd_server_proposals_applied_total"), 3)
         self.assertGreaterEqual(rise("etcd_server_proposals_committed_total"), 3)
+        self.assertGreaterEqual(rise("etcd_disk_wal_fsync_duration_seconds_count"), 1)
 
     def test_bad_request_counts_its_code(self):
         before, _ = self.scrape()
