@@ -33,8 +33,9 @@ namespace {
 
 // Enough of HTTP/2's preface to tell it from any HTTP/1 request line.
 constexpr std::string_view kPrefacePrefix = "PRI * HTTP/2.0";
-// A client that sends only part of that prefix is looked at again after this long, until
-// kSniffTimeout, when it is dropped (as cmux's read timeout would).
+// A client that sends only part of that prefix is looked at again after kSniffRetry; one that
+// has not told itself apart within kSniffTimeout (silent, or still partial) is dropped, so idle
+// port probes do not hold fds.
 constexpr std::chrono::milliseconds kSniffRetry{5};
 constexpr std::chrono::seconds kSniffTimeout{10};
 
@@ -132,11 +133,24 @@ class HttpServer::Impl {
   // A client-URL connection not yet told HTTP/2 or HTTP/1.
   struct Sniffing {
     Sniffing(tcp::socket s, net::io_context& ioc)
-        : socket(std::move(s)), timer(ioc), deadline(std::chrono::steady_clock::now() + kSniffTimeout) {}
+        : socket(std::move(s)), timer(ioc), expiry(ioc), deadline(std::chrono::steady_clock::now() + kSniffTimeout) {}
     tcp::socket socket;
-    net::steady_timer timer;
+    net::steady_timer timer;   // the next look at a partial preface
+    net::steady_timer expiry;  // drops a client silent for kSniffTimeout
     std::chrono::steady_clock::time_point deadline;
   };
+
+  void start_sniffing(tcp::socket socket) {
+    auto s = std::make_shared<Sniffing>(std::move(socket), ioc_);
+    s->expiry.expires_at(s->deadline);
+    s->expiry.async_wait([s](boost::system::error_code ec) {
+      if (ec) return;  // told apart in time
+      boost::system::error_code ignored;
+      s->socket.close(ignored);
+      s->timer.cancel();
+    });
+    sniff(std::move(s));
+  }
 
   void accept(Listener* l) {
     l->acceptor.async_accept([this, l](boost::system::error_code ec, tcp::socket socket) {
@@ -152,7 +166,7 @@ class HttpServer::Impl {
       boost::system::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
       if (l->endpoint == Endpoint::kClient) {
-        sniff(std::make_shared<Sniffing>(std::move(socket), ioc_));
+        start_sniffing(std::move(socket));
       } else {
         serve_http(std::move(socket), l->endpoint);
       }
@@ -165,21 +179,29 @@ class HttpServer::Impl {
       if (ec) return;
       char buf[kPrefacePrefix.size()];
       const ssize_t n = ::recv(s->socket.native_handle(), buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
-      if (n == 0) return;  // closed before a byte: dropped with `s`
+      if (n == 0) {  // closed before a byte
+        s->expiry.cancel();
+        return;
+      }
       if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) sniff(s);
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+          sniff(s);
+        } else {
+          s->expiry.cancel();
+        }
         return;
       }
       const std::string_view got(buf, static_cast<size_t>(n));
       if (got.size() < kPrefacePrefix.size() && kPrefacePrefix.substr(0, got.size()) == got) {
         // A prefix of the preface so far: wait for more (the bytes stay readable, so poll).
-        if (std::chrono::steady_clock::now() >= s->deadline) return;
+        if (std::chrono::steady_clock::now() >= s->deadline) return;  // the expiry closes it
         s->timer.expires_after(kSniffRetry);
         s->timer.async_wait([this, s](boost::system::error_code e) {
           if (!e) sniff(s);
         });
         return;
       }
+      s->expiry.cancel();
       if (got == kPrefacePrefix) {
         hand_to_grpc(std::move(s->socket));
       } else {

@@ -9,7 +9,9 @@ import http.client
 import json
 import os
 import re
+import socket
 import sys
+import time
 import unittest
 import urllib.error
 import urllib.request
@@ -145,6 +147,26 @@ class HttpEndpoints(unittest.TestCase):
                 self.assertIn(r.status, (200, 404), path)
         finally:
             conn.close()
+
+    def test_first_bytes_split_and_silent_clients(self):
+        """The listener tells HTTP/1 from HTTP/2 however the first bytes arrive, and a client
+        that sends nothing holds up no one."""
+        silent = socket.create_connection(("127.0.0.1", self.k.client_port), timeout=30)
+        self.addCleanup(silent.close)
+        s = socket.create_connection(("127.0.0.1", self.k.client_port), timeout=30)
+        self.addCleanup(s.close)
+        s.sendall(b"PR")  # a prefix of HTTP/2's "PRI * HTTP/2.0" so far
+        time.sleep(0.05)
+        s.sendall(b"OPFIND /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        reply = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+        self.assertTrue(reply.startswith(b"HTTP/1.1 405 Method Not Allowed\r\n"), reply)
+        self.assertEqual(self.ctl("get", "nothing")[1], "")
+        self.assertEqual(self.get("/health")[0], 200)
 
     # -- /metrics --
 
