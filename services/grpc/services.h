@@ -6,7 +6,9 @@
 //                       Put, DeleteRange, Txn, Compact (replicated through Node::propose)
 //   MaintenanceService  Status, HashKV, Defragment, Alarm, MoveLeader, Snapshot (stream)
 //   ClusterService      MemberList
-//   ClientServer        the gRPC server on the client URLs with these and grpc.health.v1
+//   ClientServer        the gRPC server with these and grpc.health.v1, fed the client URLs'
+//                       HTTP/2 connections by services/http's listener (adopt), and measured
+//                       by a metrics interceptor (metrics_interceptor.h)
 //
 // Every error is etcd's code and text (convert.h). Response headers carry the cluster id, member
 // id, revision and Raft term as etcd's do.
