@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "grpc/metrics_interceptor.h"
+#include "grpc/unparsed_request_interceptor.h"
 #include "grpc/services.h"
 
 namespace keel::grpcsvc {
@@ -41,6 +42,9 @@ Result<std::unique_ptr<ClientServer>> ClientServer::start(server::Node& node,
   builder.RegisterService(&s->lease_);
   builder.RegisterService(&s->maintenance_);
   builder.RegisterService(&s->cluster_);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  // First, so that the metrics count the code the client gets.
+  interceptors.push_back(unparsed_request_interceptor());
   if (options.registry != nullptr) {
     s->metrics_ = std::make_unique<GrpcMetrics>(
         *options.registry,
@@ -48,10 +52,9 @@ Result<std::unique_ptr<ClientServer>> ClientServer::start(server::Node& node,
                                  etcdserverpb::Lease::service_full_name(),
                                  etcdserverpb::Maintenance::service_full_name(),
                                  etcdserverpb::Cluster::service_full_name()});
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
     interceptors.push_back(s->metrics_->factory());
-    builder.experimental().SetInterceptorCreators(std::move(interceptors));
   }
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr) return Status::Unavailable("cannot serve clients: the gRPC server did not start");
   for (size_t i = 0; i < ports.size(); ++i) {
