@@ -292,8 +292,9 @@ def svg(rows, labels, workloads, title):
         if not rs:
             continue
         parts.append('<text x="%d" y="%d" font-weight="bold">%s</text>' % (pad, y, escape(PRESETS[w][0])))
-        parts.append('<text x="%d" y="%d" fill="#555">throughput (ops/s%s)</text>' % (
-            label_w + pad, y, ", events/s" if w.startswith("watch") else ""))
+        y += 16
+        parts.append('<text x="%d" y="%d" fill="#555">throughput (%s)</text>' % (
+            label_w + pad, y, "events/s" if w.startswith("watch") else "ops/s"))
         parts.append('<text x="%d" y="%d" fill="#555">p99 latency (ms)</text>' % (label_w + chart_w + 3 * pad, y))
         y += 8
         top_t = max((r["throughput"] or 0) for r in rs) or 1
