@@ -110,6 +110,8 @@ Result<LeaseGrantResponse> Lessor::grant(int64_t id, int64_t ttl, uint64_t index
   }
   LeaseGrantResponse resp{store_.current_revision(), id, l.ttl};
   leases_[id] = std::move(l);
+  if (options_.granted != nullptr) options_.granted->inc();
+  if (options_.granted_ttl != nullptr) options_.granted_ttl->observe(static_cast<double>(resp.ttl));
   return resp;
 }
 
@@ -131,6 +133,7 @@ Result<LeaseRevokeResponse> Lessor::revoke(int64_t id, uint64_t index, std::vect
   if (!deleted.ok()) return deleted.status();
   std::lock_guard lock(mu_);
   leases_.erase(id);
+  if (options_.revoked != nullptr) options_.revoked->inc();
   return LeaseRevokeResponse{deleted->header.revision};
 }
 
@@ -164,6 +167,7 @@ Result<int64_t> Lessor::renew(int64_t id) {
   }
   refresh(l, nanoseconds(0), now);
   schedule_checkpoint(l, now);
+  if (options_.renewed != nullptr) options_.renewed->inc();
   return l.ttl;
 }
 

@@ -32,6 +32,7 @@
 
 #include "keel/clock.h"
 #include "keel/status.h"
+#include "metrics/metrics.h"
 #include "mvcc/kv_store.h"
 #include "mvcc/lease_hooks.h"
 
@@ -50,6 +51,12 @@ struct LessorOptions {
   // etcd's leaseRevokeRate: revokes a leader proposes per second at most; promote spreads the
   // expiries of this many or more leases so no second holds more than 3/4 of it.
   size_t revoke_rate = 1000;
+  // etcd_debugging_lease_{granted,revoked,renewed}_total and _ttl_total (the granted TTLs);
+  // not owned, may be null.
+  metrics::Counter* granted = nullptr;
+  metrics::Counter* revoked = nullptr;
+  metrics::Counter* renewed = nullptr;
+  metrics::Histogram* granted_ttl = nullptr;
 };
 
 // ⌈1.5 × election timeout⌉ in seconds.

@@ -85,6 +85,17 @@ void Node::register_measures() {
                         "Total size of the underlying database physically allocated in bytes.");
   m_.db_size_in_use = &r.gauge("etcd_mvcc_db_total_size_in_use_in_bytes",
                                "Total size of the underlying database logically in use in bytes.");
+  m_.quota_bytes = &r.gauge("etcd_server_quota_backend_bytes", "Current backend storage quota size in bytes.");
+  m_.quota_bytes->set(static_cast<double>(std::max<int64_t>(options_.quota_bytes, 0)));
+  m_.watchers = &r.gauge("etcd_debugging_mvcc_watcher_total", "Total number of watchers.");
+  m_.slow_watchers = &r.gauge("etcd_debugging_mvcc_slow_watcher_total", "Total number of unsynced slow watchers.");
+  m_.leases_expired = &r.counter("etcd_debugging_server_lease_expired_total", "The total number of expired leases.");
+  m_.leases_granted = &r.counter("etcd_debugging_lease_granted_total", "The total number of granted leases.");
+  m_.leases_revoked = &r.counter("etcd_debugging_lease_revoked_total", "The total number of revoked leases.");
+  m_.leases_renewed = &r.counter("etcd_debugging_lease_renewed_total",
+                                 "The number of renewed leases seen by the leader.");
+  m_.lease_ttl = &r.histogram("etcd_debugging_lease_ttl_total", "Bucketed histogram of lease TTLs.",
+                              metrics::exponential_buckets(1, 2, 24));
 }
 
 Status Node::start() {
@@ -127,6 +138,10 @@ Status Node::start() {
 
   lease::LessorOptions lessor_options;
   lessor_options.election_timeout = options_.election_timeout;
+  lessor_options.granted = m_.leases_granted;
+  lessor_options.revoked = m_.leases_revoked;
+  lessor_options.renewed = m_.leases_renewed;
+  lessor_options.granted_ttl = m_.lease_ttl;
   Result<std::unique_ptr<lease::Lessor>> lessor = lease::Lessor::open(*kv_, *clock_, lessor_options);
   if (!lessor.ok()) return lessor.status();
   lessor_ = std::move(lessor).value();
@@ -274,11 +289,14 @@ Status Node::check_quota(const decltype(InternalRequest::body)& body) {
   return ErrNoSpace();
 }
 
-void Node::probe_db_size() {
-  if (probing_db_size_.exchange(true)) return;
+void Node::probe_sizes() {
+  if (probing_.exchange(true)) return;
   read_pool_.post([this] {
     record_db_size();
-    probing_db_size_ = false;
+    const WatchHubStats watches = hub_->stats();
+    m_.watchers->set(static_cast<double>(watches.watchers));
+    m_.slow_watchers->set(static_cast<double>(watches.slow_watchers));
+    probing_ = false;
   });
 }
 
@@ -386,7 +404,7 @@ void Node::raft_loop() {
       expire_waiters(now);
       propose_lease_upkeep();
       propose_auto_compaction();
-      probe_db_size();
+      probe_sizes();
     }
     if (raft_->has_ready()) handle_ready();
     if (failed_.load()) return;
@@ -479,6 +497,7 @@ void Node::propose_lease_upkeep() {
   // An expired lease is reported again only after the lessor's retry interval, so a revoke in
   // flight is not proposed twice in a row.
   for (int64_t id : lessor_->expired_leases(static_cast<size_t>(per_tick))) {
+    m_.leases_expired->inc();
     propose_internal(LeaseRevokeRequest{id});
   }
   std::vector<lease::LeaseCheckpoint> due = lessor_->checkpoints_due();

@@ -220,8 +220,9 @@ class Node {
   void snapshot_at(uint64_t index);
   // Raft thread, each tick on the leader: proposes the compaction the policy asks for.
   void propose_auto_compaction();
-  // Refreshes db_size_ off the caller's thread (one probe at a time).
-  void probe_db_size();
+  // Refreshes db_size_ and the gauges read from the engines, off the caller's thread (one probe
+  // at a time).
+  void probe_sizes();
   void record_db_size();
   // Raises NOSPACE (once) when `body` would take the Backend past the quota.
   Status check_quota(const decltype(InternalRequest::body)& body);
@@ -255,6 +256,14 @@ class Node {
     metrics::Histogram* backend_commit;
     metrics::Gauge* db_size;
     metrics::Gauge* db_size_in_use;
+    metrics::Gauge* quota_bytes;
+    metrics::Gauge* watchers;
+    metrics::Gauge* slow_watchers;
+    metrics::Counter* leases_expired;
+    metrics::Counter* leases_granted;
+    metrics::Counter* leases_revoked;
+    metrics::Counter* leases_renewed;
+    metrics::Histogram* lease_ttl;
   };
   void register_measures();
   // Fails a proposal Raft or the member refused (not an answer of the store's).
@@ -284,7 +293,7 @@ class Node {
   std::atomic<uint64_t> applied_{0};
   std::atomic<uint64_t> request_seq_{0};
   std::atomic<uint64_t> db_size_{0};      // the Backend's size at the last probe
-  std::atomic<bool> probing_db_size_{false};
+  std::atomic<bool> probing_{false};
   uint64_t request_id_base_ = 0;
 
   // The Raft thread's inbox.

@@ -224,6 +224,11 @@ void DefaultWatchHub::publish(int64_t revision, std::vector<Event> events) {
   if (!unsynced_.empty()) wake_.notify_one();
 }
 
+WatchHubStats DefaultWatchHub::stats() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return WatchHubStats{by_uid_.size(), unsynced_.size()};
+}
+
 void DefaultWatchHub::compacted(int64_t revision) {
   std::lock_guard<std::mutex> lock(mu_);
   compacted_ = std::max(compacted_, revision);

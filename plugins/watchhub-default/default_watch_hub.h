@@ -73,6 +73,7 @@ class DefaultWatchHub : public WatchHub {
   Result<std::unique_ptr<WatchStream>> open_stream(WatchSink* sink) override;
   void publish(int64_t revision, std::vector<Event> events) override;
   void compacted(int64_t revision) override;
+  WatchHubStats stats() override;
 
  private:
   friend class HubStream;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "keel/plugin.h"
 #include "process.h"
 
 namespace keel::testing {
@@ -59,7 +60,7 @@ TEST_F(KeeldCli, Version) {
   ProcessResult r = keeld({"--version"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("keeld Version: "));
-  EXPECT_THAT(r.out, HasSubstr("keel plugin ABI: 1"));
+  EXPECT_THAT(r.out, HasSubstr("keel plugin ABI: " + std::to_string(kAbiVersion)));
 }
 
 TEST_F(KeeldCli, RunsWithChosenPluginsOfEveryKind) {
@@ -153,7 +154,8 @@ TEST_F(KeeldCli, ListPluginsShowsEachFileAndWhetherItLoads) {
   EXPECT_THAT(r.out, HasSubstr("looked in: " + kGood + " " + kBad));
   EXPECT_THAT(r.out, ::testing::ContainsRegex("backend +test-backend +1\\.2\\.3 +" + kGood + "/good-backend\\.so +loads"));
   EXPECT_THAT(r.out, ::testing::ContainsRegex("transport +test-transport +0\\.0\\.1 .* loads"));
-  EXPECT_THAT(r.out, HasSubstr(kBad + "/wrong-abi.so  refused: " + kBad + "/wrong-abi.so was built for keel plugin ABI version 2"));
+  EXPECT_THAT(r.out, HasSubstr(kBad + "/wrong-abi.so  refused: " + kBad + "/wrong-abi.so was built for keel plugin ABI version " +
+                                   std::to_string(kAbiVersion + 1)));
   EXPECT_THAT(r.out, HasSubstr("refused: " + kBad + "/no-entry.so is not a keel plugin"));
 }
 

@@ -42,7 +42,8 @@
 
 namespace keel {
 
-inline constexpr uint32_t kAbiVersion = 1;
+// 2: WatchHub::stats().
+inline constexpr uint32_t kAbiVersion = 2;
 
 enum class PluginKind : uint32_t {
   kBackend = 1,

@@ -121,6 +121,12 @@ struct WatchHubOptions {
   size_t max_response_bytes = 1536 * 1024;  // fragmenting watchers are cut at this size
 };
 
+// What a hub holds now, for the member's metrics.
+struct WatchHubStats {
+  uint64_t watchers = 0;       // every watcher of every open stream
+  uint64_t slow_watchers = 0;  // behind: catching up from history or held by a full stream
+};
+
 class WatchHub {
  public:
   virtual ~WatchHub() = default;
@@ -136,6 +142,8 @@ class WatchHub {
   virtual void publish(int64_t revision, std::vector<Event> events) = 0;
   // The store was compacted at `revision`.
   virtual void compacted(int64_t revision) = 0;
+  // Counts as of now; cheap, from any thread.
+  virtual WatchHubStats stats() = 0;
 };
 
 class WatchHubPlugin {

@@ -234,6 +234,35 @@ class HttpEndpoints(unittest.TestCase):
         self.assertGreaterEqual(rise("etcd_server_proposals_committed_total"), 3)
         self.assertGreaterEqual(rise("etcd_disk_wal_fsync_duration_seconds_count"), 1)
 
+    def test_lease_and_watcher_measures(self):
+        import etcd3
+        c = etcd3.client(host="127.0.0.1", port=self.k.client_port, timeout=20)
+        self.addCleanup(c.close)
+        before, _ = self.scrape()
+        lease = c.lease(60)
+        lease.refresh()
+        lease.revoke()
+        watch_id = c.add_watch_callback("m/watched", lambda event: None)
+        self.addCleanup(c.cancel_watch, watch_id)
+        # The watcher gauges are read from the hub every heartbeat: wait for one.
+        deadline = time.monotonic() + 60
+        while True:
+            after, _ = self.scrape()
+            if value(after, "etcd_debugging_mvcc_watcher_total") >= 1:
+                break
+            self.assertLess(time.monotonic(), deadline, "the watcher was never counted")
+            time.sleep(0.05)
+
+        def rise(name):
+            return value(after, name) - value(before, name)
+
+        self.assertEqual(rise("etcd_debugging_lease_granted_total"), 1)
+        self.assertEqual(rise("etcd_debugging_lease_revoked_total"), 1)
+        self.assertGreaterEqual(rise("etcd_debugging_lease_renewed_total"), 1)
+        self.assertEqual(rise("etcd_debugging_lease_ttl_total_count"), 1)
+        self.assertEqual(value(after, "etcd_debugging_mvcc_slow_watcher_total"), 0)
+        self.assertEqual(value(after, "etcd_server_quota_backend_bytes"), 2 * 1024 ** 3)
+
     def test_bad_request_counts_its_code(self):
         before, _ = self.scrape()
         code, _, err = self.ctl("put", "", "v", check=False)  # etcd: key is not provided

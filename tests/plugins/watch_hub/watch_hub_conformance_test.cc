@@ -437,6 +437,39 @@ TEST_P(WatchHubConformance, ClosingAStreamStopsItsDeliveries) {
   EXPECT_TRUE(stream->create(w).status().is_failed_precondition());
 }
 
+TEST_P(WatchHubConformance, StatsCountWatchersAndSlowOnes) {
+  auto hub = make_hub();
+  EXPECT_EQ(hub->stats().watchers, 0u);
+  CollectingSink sink_a, sink_b;
+  auto a = std::move(hub->open_stream(&sink_a)).value();
+  auto b = std::move(hub->open_stream(&sink_b)).value();
+  WatchCreate w;
+  w.key = "s";
+  ASSERT_TRUE(a->create(w).ok());
+  ASSERT_TRUE(a->create(w).ok());
+  ASSERT_TRUE(b->create(w).ok());
+  EXPECT_EQ(hub->stats().watchers, 3u);
+  EXPECT_EQ(hub->stats().slow_watchers, 0u);
+  ASSERT_TRUE(a->cancel(0).ok());
+  EXPECT_EQ(hub->stats().watchers, 2u);
+  b->close();
+  EXPECT_EQ(hub->stats().watchers, 1u) << "a closed stream's watchers are gone";
+  // A watcher whose stream takes nothing stays behind: slow until its client reads again.
+  for (int i = 0; i < 20; ++i) write(*hub, {put("s", std::to_string(i))});
+  sink_a.set_refuse_percent(100);
+  WatchCreate past = w;
+  past.start_revision = 2;
+  ASSERT_TRUE(a->create(past).ok());
+  EXPECT_EQ(hub->stats().watchers, 2u);
+  EXPECT_EQ(hub->stats().slow_watchers, 1u);
+  sink_a.set_refuse_percent(0);
+  ASSERT_TRUE(drained(*a, sink_a));
+  EXPECT_EQ(hub->stats().slow_watchers, 0u);
+  a.reset();
+  b.reset();
+  EXPECT_EQ(hub->stats().watchers, 0u);
+}
+
 // etcd's watch validation over random histories: thousands of watchers on random keys and ranges
 // with random start revisions, filters and prev_kv, through random writes and compactions, with
 // streams that refuse responses at random.
