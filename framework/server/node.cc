@@ -5,6 +5,7 @@
 #include <string>
 
 #include "mvcc/errors.h"
+#include "server/backend_hash.h"
 #include "server/errors.h"
 #include "server/member_id.h"
 #include "server/request_codec.h"
@@ -313,6 +314,11 @@ Status Node::defragment() {
   // Read the new size now, so the quota sees the space freed before defragment() returns.
   record_db_size();
   return s;
+}
+
+Result<uint32_t> Node::hash() {
+  KEEL_RETURN_IF_ERROR(kv_->force_commit());
+  return backend_hash(*backend_);
 }
 
 Status Node::move_leader(uint64_t target) const {

@@ -158,6 +158,8 @@ class Node {
   // read-only txns without a Raft entry.
   Result<mvcc::TxnResponse> read_txn(const mvcc::TxnRequest& request) const { return kv_->read_txn(request); }
   Result<mvcc::HashKvResponse> hash_kv(int64_t revision) const { return kv_->hash_kv(revision); }
+  // etcd's Hash: the whole Backend's CRC-32C (backend_hash.h), after committing what is applied.
+  Result<uint32_t> hash();
   Status defragment();
   // A consistent copy of the Backend holding every write applied so far (the engine's format),
   // for etcd's Maintenance.Snapshot; writes go on meanwhile. The store's pending batch is

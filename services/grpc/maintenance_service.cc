@@ -1,4 +1,4 @@
-// Maintenance: the member's status, HashKV, defragmentation, alarms and MoveLeader.
+// Maintenance: the member's status, Hash, HashKV, defragmentation, alarms and MoveLeader.
 #include "grpc/convert.h"
 #include "grpc/services.h"
 
@@ -118,6 +118,21 @@ grpc::ServerUnaryReactor* MaintenanceService::HashKV(grpc::CallbackServerContext
   response->set_hash(h->hash);
   response->set_compact_revision(h->compact_revision);
   response->mutable_header()->set_revision(h->header.revision);
+  fill_header(node_.header(), response->mutable_header());
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* MaintenanceService::Hash(grpc::CallbackServerContext* context,
+                                                   const etcdserverpb::HashRequest*,
+                                                   etcdserverpb::HashResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Result<uint32_t> h = node_.hash();
+  if (!h.ok()) {
+    reactor->Finish(to_grpc_status(h.status()));
+    return reactor;
+  }
+  response->set_hash(*h);
   fill_header(node_.header(), response->mutable_header());
   reactor->Finish(grpc::Status::OK);
   return reactor;

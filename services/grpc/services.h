@@ -4,7 +4,7 @@
 //
 //   KvService           KV: Range (serializable, or linearizable through Node::read_barrier),
 //                       Put, DeleteRange, Txn, Compact (replicated through Node::propose)
-//   MaintenanceService  Status, HashKV, Defragment, Alarm, MoveLeader, Snapshot (stream)
+//   MaintenanceService  Status, Hash, HashKV, Defragment, Alarm, MoveLeader, Snapshot (stream)
 //   ClusterService      MemberList
 //   ClientServer        the gRPC server with these and grpc.health.v1, fed the client URLs'
 //                       HTTP/2 connections by services/http's listener (adopt), and measured
@@ -70,6 +70,8 @@ class MaintenanceService final : public etcdserverpb::Maintenance::CallbackServi
   grpc::ServerUnaryReactor* HashKV(grpc::CallbackServerContext* context,
                                    const etcdserverpb::HashKVRequest* request,
                                    etcdserverpb::HashKVResponse* response) override;
+  grpc::ServerUnaryReactor* Hash(grpc::CallbackServerContext* context, const etcdserverpb::HashRequest* request,
+                                 etcdserverpb::HashResponse* response) override;
   grpc::ServerUnaryReactor* MoveLeader(grpc::CallbackServerContext* context,
                                        const etcdserverpb::MoveLeaderRequest* request,
                                        etcdserverpb::MoveLeaderResponse* response) override;
