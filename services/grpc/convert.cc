@@ -176,6 +176,19 @@ void to_proto(const KeyValue& in, mvccpb::KeyValue* out) {
   out->set_lease(in.lease);
 }
 
+namespace {
+
+void move_to_proto(KeyValue&& in, mvccpb::KeyValue* out) {
+  out->set_key(std::move(in.key));
+  out->set_create_revision(in.create_revision);
+  out->set_mod_revision(in.mod_revision);
+  out->set_version(in.version);
+  out->set_value(std::move(in.value));
+  out->set_lease(in.lease);
+}
+
+}  // namespace
+
 void to_proto(const Event& in, mvccpb::Event* out) {
   out->set_type(in.type == Event::Type::kDelete ? mvccpb::Event::DELETE : mvccpb::Event::PUT);
   to_proto(in.kv, out->mutable_kv());
@@ -187,6 +200,14 @@ void to_proto(const mvcc::RangeResponse& in, etcdserverpb::RangeResponse* out) {
   header_to_proto(in.header, out->mutable_header());
   out->mutable_kvs()->Reserve(static_cast<int>(in.kvs.size()));
   for (const auto& kv : in.kvs) to_proto(kv, out->add_kvs());
+  out->set_more(in.more);
+  out->set_count(in.count);
+}
+
+void to_proto(mvcc::RangeResponse&& in, etcdserverpb::RangeResponse* out) {
+  header_to_proto(in.header, out->mutable_header());
+  out->mutable_kvs()->Reserve(static_cast<int>(in.kvs.size()));
+  for (auto& kv : in.kvs) move_to_proto(std::move(kv), out->add_kvs());
   out->set_more(in.more);
   out->set_count(in.count);
 }

@@ -31,6 +31,8 @@ mvcc::TxnRequest from_proto(const etcdserverpb::TxnRequest& in);
 void to_proto(const KeyValue& in, mvccpb::KeyValue* out);
 void to_proto(const Event& in, mvccpb::Event* out);
 void to_proto(const mvcc::RangeResponse& in, etcdserverpb::RangeResponse* out);
+// Moves the keys and values: a huge Range is held once, not twice, until it is serialized.
+void to_proto(mvcc::RangeResponse&& in, etcdserverpb::RangeResponse* out);
 void to_proto(const mvcc::PutResponse& in, etcdserverpb::PutResponse* out);
 void to_proto(const mvcc::DeleteRangeResponse& in, etcdserverpb::DeleteRangeResponse* out);
 void to_proto(const mvcc::TxnResponse& in, etcdserverpb::TxnResponse* out);

@@ -110,7 +110,7 @@ grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* context,
     if (!ready.ok()) return reactor->Finish(to_grpc_status(ready));
     Result<mvcc::RangeResponse> got = node_.range(r);
     if (!got.ok()) return reactor->Finish(to_grpc_status(got.status()));
-    to_proto(*got, response);
+    to_proto(std::move(*got), response);
     fill_header(node_.header(), response->mutable_header());
     reactor->Finish(grpc::Status::OK);
   };

@@ -375,6 +375,21 @@ TEST(ToProto, RangeResponseEveryField) {
   EXPECT_EQ(out.count(), 10);
 }
 
+TEST(ToProto, RangeResponseMovedIsTheSame) {
+  mvcc::RangeResponse in;
+  in.header.revision = 9;
+  in.kvs = {sample_kv(1), sample_kv(2)};
+  in.more = true;
+  in.count = 4;
+  etcdserverpb::RangeResponse copied;
+  to_proto(in, &copied);
+  mvcc::RangeResponse moved_from = in;
+  etcdserverpb::RangeResponse moved;
+  to_proto(std::move(moved_from), &moved);
+  EXPECT_EQ(moved.SerializeAsString(), copied.SerializeAsString());
+  for (int i = 0; i < 2; ++i) expect_kv(moved.kvs(i), in.kvs[i]);
+}
+
 TEST(ToProto, PutResponsePrevKvOnlyWhenPresent) {
   mvcc::PutResponse in;
   in.header.revision = 5;
