@@ -35,6 +35,23 @@ Status Connections::wait_connected(double timeout_s) {
   return Status::OK();
 }
 
+Status Connections::authenticate(const std::string& user, double timeout_s) {
+  const size_t colon = user.find(':');
+  etcdserverpb::AuthenticateRequest req;
+  req.set_name(user.substr(0, colon));
+  req.set_password(user.substr(colon + 1));
+  etcdserverpb::AuthenticateResponse reply;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::microseconds(static_cast<int64_t>(timeout_s * 1e6)));
+  auto stub = etcdserverpb::Auth::NewStub(channels_.front());
+  grpc::Status s = stub->Authenticate(&ctx, req, &reply);
+  if (!s.ok()) {
+    return Status::Unauthenticated("Authenticate as " + req.name() + ": " + s.error_message());
+  }
+  token_ = reply.token();
+  return Status::OK();
+}
+
 Pollers::Pollers(int n) {
   for (int i = 0; i < n; ++i) queues_.push_back(std::make_unique<grpc::CompletionQueue>());
   for (auto& q : queues_) {

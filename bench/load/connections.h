@@ -33,6 +33,12 @@ class Connections {
 
   // Waits until every channel is connected; the first that is not by the deadline is an error.
   Status wait_connected(double timeout_s);
+  // Authenticate as `user` ("name:password"); every context prepare() sees gets the token.
+  Status authenticate(const std::string& user, double timeout_s);
+  // Readies a context for a call: the auth token, when there is one.
+  void prepare(grpc::ClientContext& ctx) const {
+    if (!token_.empty()) ctx.AddMetadata("token", token_);
+  }
 
   int size() const { return static_cast<int>(channels_.size()); }
   etcdserverpb::KV::Stub& kv(int i) { return *kv_[static_cast<size_t>(i % size())]; }
@@ -45,6 +51,7 @@ class Connections {
   std::vector<std::unique_ptr<etcdserverpb::KV::Stub>> kv_;
   std::vector<std::unique_ptr<etcdserverpb::Watch::Stub>> watch_;
   std::vector<std::unique_ptr<etcdserverpb::Lease::Stub>> lease_;
+  std::string token_;
 };
 
 // Pollers: n completion queues, one thread each, running until shutdown().

@@ -62,6 +62,7 @@ class KvLoad::Client {
     }
     const uint64_t index = load_.keys_.pick(op_, rng_);
     ctx_ = std::make_unique<grpc::ClientContext>();
+    load_.conns_.prepare(*ctx_);
     sent_ = Clock::now();
     ctx_->set_deadline(to_deadline(sent_ + std::chrono::duration_cast<Clock::duration>(
                                                std::chrono::duration<double>(o.request_timeout_s))));
@@ -135,6 +136,7 @@ class KvLoad::Client {
 KvLoad::KvLoad(const Options& o, KvPlan plan, Connections& conns, Pollers& pollers, OpSource& source,
                RunStats& stats)
     : o_(o),
+      conns_(conns),
       plan_(std::move(plan)),
       keys_(o),
       value_(make_value(plan_.timestamp_values ? std::max(o.val_size, 8) : o.val_size, o.seed)),

@@ -49,6 +49,7 @@ class KvLoad {
   void retire();
 
   const Options& o_;
+  const Connections& conns_;
   KvPlan plan_;
   KeySpace keys_;
   std::string value_;

@@ -32,6 +32,7 @@ class LeaseLoad::Client {
 
   Status grant() {
     grpc::ClientContext ctx;
+    load_.conns_.prepare(ctx);
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     etcdserverpb::LeaseGrantRequest req;
     req.set_ttl(load_.o_.lease_ttl_s);
@@ -45,6 +46,7 @@ class LeaseLoad::Client {
   }
 
   void open() {
+    load_.conns_.prepare(ctx_);
     rpc_ = stub_.PrepareAsyncLeaseKeepAlive(&ctx_, cq_);
     rpc_->StartCall(&start_tag_);
   }
@@ -72,6 +74,7 @@ class LeaseLoad::Client {
 
   void revoke() {
     grpc::ClientContext ctx;
+    load_.conns_.prepare(ctx);
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     etcdserverpb::LeaseRevokeRequest req;
     req.set_id(lease_);

@@ -51,6 +51,7 @@ PRESETS = {
 DEFAULT_WORKLOADS = ["put-1", "put-100", "range-l-100", "range-s-100", "txn-put-100", "watch-latency"]
 # keeld and etcd with capnslog log this once they serve clients; etcd with zap logs the second.
 READY_LINES = ("ready to serve client requests", "serving client traffic")
+ROOT = ("root", "keel-bench-root")  # the user --auth creates on every row
 
 
 def free_port():
@@ -120,6 +121,20 @@ class Server:
                 self.stop()
                 raise RuntimeError("%s did not become ready:\n%s" % (" ".join(cmd), self.log()[-3000:]))
             time.sleep(0.05)
+        if args.auth:
+            self.enable_auth()
+
+    def enable_auth(self):
+        """etcd's way: a root user with the root role, then auth enable (through etcdctl)."""
+        user = "%s:%s" % ROOT
+        steps = [["user", "add", user], ["user", "grant-role", ROOT[0], "root"], ["auth", "enable"]]
+        for step in steps:
+            p = subprocess.run(["etcdctl", "--endpoints", self.endpoint] + step, capture_output=True, text=True,
+                               timeout=60, env=dict(os.environ, ETCDCTL_API="3"))
+            if p.returncode != 0:
+                self.stop()
+                said = (p.stdout + p.stderr).strip().splitlines() or ["exit %d" % p.returncode]
+                raise RuntimeError("cannot enable auth (etcdctl %s): %s" % (" ".join(step), said[-1]))
 
     @property
     def endpoint(self):
@@ -146,6 +161,8 @@ def run_workload(args, server, label, name):
     cmd += ["--duration", str(args.duration)] if args.total is None else ["--total", str(args.total)]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
+    if args.auth:
+        cmd += ["--user", "%s:%s" % ROOT]
     t0 = time.monotonic()
     load_before = os.getloadavg()[0]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
@@ -337,6 +354,9 @@ def main():
                     help="rounds: every row runs every workload once per round, rows taking turns; "
                          "the report shows each figure's median run")
     ap.add_argument("--snapshot-count", type=int, default=10000, help="the same for every row (etcd 3.4's default is 100,000)")
+    ap.add_argument("--auth", action="store_true",
+                    help="enable auth on every row (a root user, through etcdctl) and run as that user, so the "
+                         "authenticator is on every request's path")
     ap.add_argument("--unsafe-no-fsync", action="store_true", help="every row without fsync (etcd 3.4 cannot: its row is dropped)")
     ap.add_argument("--work-dir", default="/tmp/keel-bench-matrix", help="data dirs, one fresh one per row")
     ap.add_argument("--out", default="bench-report", help="where matrix.md, .csv, .svg and .jsonl go")
@@ -385,7 +405,8 @@ def main():
             except RuntimeError as e:
                 print("  %s could not start: %s" % (label, e), flush=True)
                 for w in args.workloads:
-                    results.append({"preset": w, "row": label, "rep": rep, "fatal": "server did not start",
+                    results.append({"preset": w, "row": label, "rep": rep,
+                                    "fatal": "server did not start: " + str(e).splitlines()[0][:160],
                                     "ops": 0, "errors": 0, "throughput": 0, "latency_ms": {}})
                 continue
             try:
@@ -401,7 +422,8 @@ def main():
               "- date: %s\n- machine: %s\n- keel-bench: %s per workload, fresh data dir per row under %s, "
               "snapshot count %d, %s\n- etcd: %s\n\n" % (
                   started.strftime("%Y-%m-%d %H:%M"), machine(), stop, args.work_dir, args.snapshot_count,
-                  "no fsync" if args.unsafe_no_fsync else "fsync on every commit (the default)",
+                  ("no fsync" if args.unsafe_no_fsync else "fsync on every commit (the default)") +
+                  (", auth enabled (every request carries a token)" if args.auth else ""),
                   tool_version(etcd) if etcd else "not run"))
     loads = [x for r in results for x in r.get("loadavg", [])]
     if loads:

@@ -36,6 +36,7 @@ std::string validate(Options& o) {
     if (e.empty() || e.find(':') == std::string::npos) return "--endpoints: want host:port, got '" + e + "'";
   }
   if (o.endpoints.empty()) return "--endpoints: at least one is needed";
+  if (!o.user.empty() && o.user.find(':') == std::string::npos) return "--user: want name:password";
   if (o.key_space_size == 0) return "--key-space-size must be at least 1";
   const size_t need = o.key_prefix.size() + static_cast<size_t>(hex_digits(o.key_space_size));
   if (static_cast<size_t>(o.key_size) < need) {
@@ -85,6 +86,7 @@ ParseResult parse_options(int argc, const char* const* argv) {
       ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--dial-timeout", o.dial_timeout_s, "Seconds to wait for each connection")
       ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--user", o.user, "name:password, for a server with auth enabled (the token rides on every call)");
   app.add_option("--server-pid", o.server_pids,
                  "A local server's pid: its CPU seconds and peak RSS over the run are reported")
       ->delimiter(',');

@@ -46,6 +46,7 @@ struct Options {
   double rate = 0;  // operations started per second, 0: as fast as the clients go
   double request_timeout_s = 30;
   double dial_timeout_s = 5;
+  std::string user;  // "name:password": authenticate once, send the token with every call
 
   // range and mixed.
   bool serializable = false;  // --consistency s

@@ -198,6 +198,12 @@ Report run_workload(const Options& o) {
     r.fatal = s.to_string();
     return r;
   }
+  if (!o.user.empty()) {
+    if (Status s = conns.authenticate(o.user, o.dial_timeout_s); !s.ok()) {
+      r.fatal = s.to_string();
+      return r;
+    }
+  }
   Pollers pollers(poller_count(o.threads, o.conns));
   switch (o.workload) {
     case Workload::kPut:

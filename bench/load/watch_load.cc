@@ -22,6 +22,7 @@ class WatchLoad::Stream {
   }
 
   void start() {
+    load_.conns_.prepare(ctx_);
     rpc_ = stub_.PrepareAsyncWatch(&ctx_, cq_);
     rpc_->StartCall(&start_tag_);
   }
@@ -100,7 +101,7 @@ class WatchLoad::Stream {
 };
 
 WatchLoad::WatchLoad(const Options& o, std::string key, Connections& conns, Pollers& pollers, RunStats& stats)
-    : o_(o), key_(std::move(key)) {
+    : o_(o), conns_(conns), key_(std::move(key)) {
   for (int i = 0; i < o.streams; ++i) {
     const int q = pollers.index(i);
     streams_.push_back(std::make_unique<Stream>(*this, conns.watch(i), pollers.queue(q),

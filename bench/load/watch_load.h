@@ -33,6 +33,7 @@ class WatchLoad {
   friend class Stream;
 
   const Options& o_;
+  const Connections& conns_;
   std::string key_;
   std::vector<std::unique_ptr<Stream>> streams_;
   std::atomic<uint64_t> created_{0};

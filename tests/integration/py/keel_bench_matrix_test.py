@@ -1,6 +1,8 @@
 """keel-bench matrix, briefly: fresh members for two backends (and etcd when it is on PATH), two
 workloads on each, and the report it writes: markdown with ratios to the baseline, CSV, SVG and
-the raw JSON lines. Checks what the report says, never how fast anything was.
+the raw JSON lines. Checks what the report says, never how fast anything was. And keel-bench
+against etcd itself with auth enabled (keel serves no Auth service yet): --user's token on every
+kind of call.
 
 Run with /usr/bin/python3; KEEL_BENCH names the binary (keeld is found beside it).
 """
@@ -8,8 +10,11 @@ import csv
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import tempfile
+import time
 import unittest
 import xml.etree.ElementTree as ET
 
@@ -84,6 +89,79 @@ class Matrix(unittest.TestCase):
                                capture_output=True, text=True, timeout=60)
             self.assertEqual(p.returncode, 2, p.stderr)
             self.assertIn(says, p.stderr)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@unittest.skipUnless(shutil.which("etcd") and shutil.which("etcdctl"), "needs etcd and etcdctl on PATH")
+class AgainstEtcdWithAuth(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="keel-bench-etcd-")
+        client, peer = "http://127.0.0.1:%d" % free_port(), "http://127.0.0.1:%d" % free_port()
+        cls.endpoint = client[len("http://"):]
+        cls.log = open(os.path.join(cls.dir, "etcd.log"), "w")
+        cls.etcd = subprocess.Popen(
+            ["etcd", "--name", "b", "--data-dir", os.path.join(cls.dir, "data"), "--listen-client-urls", client,
+             "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+             "--initial-cluster", "b=" + peer], stdout=cls.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while cls.ctl("endpoint", "health", check=False).returncode != 0:
+            assert time.monotonic() < deadline, "etcd did not start"
+            time.sleep(0.2)
+        cls.ctl("user", "add", "root:rootpw")
+        cls.ctl("role", "add", "root", check=False)  # 3.4 makes the root role with the user
+        cls.ctl("user", "grant-role", "root", "root")
+        cls.ctl("auth", "enable")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.etcd.send_signal(signal.SIGTERM)
+        cls.etcd.wait(30)
+        cls.log.close()
+        shutil.rmtree(cls.dir, True)
+
+    @classmethod
+    def ctl(cls, *args, check=True):
+        p = subprocess.run(["etcdctl", "--endpoints", cls.endpoint] + (["--user", "root:rootpw"] if args[0] != "user" or
+                           args[1] != "add" else []) + list(args), capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, ETCDCTL_API="3"))
+        if check:
+            assert p.returncode == 0, "etcdctl %s: %s%s" % (" ".join(args), p.stdout, p.stderr)
+        return p
+
+    def bench(self, *args):
+        p = subprocess.run([KEEL_BENCH, "--endpoints", self.endpoint, "--output", "json"] + list(args),
+                           capture_output=True, text=True, timeout=120)
+        return p.returncode, json.loads(p.stdout.strip().splitlines()[-1])
+
+    def test_every_workload_with_a_token(self):
+        for args in (["put", "--total", "100", "--clients", "4", "--sequential-keys", "--key-space-size", "100",
+                      "--key-prefix", "ea/", "--key-size", "8"],
+                     ["range", "--consistency", "l", "--prefill", "--total", "50", "--key-space-size", "20"],
+                     ["txn-put", "--total", "20"],
+                     ["watch-latency", "--total", "20", "--rate", "200", "--streams", "2"],
+                     ["lease-keepalive", "--total", "40", "--clients", "2"]):
+            with self.subTest(workload=args[0]):
+                rc, r = self.bench("--user", "root:rootpw", *args)
+                self.assertEqual(rc, 0, r)
+                self.assertEqual(r["errors"], 0, r)
+                self.assertEqual(r["ops"], int(args[args.index("--total") + 1]), r)
+        out = self.ctl("get", "ea/", "--prefix", "--limit", "1", "-w", "json").stdout
+        self.assertEqual(json.loads(out)["count"], 100)
+
+    def test_without_or_with_a_bad_user(self):
+        rc, r = self.bench("put", "--total", "5")
+        self.assertEqual(rc, 1)
+        self.assertEqual(r["errors"], 5, r)
+        self.assertIn("user name is empty", " ".join(r["error_texts"]), r)
+        rc, r = self.bench("--user", "root:wrong", "put", "--total", "5")
+        self.assertEqual(rc, 1)
+        self.assertIn("authentication failed", r["fatal"], r)
 
 
 if __name__ == "__main__":

@@ -98,6 +98,7 @@ TEST(Options, DurationRateAndReporting) {
   EXPECT_EQ(o.output, Output::kJson);
   EXPECT_FALSE(o.progress);
   EXPECT_EQ(o.label, "lmdb");
+  EXPECT_EQ(ok({"put", "--user", "root:p:w"}).user, "root:p:w");  // the password may hold ':'
 }
 
 TEST(Options, HelpExitsZeroWithTheUsage) {
@@ -131,6 +132,7 @@ TEST(Options, BadCommandLinesAreRefusedNamingTheOption) {
       {{"put", "--endpoints", "https://127.0.0.1:2379"}, "--endpoints"},
       {{"put", "--endpoints", "localhost"}, "--endpoints"},
       {{"put", "--output", "xml"}, "--output"},
+      {{"put", "--user", "root"}, "--user"},
       {{"put", "--consistency", "s"}, "--consistency"},  // a range option on put
   };
   for (const auto& c : cases) {
