@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from keel_harness import Keeld, free_port  # noqa: E402
+from keel_harness import Keeld, MemberTestCase, free_port  # noqa: E402
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -44,19 +44,11 @@ def value(samples, name, **labels):
     return samples.get(name, {}).get(frozenset(labels.items()), 0.0)
 
 
-class HttpEndpoints(unittest.TestCase):
+class HttpEndpoints(MemberTestCase):
     @classmethod
-    def setUpClass(cls):
+    def extra_args(cls):
         cls.metrics_port = free_port()
-        cls.k = Keeld(os.environ.get("KEEL_BACKEND", "lmdb"),
-                      extra_args=["--listen-metrics-urls", "http://127.0.0.1:%d" % cls.metrics_port]).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        code = cls.k.stop()
-        log = cls.k.log()
-        cls.k.close()
-        assert code == 0, "keeld exited %r after SIGTERM; its log ends:\n%s" % (code, log[-6000:])
+        return ["--listen-metrics-urls", "http://127.0.0.1:%d" % cls.metrics_port]
 
     def get(self, path, port=None, method="GET"):
         """(status, headers, body) of one request."""

@@ -116,8 +116,13 @@ class MemberTestCase(unittest.TestCase):
     exit 0 on SIGTERM at the end."""
 
     @classmethod
+    def extra_args(cls):
+        """Flags the shared member gets beyond the harness's own."""
+        return []
+
+    @classmethod
     def setUpClass(cls):
-        cls.k = Keeld(os.environ.get("KEEL_BACKEND", "lmdb")).start()
+        cls.k = Keeld(os.environ.get("KEEL_BACKEND", "lmdb"), extra_args=cls.extra_args()).start()
 
     @classmethod
     def tearDownClass(cls):
