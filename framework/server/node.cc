@@ -600,9 +600,12 @@ void Node::apply_loop() {
     for (const raft::Entry& e : batch) {
       if (e.index <= applied_.load()) continue;  // replayed: the store already holds it
       apply_entry(e);
-      if (failed_.load()) return;
+      if (failed_.load()) break;
       applied_ = e.index;
     }
+    // What was applied is answered, even when the member stops on the entry after it.
+    send_answers();
+    if (failed_.load()) return;
     release_reads(applied_.load());
     m_.proposals_applied->set(static_cast<double>(applied_.load()));
     if (options_.snapshot_count > 0 && applied_.load() - snapshot_requested_ >= options_.snapshot_count) {
@@ -640,17 +643,42 @@ void Node::release_reads(uint64_t applied) {
   for (auto& r : ready) read_pool_.post([r = std::move(r)] { r(Status::OK()); });
 }
 
-void Node::complete(uint64_t id, Result<WriteResult> result) {
+WriteCallback Node::take_waiter(uint64_t id) {
   WriteCallback done;
   {
     std::lock_guard<std::mutex> lock(writes_mu_);
     auto it = writes_.find(id);
-    if (it == writes_.end()) return;  // another member's, replayed, or timed out
+    if (it == writes_.end()) return done;  // another member's, replayed, or timed out
     done = std::move(it->second.done);
     writes_.erase(it);
   }
   m_.proposals_pending->dec();
-  done(std::move(result));
+  return done;
+}
+
+void Node::complete(uint64_t id, Result<WriteResult> result) {
+  if (WriteCallback done = take_waiter(id)) done(std::move(result));
+}
+
+void Node::answer(uint64_t id, Result<WriteResult> result) {
+  if (WriteCallback done = take_waiter(id)) answers_.emplace_back(std::move(done), std::move(result));
+}
+
+void Node::send_answers() {
+  if (answers_.empty()) return;
+  if (answers_.size() == 1) {
+    // A lone answer goes at once: handing it over would only add a thread's wake-up to it.
+    auto [done, result] = std::move(answers_.front());
+    answers_.clear();
+    done(std::move(result));
+    return;
+  }
+  // gRPC writes each answer inline, down to the socket: off the apply thread, applying the next
+  // batch goes on meanwhile.
+  read_pool_.post([answers = std::move(answers_)]() mutable {
+    for (auto& [done, result] : answers) done(std::move(result));
+  });
+  answers_.clear();
 }
 
 namespace {
@@ -749,7 +777,7 @@ void Node::apply_entry(const raft::Entry& e) {
     fail(result.status().with_context("backend"));
     return;
   }
-  complete(request.id, std::move(result));
+  answer(request.id, std::move(result));
 }
 
 Status Node::alarm_refusal(const decltype(InternalRequest::body)& body) const {

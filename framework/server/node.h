@@ -8,10 +8,12 @@
 //                     committed entries to the apply thread and advances;
 //   the apply thread  applies committed entries in order (one MVCC write per entry, Backend
 //                     commits batched by the store), publishes each revision's events to the
-//                     watch hub, completes the waiting call by request id, and releases the
-//                     linearizable reads whose read index it has reached;
-//   the read pool     runs the reads released by the apply thread, physical compactions'
-//                     waits and the Backend size probes, so none holds up applying.
+//                     watch hub, answers the waiting calls by request id once their batch
+//                     is applied, and releases the linearizable reads whose read index it
+//                     has reached;
+//   the read pool     sends a batch's answers when it has several (gRPC writes each one to its
+//                     socket inline), runs the released reads, physical compactions' waits and
+//                     the Backend size probes, so none holds up applying.
 //
 // Writes: propose() encodes the request into a Raft entry, refuses it with etcd's errors when it
 // is too large, when applying lags committing by more than kMaxApplyBacklog entries, or when
@@ -236,7 +238,13 @@ class Node {
   // Raft thread, each tick: on the leader, proposes revoking expired leases and checkpoints due.
   void propose_lease_upkeep();
   void fail(Status s);
+  // The waiting call's callback for `id`, taken out of writes_ (empty if none waits).
+  WriteCallback take_waiter(uint64_t id);
   void complete(uint64_t id, Result<WriteResult> result);
+  // Apply thread: queues the answer for `id` until the batch is applied; send_answers() sends
+  // the batch's answers.
+  void answer(uint64_t id, Result<WriteResult> result);
+  void send_answers();
   uint64_t next_request_id();
 
   const NodeOptions options_;
@@ -287,6 +295,8 @@ class Node {
   raft::ConfState conf_state_;           // the Raft thread's: the membership snapshots record
   AutoCompactor auto_compactor_;         // the Raft thread's
   uint64_t snapshot_requested_ = 0;      // the apply thread's: the index of the last request
+  // The apply thread's: the answers of the batch being applied.
+  std::vector<std::pair<WriteCallback, Result<WriteResult>>> answers_;
 
   // Shared state, read anywhere.
   std::atomic<uint64_t> leader_{raft::kNone};
