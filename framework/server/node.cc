@@ -97,6 +97,23 @@ void Node::register_measures() {
                                  "The number of renewed leases seen by the leader.");
   m_.lease_ttl = &r.histogram("etcd_debugging_lease_ttl_total", "Bucketed histogram of lease TTLs.",
                               metrics::exponential_buckets(1, 2, 24));
+  m_.puts = &r.counter("etcd_mvcc_put_total", "Total number of puts seen by this member.");
+  m_.deletes = &r.counter("etcd_mvcc_delete_total", "Total number of deletes seen by this member.");
+  m_.txns = &r.counter("etcd_mvcc_txn_total", "Total number of txns seen by this member.");
+  m_.ranges = &r.counter("etcd_mvcc_range_total", "Total number of ranges seen by this member.");
+  m_.compact_revision = &r.gauge("etcd_debugging_mvcc_compact_revision",
+                                 "The revision of the last compaction in store.");
+  m_.slow_applies = &r.counter("etcd_server_slow_apply_total", "The total number of slow apply requests.");
+  m_.read_indexes_failed = &r.counter("etcd_server_read_indexes_failed_total",
+                                      "The total number of failed read indexes seen.");
+  m_.slow_read_indexes = &r.counter("etcd_server_slow_read_indexes_total",
+                                    "The total number of pending read indexes not in sync with leader's or timed out read index requests.");
+  m_.defrag_duration = &r.histogram("etcd_disk_backend_defrag_duration_seconds",
+                                    "The latency distribution of backend defragmentation.",
+                                    metrics::exponential_buckets(0.1, 2, 13));
+  m_.snapshot_duration = &r.histogram("etcd_disk_backend_snapshot_duration_seconds",
+                                      "The latency distribution of backend snapshots.",
+                                      metrics::exponential_buckets(0.01, 2, 17));
 }
 
 Status Node::start() {
@@ -151,6 +168,7 @@ Status Node::start() {
   if (!alarms.ok()) return alarms.status();
   alarms_ = std::move(alarms).value();
   record_db_size();
+  m_.compact_revision->set(static_cast<double>(kv_->compacted_revision()));
 
   history_ = std::make_unique<mvcc::StoreHistory>(*kv_);
   WatchHubOptions hub_options;
@@ -310,7 +328,9 @@ void Node::record_db_size() {
 }
 
 Status Node::defragment() {
+  const auto started = std::chrono::steady_clock::now();
   Status s = backend_->defragment();
+  m_.defrag_duration->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   // Read the new size now, so the quota sees the space freed before defragment() returns.
   record_db_size();
   return s;
@@ -341,7 +361,21 @@ void Node::read_barrier(ReadCallback done) {
 }
 
 Result<mvcc::RangeResponse> Node::range(const mvcc::RangeRequest& request) const {
+  m_.ranges->inc();
   return kv_->range(request);
+}
+
+Result<mvcc::TxnResponse> Node::read_txn(const mvcc::TxnRequest& request) const {
+  m_.txns->inc();
+  return kv_->read_txn(request);
+}
+
+Status Node::copy_backend(ByteSink& out) {
+  const auto started = std::chrono::steady_clock::now();
+  KEEL_RETURN_IF_ERROR(kv_->force_commit());
+  Status s = backend_->copy_to(out);
+  m_.snapshot_duration->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return s;
 }
 
 HeaderInfo Node::header() const {
@@ -399,6 +433,7 @@ void Node::raft_loop() {
             ReadRound{std::move(reads), std::chrono::steady_clock::now() + request_timeout_, 0};
       } else {
         Status err = raft::IsNoLeader(s) ? ErrNoLeader() : s;
+        m_.read_indexes_failed->inc();
         for (auto& r : reads) read_pool_.post([r = std::move(r), err] { r(err); });
       }
     }
@@ -577,6 +612,7 @@ void Node::expire_waiters(SteadyTime now) {
   // Rounds Raft never answered (leadership moved before the read was confirmed).
   for (auto it = read_rounds_.begin(); it != read_rounds_.end();) {
     if (it->second.deadline <= now) {
+      m_.slow_read_indexes->inc();
       for (auto& r : it->second.waiting) read_pool_.post([r = std::move(r)] { r(ErrTimeout()); });
       it = read_rounds_.erase(it);
     } else {
@@ -599,7 +635,10 @@ void Node::apply_loop() {
     }
     for (const raft::Entry& e : batch) {
       if (e.index <= applied_.load()) continue;  // replayed: the store already holds it
+      const auto started = std::chrono::steady_clock::now();
       apply_entry(e);
+      // etcd's warnApplyDuration.
+      if (std::chrono::steady_clock::now() - started > std::chrono::milliseconds(100)) m_.slow_applies->inc();
       if (failed_.load()) break;
       applied_ = e.index;
     }
@@ -731,19 +770,25 @@ void Node::apply_entry(const raft::Entry& e) {
     result = refused;
   } else if (auto* put = std::get_if<mvcc::PutRequest>(&request.body)) {
     auto r = kv_->put(*put, e.index, &events);
+    m_.puts->inc();
     if (r.ok()) publish(r->header.revision);
     result = widen(std::move(r));
   } else if (auto* del = std::get_if<mvcc::DeleteRangeRequest>(&request.body)) {
     auto r = kv_->delete_range(*del, e.index, &events);
+    m_.deletes->inc();
     if (r.ok()) publish(r->header.revision);
     result = widen(std::move(r));
   } else if (auto* txn = std::get_if<mvcc::TxnRequest>(&request.body)) {
     auto r = kv_->txn(*txn, e.index, &events);
+    m_.txns->inc();
     if (r.ok()) publish(r->header.revision);
     result = widen(std::move(r));
   } else if (auto* compaction = std::get_if<CompactionRequest>(&request.body)) {
     auto r = kv_->compact(compaction->revision, e.index);
-    if (r.ok()) hub_->compacted(compaction->revision);
+    if (r.ok()) {
+      hub_->compacted(compaction->revision);
+      m_.compact_revision->set(static_cast<double>(compaction->revision));
+    }
     if (r.ok() && compaction->physical) {
       // etcd's physical compaction answers once the purge is done, without holding up applying.
       const uint64_t id = request.id;

@@ -158,7 +158,7 @@ class Node {
   Result<mvcc::RangeResponse> range(const mvcc::RangeRequest& request) const;
   // A txn that writes nothing (mvcc::txn_writes), served as a read like range(): etcd answers
   // read-only txns without a Raft entry.
-  Result<mvcc::TxnResponse> read_txn(const mvcc::TxnRequest& request) const { return kv_->read_txn(request); }
+  Result<mvcc::TxnResponse> read_txn(const mvcc::TxnRequest& request) const;
   Result<mvcc::HashKvResponse> hash_kv(int64_t revision) const { return kv_->hash_kv(revision); }
   // etcd's Hash: the whole Backend's CRC-32C (backend_hash.h), after committing what is applied.
   Result<uint32_t> hash();
@@ -166,10 +166,7 @@ class Node {
   // A consistent copy of the Backend holding every write applied so far (the engine's format),
   // for etcd's Maintenance.Snapshot; writes go on meanwhile. The store's pending batch is
   // committed first, as etcd's snapshot forces a commit (the store's commits are thread-safe).
-  Status copy_backend(ByteSink& out) {
-    KEEL_RETURN_IF_ERROR(kv_->force_commit());
-    return backend_->copy_to(out);
-  }
+  Status copy_backend(ByteSink& out);
 
   // The raised alarms of one type (kNone: all), as of the last applied entry.
   std::vector<AlarmMember> alarms(AlarmType type) const { return alarms_->list(type); }
@@ -274,6 +271,16 @@ class Node {
     metrics::Counter* leases_revoked;
     metrics::Counter* leases_renewed;
     metrics::Histogram* lease_ttl;
+    metrics::Counter* puts;
+    metrics::Counter* deletes;
+    metrics::Counter* txns;
+    metrics::Counter* ranges;
+    metrics::Gauge* compact_revision;
+    metrics::Counter* slow_applies;
+    metrics::Counter* read_indexes_failed;
+    metrics::Counter* slow_read_indexes;
+    metrics::Histogram* defrag_duration;
+    metrics::Histogram* snapshot_duration;
   };
   void register_measures();
   // Fails a proposal Raft or the member refused (not an answer of the store's).

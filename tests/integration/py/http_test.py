@@ -186,6 +186,16 @@ class HttpEndpoints(MemberTestCase):
             "etcd_server_leader_changes_seen_total": "counter",
             "etcd_disk_wal_fsync_duration_seconds": "histogram",
             "etcd_disk_backend_commit_duration_seconds": "histogram",
+            "etcd_disk_backend_defrag_duration_seconds": "histogram",
+            "etcd_disk_backend_snapshot_duration_seconds": "histogram",
+            "etcd_mvcc_put_total": "counter",
+            "etcd_mvcc_delete_total": "counter",
+            "etcd_mvcc_txn_total": "counter",
+            "etcd_mvcc_range_total": "counter",
+            "etcd_debugging_mvcc_compact_revision": "gauge",
+            "etcd_server_slow_apply_total": "counter",
+            "etcd_server_read_indexes_failed_total": "counter",
+            "etcd_server_slow_read_indexes_total": "counter",
         }
         for name, kind in expected.items():
             self.assertEqual(types.get(name), kind, name)
@@ -225,6 +235,8 @@ class HttpEndpoints(MemberTestCase):
         self.assertGreaterEqual(rise("etcd_server_proposals_applied_total"), 3)
         self.assertGreaterEqual(rise("etcd_server_proposals_committed_total"), 3)
         self.assertGreaterEqual(rise("etcd_disk_wal_fsync_duration_seconds_count"), 1)
+        self.assertGreaterEqual(rise("etcd_mvcc_put_total"), 3)
+        self.assertGreaterEqual(rise("etcd_mvcc_range_total"), 1)
 
     def test_lease_and_watcher_measures(self):
         import etcd3
@@ -234,8 +246,17 @@ class HttpEndpoints(MemberTestCase):
         lease = c.lease(60)
         lease.refresh()
         lease.revoke()
-        watch_id = c.add_watch_callback("m/watched", lambda event: None)
-        self.addCleanup(c.cancel_watch, watch_id)
+        # A watch stream held open (raw, so no client thread outlives the test).
+        from etcd3 import etcdrpc
+        import threading
+        held = threading.Event()
+        self.addCleanup(held.set)
+
+        def requests():
+            yield etcdrpc.WatchRequest(create_request=etcdrpc.WatchCreateRequest(key=b"m/watched"))
+            held.wait()
+        stream = etcdrpc.WatchStub(c.channel).Watch(requests())
+        self.assertTrue(next(stream).created)
         # The watcher gauges are read from the hub every heartbeat: wait for one.
         deadline = time.monotonic() + 60
         while True:
