@@ -5,11 +5,13 @@ Run with /usr/bin/python3; KEELD names the binary, KEEL_BACKEND the backend plug
 """
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from keel_harness import ClientTestCase, Keeld, MemberTestCase  # noqa: E402
+from keel_harness import ETCDCTL, ClientTestCase, Keeld, MemberTestCase  # noqa: E402
 
 
 
@@ -108,6 +110,39 @@ class EtcdctlKv(MemberTestCase):
             self.assertEqual(k.stop(), 0)
         finally:
             k.close()
+
+    def test_lock_excludes_and_elect_campaigns(self):
+        """etcdctl's lock and elect (clientv3's concurrency recipes: leases, txns on create
+        revisions, watches on the predecessor) hold against keeld: four holders of one lock,
+        each logging its start and end, never overlap."""
+        env = dict(os.environ, ETCDCTL_API="3")
+        with tempfile.TemporaryDirectory() as d:
+            record = os.path.join(d, "record")
+            holder = 'echo start >> %s; sleep 0.3; echo end >> %s' % (record, record)
+            procs = [subprocess.Popen([ETCDCTL, "--endpoints", self.k.endpoint, "lock", "it-lock", "--",
+                                       "sh", "-c", holder], env=env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE) for _ in range(4)]
+            for p in procs:
+                self.assertEqual(p.wait(60), 0, p.stderr.read())
+            with open(record) as f:
+                lines = f.read().split()
+        self.assertEqual(lines, ["start", "end"] * 4, "two holders overlapped")
+        # elect: a campaigner leads with its proposal, which `elect -l` observes.
+        leader = subprocess.Popen([ETCDCTL, "--endpoints", self.k.endpoint, "elect", "it-election", "p1"],
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            observer = subprocess.Popen([ETCDCTL, "--endpoints", self.k.endpoint, "elect", "-l", "it-election"],
+                                        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            try:
+                first = [observer.stdout.readline(), observer.stdout.readline()]
+            finally:
+                observer.kill()
+                observer.wait()
+            self.assertTrue(first[0].startswith("it-election/"), first)
+            self.assertEqual(first[1], "p1\n")
+        finally:
+            leader.kill()
+            leader.wait()
 
     def test_txn_duplicate_key_is_refused_and_changes_nothing(self):
         err = self.fails("txn", stdin='\nput txn/dup a\nput txn/dup b\n\n\n')
