@@ -181,6 +181,9 @@ class Node {
   uint64_t cluster_id() const { return cluster_id_; }
   const NodeOptions& options() const { return options_; }
   WatchHub& watch_hub() { return *hub_; }
+  // Runs `task` on the member's read pool: for a caller whose own thread must not wait on the
+  // store (the HTTP server's one I/O thread). Must not block.
+  void post(std::function<void()> task) { read_pool_.post(std::move(task)); }
   lease::Lessor& lessor() { return *lessor_; }
 
   // Stops the threads, fails what waits with "server stopped", commits the store and closes it.

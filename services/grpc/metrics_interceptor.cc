@@ -125,15 +125,10 @@ const GrpcMetrics::Method& GrpcMetrics::method(const char* path, ServerRpcInfo::
   std::string key(path != nullptr ? path : "");
   auto it = known_.find(key);
   if (it != known_.end()) return it->second;
+  const char* kind = type_name(type);
   std::lock_guard<std::mutex> lock(mu_);
-  std::unique_ptr<Method>& m = others_[key];
-  if (m == nullptr) {
-    // "/package.Service/Method"; anything else is counted under its whole path.
-    const size_t slash = key.rfind('/');
-    std::string service = slash != std::string::npos && slash > 0 ? key.substr(1, slash - 1) : key;
-    std::string name = slash != std::string::npos ? key.substr(slash + 1) : key;
-    m = std::make_unique<Method>(make(service, name, type_name(type)));
-  }
+  std::unique_ptr<Method>& m = unknown_[kind];
+  if (m == nullptr) m = std::make_unique<Method>(make("unknown", "unknown", kind));
   return *m;
 }
 

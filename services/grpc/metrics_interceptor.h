@@ -46,8 +46,9 @@ class GrpcMetrics {
     std::array<metrics::Counter*, kGrpcCodeCount> handled{};
     metrics::Gauge* open = nullptr;  // Watch only
   };
-  // The counters of "/package.Service/Method"; made (under the registry's lock) for a method
-  // not known in advance.
+  // The counters of "/package.Service/Method". Every path not served (a client's own invention)
+  // is counted under service and method "unknown": a path per label would let any client grow
+  // the registry without bound.
   const Method& method(const char* path, grpc::experimental::ServerRpcInfo::Type type);
 
   // The interceptor factory to hand to grpc::ServerBuilder; it refers to *this.
@@ -59,7 +60,7 @@ class GrpcMetrics {
   metrics::Registry& registry_;
   std::unordered_map<std::string, Method> known_;  // by path; immutable after construction
   std::mutex mu_;
-  std::unordered_map<std::string, std::unique_ptr<Method>> others_;
+  std::unordered_map<std::string, std::unique_ptr<Method>> unknown_;  // by grpc_type
 };
 
 }  // namespace keel::grpcsvc

@@ -91,7 +91,8 @@ void Routes::health(const std::multimap<std::string, std::string>& query, std::f
     return r.ok() ? std::string() : "RANGE ERROR:" + r.status().message();
   };
   if (serializable) {
-    answer(read_store());
+    // On the member's pool: a read can wait behind a defragment, the I/O thread must not.
+    node_.post([answer = std::move(answer), read_store]() mutable { answer(read_store()); });
     return;
   }
   node_.read_barrier([answer = std::move(answer), read_store](Status s) mutable {

@@ -7,21 +7,9 @@ namespace keel::http {
 
 void register_member_metrics(metrics::Registry& registry, server::Node& node, const std::string& server_version) {
   server::Node* n = &node;
-  registry.gauge_fn("etcd_server_has_leader", "Whether or not a leader exists. 1 is existence, 0 is not.",
-                    [n] { return n->has_leader() ? 1.0 : 0.0; });
-  registry.gauge_fn("etcd_server_is_leader", "Whether or not this member is a leader. 1 if is, 0 otherwise.",
-                    [n] { return n->status().leader == n->member_id() ? 1.0 : 0.0; });
-  registry.gauge_fn("etcd_server_proposals_committed_total",
-                    "The total number of consensus proposals committed.",
-                    [n] { return static_cast<double>(n->status().raft_index); });
-  registry.gauge_fn("etcd_server_proposals_applied_total", "The total number of consensus proposals applied.",
-                    [n] { return static_cast<double>(n->status().applied_index); });
-  registry.gauge_fn("etcd_mvcc_db_total_size_in_bytes",
-                    "Total size of the underlying database physically allocated in bytes.",
-                    [n] { return static_cast<double>(n->status().db_size); });
-  registry.gauge_fn("etcd_mvcc_db_total_size_in_use_in_bytes",
-                    "Total size of the underlying database logically in use in bytes.",
-                    [n] { return static_cast<double>(n->status().db_size_in_use); });
+  // Leader, proposals and db sizes are the member's own measures (NodeOptions::metrics): none of
+  // them is read here, as Node::status() asks the Backend for its sizes, which can wait behind a
+  // defragment, and a scrape must not.
   registry.gauge_fn("etcd_debugging_mvcc_current_revision", "The current revision of store.",
                     [n] { return static_cast<double>(n->header().revision); });
 

@@ -76,7 +76,15 @@ class HttpServer::Impl {
                                  (ec ? ec.message() : "no address"));
     }
     auto listener = std::make_unique<Listener>(ioc_, endpoint);
-    const tcp::endpoint at = found.begin()->endpoint();
+    // A name such as localhost may resolve to ::1 first; etcd (Go's net.Listen) takes the IPv4
+    // address then, and so do clients given 127.0.0.1.
+    tcp::endpoint at = found.begin()->endpoint();
+    for (const auto& candidate : found) {
+      if (candidate.endpoint().address().is_v4()) {
+        at = candidate.endpoint();
+        break;
+      }
+    }
     listener->acceptor.open(at.protocol(), ec);
     if (!ec) listener->acceptor.set_option(net::socket_base::reuse_address(true), ec);
     if (!ec) listener->acceptor.bind(at, ec);

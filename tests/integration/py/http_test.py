@@ -276,6 +276,24 @@ class HttpEndpoints(MemberTestCase):
         self.assertEqual(value(after, "etcd_debugging_mvcc_slow_watcher_total"), 0)
         self.assertEqual(value(after, "etcd_server_quota_backend_bytes"), 2 * 1024 ** 3)
 
+    def test_unknown_methods_share_one_label(self):
+        """Paths nobody serves are counted under "unknown": a client inventing method names must
+        not grow the registry."""
+        import grpc
+        with grpc.insecure_channel(self.k.endpoint) as ch:
+            for i in range(20):
+                with self.assertRaises(grpc.RpcError) as e:
+                    ch.unary_unary("/made.Up/Method%d" % i)(b"", timeout=20)
+                self.assertEqual(e.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
+        samples, _ = self.scrape()
+        started = samples["grpc_server_started_total"]
+        services = {dict(labels).get("grpc_service") for labels in started}
+        self.assertNotIn("made.Up", services)
+        # gRPC's catch-all handler takes them as streams, whatever the client meant.
+        unknown = sum(v for labels, v in started.items()
+                      if dict(labels).get("grpc_service") == "unknown" and dict(labels).get("grpc_method") == "unknown")
+        self.assertGreaterEqual(unknown, 20)
+
     def test_bad_request_counts_its_code(self):
         before, _ = self.scrape()
         code, _, err = self.ctl("put", "", "v", check=False)  # etcd: key is not provided
