@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 #include <chrono>
+#include <exception>
 
 namespace keel::http {
 
@@ -80,12 +81,23 @@ void Connection::on_read(beast::error_code ec) {
   stream_.expires_never();
   std::weak_ptr<Connection> weak = shared_from_this();
   std::shared_ptr<Poster> poster = poster_;
-  routes_.handle(endpoint_, request, [weak, poster](Response response) {
-    // May run on a node thread (a /health read): back to the I/O thread.
-    poster->post([weak, response = std::move(response)]() mutable {
-      if (std::shared_ptr<Connection> c = weak.lock()) c->respond(std::move(response));
+  try {
+    routes_.handle(endpoint_, request, [weak, poster](Response response) {
+      // May run on a node thread (a /health read): back to the I/O thread.
+      poster->post([weak, response = std::move(response)]() mutable {
+        if (std::shared_ptr<Connection> c = weak.lock()) c->respond(std::move(response));
+      });
     });
-  });
+  } catch (const std::exception&) {
+    // A handler that threw (out of memory rendering /metrics) answers 500 and closes, rather
+    // than leave the connection with no read, no timer and no answer.
+    keep_alive_ = false;
+    Response failed;
+    failed.status = 500;
+    failed.content_type = "text/plain; charset=utf-8";
+    failed.body = "500 Internal Server Error";
+    respond(std::move(failed));
+  }
 }
 
 void Connection::respond(Response response) {
