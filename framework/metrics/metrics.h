@@ -164,6 +164,14 @@ class Registry {
   struct Entry;
   Entry& entry(const std::string& name, const std::string& help, Kind kind,
                const std::vector<std::string>& label_names);
+  // The family of Ms named `name`, made by `make` child by child; measured directly, it takes
+  // the name over from a callback.
+  template <class M>
+  Family<M>& family(const std::string& name, const std::string& help, Kind kind,
+                    std::vector<std::string> label_names, std::function<std::unique_ptr<M>()> make);
+  // A callback for `name`, unless a family of Ms measures it already.
+  template <class M>
+  void callback(const std::string& name, const std::string& help, Kind kind, std::function<double()> read);
 
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<Entry>> entries_;

@@ -86,48 +86,43 @@ Registry::Entry& Registry::entry(const std::string& name, const std::string& hel
   return *e;
 }
 
+template <class M>
+Family<M>& Registry::family(const std::string& name, const std::string& help, Kind kind,
+                            std::vector<std::string> label_names, std::function<std::unique_ptr<M>()> make) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Entry& e = entry(name, help, kind, label_names);
+  if (!std::holds_alternative<std::unique_ptr<Family<M>>>(e.body)) {
+    e.body = std::unique_ptr<Family<M>>();  // measured directly: replaces a callback
+  }
+  auto& f = std::get<std::unique_ptr<Family<M>>>(e.body);
+  if (f == nullptr) f = std::make_unique<Family<M>>(std::move(label_names), std::move(make));
+  return *f;
+}
+
+template <class M>
+void Registry::callback(const std::string& name, const std::string& help, Kind kind, std::function<double()> read) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Entry& e = entry(name, help, kind, {});
+  const auto* family = std::get_if<std::unique_ptr<Family<M>>>(&e.body);
+  if (family != nullptr && *family != nullptr) return;  // measured directly already
+  e.body = std::move(read);
+}
+
 Family<Counter>& Registry::counter_family(const std::string& name, const std::string& help,
                                           std::vector<std::string> label_names) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Entry& e = entry(name, help, Kind::kCounter, label_names);
-  if (!std::holds_alternative<std::unique_ptr<Family<Counter>>>(e.body)) {
-    e.body = std::unique_ptr<Family<Counter>>();  // measured directly: replaces a callback
-  }
-  auto& f = std::get<std::unique_ptr<Family<Counter>>>(e.body);
-  if (f == nullptr) {
-    f = std::make_unique<Family<Counter>>(std::move(label_names), [] { return std::make_unique<Counter>(); });
-  }
-  return *f;
+  return family<Counter>(name, help, Kind::kCounter, std::move(label_names), [] { return std::make_unique<Counter>(); });
 }
 
 Family<Gauge>& Registry::gauge_family(const std::string& name, const std::string& help,
                                       std::vector<std::string> label_names) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Entry& e = entry(name, help, Kind::kGauge, label_names);
-  if (!std::holds_alternative<std::unique_ptr<Family<Gauge>>>(e.body)) {
-    e.body = std::unique_ptr<Family<Gauge>>();  // measured directly: replaces a callback
-  }
-  auto& f = std::get<std::unique_ptr<Family<Gauge>>>(e.body);
-  if (f == nullptr) {
-    f = std::make_unique<Family<Gauge>>(std::move(label_names), [] { return std::make_unique<Gauge>(); });
-  }
-  return *f;
+  return family<Gauge>(name, help, Kind::kGauge, std::move(label_names), [] { return std::make_unique<Gauge>(); });
 }
 
 Family<Histogram>& Registry::histogram_family(const std::string& name, const std::string& help,
                                               std::vector<std::string> label_names,
                                               std::vector<double> upper_bounds) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Entry& e = entry(name, help, Kind::kHistogram, label_names);
-  if (!std::holds_alternative<std::unique_ptr<Family<Histogram>>>(e.body)) {
-    e.body = std::unique_ptr<Family<Histogram>>();
-  }
-  auto& f = std::get<std::unique_ptr<Family<Histogram>>>(e.body);
-  if (f == nullptr) {
-    f = std::make_unique<Family<Histogram>>(
-        std::move(label_names), [b = std::move(upper_bounds)] { return std::make_unique<Histogram>(b); });
-  }
-  return *f;
+  return family<Histogram>(name, help, Kind::kHistogram, std::move(label_names),
+                           [b = std::move(upper_bounds)] { return std::make_unique<Histogram>(b); });
 }
 
 Counter& Registry::counter(const std::string& name, const std::string& help) {
@@ -144,19 +139,11 @@ Histogram& Registry::histogram(const std::string& name, const std::string& help,
 }
 
 void Registry::gauge_fn(const std::string& name, const std::string& help, std::function<double()> read) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Entry& e = entry(name, help, Kind::kGauge, {});
-  const auto* family = std::get_if<std::unique_ptr<Family<Gauge>>>(&e.body);
-  if (family != nullptr && *family != nullptr) return;  // measured directly already
-  e.body = std::move(read);
+  callback<Gauge>(name, help, Kind::kGauge, std::move(read));
 }
 
 void Registry::counter_fn(const std::string& name, const std::string& help, std::function<double()> read) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Entry& e = entry(name, help, Kind::kCounter, {});
-  const auto* family = std::get_if<std::unique_ptr<Family<Counter>>>(&e.body);
-  if (family != nullptr && *family != nullptr) return;  // measured directly already
-  e.body = std::move(read);
+  callback<Counter>(name, help, Kind::kCounter, std::move(read));
 }
 
 std::string Registry::render() const {
@@ -164,25 +151,20 @@ std::string Registry::render() const {
   std::string out;
   for (const auto& [name, e] : entries_) {
     std::string samples;
+    // A counter's or gauge's child: one sample.
+    auto scalar = [&, &name = name, &e = e](const LabelValues& values, const auto& metric) {
+      append_series(&samples, name, e->label_names, values);
+      append_sample(&samples, metric.value());
+    };
     if (const auto* read = std::get_if<std::function<double()>>(&e->body)) {
       if (*read) {
         append_series(&samples, name, {}, {});
         append_sample(&samples, (*read)());
       }
     } else if (const auto* counters = std::get_if<std::unique_ptr<Family<Counter>>>(&e->body)) {
-      if (*counters) {
-        (*counters)->for_each([&](const LabelValues& values, const Counter& c) {
-          append_series(&samples, name, e->label_names, values);
-          append_sample(&samples, c.value());
-        });
-      }
+      if (*counters) (*counters)->for_each(scalar);
     } else if (const auto* gauges = std::get_if<std::unique_ptr<Family<Gauge>>>(&e->body)) {
-      if (*gauges) {
-        (*gauges)->for_each([&](const LabelValues& values, const Gauge& g) {
-          append_series(&samples, name, e->label_names, values);
-          append_sample(&samples, g.value());
-        });
-      }
+      if (*gauges) (*gauges)->for_each(scalar);
     } else if (const auto* hists = std::get_if<std::unique_ptr<Family<Histogram>>>(&e->body)) {
       if (*hists) {
         (*hists)->for_each([&](const LabelValues& values, const Histogram& h) {
