@@ -29,10 +29,6 @@ Result<std::unique_ptr<ClientServer>> ClientServer::start(server::Node& node,
   std::unique_ptr<ClientServer> s(new ClientServer(node));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
-  std::vector<int> ports(options.listen_addresses.size(), 0);
-  for (size_t i = 0; i < options.listen_addresses.size(); ++i) {
-    builder.AddListeningPort(options.listen_addresses[i], grpc::InsecureServerCredentials(), &ports[i]);
-  }
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_request_bytes + kGrpcOverheadBytes));
   builder.SetMaxSendMessageSize(INT32_MAX);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
@@ -63,13 +59,6 @@ Result<std::unique_ptr<ClientServer>> ClientServer::start(server::Node& node,
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr) return Status::Unavailable("cannot serve clients: the gRPC server did not start");
-  for (size_t i = 0; i < ports.size(); ++i) {
-    if (ports[i] == 0) {
-      s->server_->Shutdown();
-      return Status::Unavailable("cannot listen for clients on " + options.listen_addresses[i] +
-                                 ": the address is in use or not local");
-    }
-  }
   s->accepting_ = true;
   s->set_serving(false);
   return s;

@@ -136,10 +136,9 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
 
 class GrpcMetrics;  // metrics_interceptor.h
 
+// The server binds no port of its own: the client URLs are bound by services/http's listener,
+// which hands each HTTP/2 connection to adopt() (etcd's cmux).
 struct ClientServerOptions {
-  // Ports gRPC binds itself (host:port). keeld leaves this empty: its client URLs are bound by
-  // services/http's listener, which hands each HTTP/2 connection to adopt() (etcd's cmux).
-  std::vector<std::string> listen_addresses;
   // Where the gRPC request metrics go (grpc_server_*_total); null: not measured. Outlives the
   // server.
   metrics::Registry* registry = nullptr;
@@ -154,7 +153,7 @@ struct ClientServerOptions {
 // thread.
 class ClientServer {
  public:
-  // Starts serving. Unavailable naming the address when one cannot be bound.
+  // Starts serving the connections adopt() is given.
   static Result<std::unique_ptr<ClientServer>> start(server::Node& node,
                                                      const ClientServerOptions& options);
   ~ClientServer();

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "config/url.h"
 #include "keel/logger.h"
 #include "keel/status.h"
 #include "metrics/metrics.h"
@@ -36,8 +37,8 @@
 namespace keel::http {
 
 struct HttpOptions {
-  std::vector<std::string> client_addresses;   // host:port, HTTP/1.1 and gRPC (HTTP/2) shared
-  std::vector<std::string> metrics_addresses;  // host:port, /health and /metrics alone
+  std::vector<config::Url> client_urls;   // HTTP/1.1 and gRPC (HTTP/2) shared
+  std::vector<config::Url> metrics_urls;  // /health and /metrics alone
   // Takes each client-URL connection that began with HTTP/2's preface (nothing of it read yet);
   // the callee owns the fd. Runs on the I/O thread; must not block. Null: such connections are
   // closed.

@@ -39,16 +39,6 @@ constexpr std::string_view kPrefacePrefix = "PRI * HTTP/2.0";
 constexpr std::chrono::milliseconds kSniffRetry{5};
 constexpr std::chrono::seconds kSniffTimeout{10};
 
-// "host:port" or "[v6]:port".
-bool split_host_port(const std::string& address, std::string* host, std::string* port) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos) return false;
-  *host = address.substr(0, colon);
-  *port = address.substr(colon + 1);
-  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') *host = host->substr(1, host->size() - 2);
-  return !port->empty();
-}
-
 }  // namespace
 
 class HttpServer::Impl {
@@ -62,15 +52,13 @@ class HttpServer::Impl {
 
   ~Impl() { shutdown(); }
 
-  Status listen(const std::string& address, Endpoint endpoint) {
+  Status listen(const config::Url& url, Endpoint endpoint) {
     const std::string what = endpoint == Endpoint::kClient ? "clients" : "metrics";
-    std::string host, port;
-    if (!split_host_port(address, &host, &port)) {
-      return Status::InvalidArgument("cannot listen for " + what + " on " + address + ": not host:port");
-    }
+    const std::string& address = url.text;
     boost::system::error_code ec;
     tcp::resolver resolver(ioc_);
-    tcp::resolver::results_type found = resolver.resolve(host, port, tcp::resolver::passive, ec);
+    tcp::resolver::results_type found =
+        resolver.resolve(url.host, std::to_string(url.port), tcp::resolver::passive, ec);
     if (ec || found.empty()) {
       return Status::Unavailable("cannot listen for " + what + " on " + address + ": " +
                                  (ec ? ec.message() : "no address"));
@@ -264,8 +252,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(server::Node& node, metric
   // Boost reports allocation and system failures by exceptions: none leaves this module.
   try {
     auto impl = std::make_unique<Impl>(node, registry, options);
-    for (const auto& a : options.client_addresses) KEEL_RETURN_IF_ERROR(impl->listen(a, Endpoint::kClient));
-    for (const auto& a : options.metrics_addresses) KEEL_RETURN_IF_ERROR(impl->listen(a, Endpoint::kMetrics));
+    for (const auto& u : options.client_urls) KEEL_RETURN_IF_ERROR(impl->listen(u, Endpoint::kClient));
+    for (const auto& u : options.metrics_urls) KEEL_RETURN_IF_ERROR(impl->listen(u, Endpoint::kMetrics));
     impl->run();
     return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
   } catch (const std::exception& e) {

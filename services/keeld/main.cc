@@ -166,11 +166,6 @@ std::vector<std::string> own_peer_urls(const config::MemberConfig& c) {
   return url_texts(c.initial_advertise_peer_urls);
 }
 
-std::string host_port(const config::Url& u) {
-  const bool v6 = u.host.find(':') != std::string::npos;
-  return (v6 ? "[" + u.host + "]" : u.host) + ":" + std::to_string(u.port);
-}
-
 int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& logger) {
   if (c.initial_cluster.size() > 1) {
     std::cerr << "keeld: cannot start: --initial-cluster names " << c.initial_cluster.size()
@@ -275,8 +270,8 @@ int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& 
   // The client URLs (HTTP/1.1 here, HTTP/2 handed to gRPC, as etcd's cmux) and the metrics URLs.
   http::register_member_metrics(registry, **node);
   http::HttpOptions http_options;
-  for (const auto& u : c.listen_client_urls) http_options.client_addresses.push_back(host_port(u));
-  for (const auto& u : c.listen_metrics_urls) http_options.metrics_addresses.push_back(host_port(u));
+  http_options.client_urls = c.listen_client_urls;
+  http_options.metrics_urls = c.listen_metrics_urls;
   http_options.grpc_handoff = [grpc_server = clients->get()](int fd) { grpc_server->adopt(fd); };
   http_options.logger = &logger;
   Result<std::unique_ptr<http::HttpServer>> http_server = http::HttpServer::start(**node, registry, http_options);
