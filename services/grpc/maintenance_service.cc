@@ -1,11 +1,9 @@
 // Maintenance: the member's status, Hash, HashKV, defragmentation, alarms and MoveLeader.
 #include "grpc/convert.h"
 #include "grpc/services.h"
+#include "server/version.h"
 
 namespace keel::grpcsvc {
-
-// The etcd server version keel reports: the API it speaks (clients gate features on it).
-constexpr const char* kServerVersion = "3.4.0";
 
 namespace {
 
@@ -74,7 +72,7 @@ grpc::ServerUnaryReactor* MaintenanceService::Status(grpc::CallbackServerContext
                                                      etcdserverpb::StatusResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   server::NodeStatus s = node_.status();
-  response->set_version(kServerVersion);
+  response->set_version(server::kEtcdServerVersion);
   response->set_dbsize(static_cast<int64_t>(s.db_size));
   response->set_dbsizeinuse(static_cast<int64_t>(s.db_size_in_use));
   response->set_leader(s.leader);

@@ -43,9 +43,6 @@ struct HttpOptions {
   // the callee owns the fd. Runs on the I/O thread; must not block. Null: such connections are
   // closed.
   std::function<void(int fd)> grpc_handoff;
-  // /version. Keep equal to what Maintenance.Status reports (services/grpc/maintenance_service.cc).
-  std::string server_version = "3.4.0";
-  std::string cluster_version = "3.4.0";
   Logger* logger = nullptr;  // not owned; null: quiet
 };
 

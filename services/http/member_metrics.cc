@@ -3,9 +3,12 @@
 
 #include <cstdio>
 
+#include "server/version.h"
+
 namespace keel::http {
 
-void register_member_metrics(metrics::Registry& registry, server::Node& node, const std::string& server_version) {
+void register_member_metrics(metrics::Registry& registry, server::Node& node) {
+  const std::string server_version = server::kEtcdServerVersion;
   server::Node* n = &node;
   // Leader, proposals and db sizes are the member's own measures (NodeOptions::metrics): none of
   // them is read here, as Node::status() asks the Backend for its sizes, which can wait behind a

@@ -15,9 +15,7 @@
 namespace keel::http {
 
 // Registers the gauges above; `node` outlives every later render() of `registry`.
-// `server_version` as /version and Maintenance.Status report it.
-void register_member_metrics(metrics::Registry& registry, server::Node& node,
-                             const std::string& server_version = "3.4.0");
+void register_member_metrics(metrics::Registry& registry, server::Node& node);
 
 }  // namespace keel::http
 

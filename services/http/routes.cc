@@ -2,6 +2,8 @@
 // http.Error texts, promhttp for /metrics).
 #include "http/routes.h"
 
+#include "server/version.h"
+
 namespace keel::http {
 namespace {
 
@@ -65,13 +67,13 @@ void split_target(const std::string& target, std::string* path,
   }
 }
 
-Routes::Routes(server::Node& node, metrics::Registry& registry, const HttpOptions& options)
+Routes::Routes(server::Node& node, metrics::Registry& registry)
     : node_(node),
       registry_(registry),
       health_success_(registry.counter("etcd_server_health_success", "The total number of successful health checks")),
       health_failures_(registry.counter("etcd_server_health_failures", "The total number of failed health checks")),
-      version_json_("{\"etcdserver\":\"" + options.server_version + "\",\"etcdcluster\":\"" +
-                    options.cluster_version + "\"}") {}
+      version_json_(std::string("{\"etcdserver\":\"") + server::kEtcdServerVersion + "\",\"etcdcluster\":\"" +
+                    server::kEtcdClusterVersion + "\"}") {}
 
 void Routes::handle(Endpoint endpoint, const Request& request, std::function<void(Response)> done) {
   std::string path;

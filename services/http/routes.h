@@ -36,7 +36,7 @@ void split_target(const std::string& target, std::string* path,
 
 class Routes {
  public:
-  Routes(server::Node& node, metrics::Registry& registry, const HttpOptions& options);
+  Routes(server::Node& node, metrics::Registry& registry);
 
   // Answers `request` through `done`, at once or from a node thread (for /health); `done` is
   // called exactly once.

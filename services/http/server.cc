@@ -44,7 +44,7 @@ constexpr std::chrono::seconds kSniffTimeout{10};
 class HttpServer::Impl {
  public:
   Impl(server::Node& node, metrics::Registry& registry, const HttpOptions& options)
-      : routes_(node, registry, options),
+      : routes_(node, registry),
         handoff_(options.grpc_handoff),
         logger_(options.logger),
         poster_(std::make_shared<Poster>(ioc_)),
