@@ -166,25 +166,28 @@ std::vector<std::string> own_peer_urls(const config::MemberConfig& c) {
   return url_texts(c.initial_advertise_peer_urls);
 }
 
+// Whether every one of `urls` is http: TLS is not served yet, so an https URL is refused, naming
+// the flag that gave it.
+bool plain_http(const std::vector<config::Url>& urls, const char* flag, const char* kind) {
+  for (const auto& u : urls) {
+    if (u.scheme != "http") {
+      std::cerr << "keeld: cannot start: " << flag << " " << u.text << ": TLS on " << kind
+                << " URLs is not built yet\n";
+      return false;
+    }
+  }
+  return true;
+}
+
 int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& logger) {
   if (c.initial_cluster.size() > 1) {
     std::cerr << "keeld: cannot start: --initial-cluster names " << c.initial_cluster.size()
               << " members; keel runs a member alone in its cluster until clustering is built\n";
     return 2;
   }
-  for (const auto& u : c.listen_client_urls) {
-    if (u.scheme != "http") {
-      std::cerr << "keeld: cannot start: --listen-client-urls " << u.text
-                << ": TLS on client URLs is not built yet\n";
-      return 2;
-    }
-  }
-  for (const auto& u : c.listen_metrics_urls) {
-    if (u.scheme != "http") {
-      std::cerr << "keeld: cannot start: --listen-metrics-urls " << u.text
-                << ": TLS on metrics URLs is not built yet\n";
-      return 2;
-    }
+  if (!plain_http(c.listen_client_urls, "--listen-client-urls", "client") ||
+      !plain_http(c.listen_metrics_urls, "--listen-metrics-urls", "metrics")) {
+    return 2;
   }
   logger.info("starting member " + c.name + ": data dir " + c.data_dir + ", client urls " +
               config::join_urls(c.listen_client_urls) + ", peer urls " +
