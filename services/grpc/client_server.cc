@@ -55,6 +55,7 @@ Result<std::unique_ptr<ClientServer>> ClientServer::start(server::Node& node,
                                  etcdserverpb::Maintenance::service_full_name(),
                                  etcdserverpb::Cluster::service_full_name()});
     interceptors.push_back(s->metrics_->factory());
+    s->kv_.measure(*s->metrics_);
   }
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   s->server_ = builder.BuildAndStart();

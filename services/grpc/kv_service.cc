@@ -1,9 +1,11 @@
 // KV: reads — Ranges and txns that write nothing — served from the local store (after a
 // ReadIndex round unless serializable), writes replicated through Raft and answered once applied.
+// Every method is a raw call (raw_call.h): the hot path has no interceptor on it.
 #include <algorithm>
 #include <cstdint>
 
 #include "grpc/convert.h"
+#include "grpc/raw_call.h"
 #include "grpc/services.h"
 #include "mvcc/errors.h"
 #include "mvcc/validate.h"
@@ -70,17 +72,17 @@ grpc::Status check_txn(const etcdserverpb::TxnRequest& r, int64_t max_txn_ops) {
   return grpc::Status::OK;
 }
 
-// Finishes `reactor` with the write's answer of type T, converted into *response.
+// Finishes `call` with the write's answer of type T, converted into a Proto.
 template <typename T, typename Proto>
-server::WriteCallback finish_write(server::Node& node, grpc::ServerUnaryReactor* reactor,
-                                   Proto* response) {
-  return [&node, reactor, response](Result<server::WriteResult> r) {
-    if (!r.ok()) return reactor->Finish(to_grpc_status(r.status()));
+server::WriteCallback finish_write(server::Node& node, RawCall call) {
+  return [&node, call](Result<server::WriteResult> r) mutable {
+    if (!r.ok()) return call.finish(to_grpc_status(r.status()));
     const T* answer = std::get_if<T>(&*r);
-    if (answer == nullptr) return reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL, "unexpected answer"));
-    to_proto(*answer, response);
-    fill_header(node.header(), response->mutable_header());
-    reactor->Finish(grpc::Status::OK);
+    if (answer == nullptr) return call.finish(grpc::Status(grpc::StatusCode::INTERNAL, "unexpected answer"));
+    Proto response;
+    to_proto(*answer, &response);
+    fill_header(node.header(), response.mutable_header());
+    call.finish(response);
   };
 }
 
@@ -93,118 +95,134 @@ void fill_header(const server::HeaderInfo& info, etcdserverpb::ResponseHeader* h
   if (header->revision() == 0) header->set_revision(info.revision);
 }
 
+void KvService::measure(GrpcMetrics& metrics) {
+  const auto unary = grpc::experimental::ServerRpcInfo::Type::UNARY;
+  range_ = &metrics.method("/etcdserverpb.KV/Range", unary);
+  put_ = &metrics.method("/etcdserverpb.KV/Put", unary);
+  delete_range_ = &metrics.method("/etcdserverpb.KV/DeleteRange", unary);
+  txn_ = &metrics.method("/etcdserverpb.KV/Txn", unary);
+  compact_ = &metrics.method("/etcdserverpb.KV/Compact", unary);
+}
+
 grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* context,
-                                           const etcdserverpb::RangeRequest* request,
-                                           etcdserverpb::RangeResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (grpc::Status checked = check_range(*request); !checked.ok()) {
-    reactor->Finish(std::move(checked));
-    return reactor;
+                                           const grpc::ByteBuffer* bytes, grpc::ByteBuffer* out) {
+  RawCall call(context, out, range_);
+  etcdserverpb::RangeRequest request;
+  if (!call.parse(bytes, &request)) return call.reactor();
+  if (grpc::Status checked = check_range(request); !checked.ok()) {
+    call.finish(checked);
+    return call.reactor();
   }
-  mvcc::RangeRequest r = from_proto(*request);
+  mvcc::RangeRequest r = from_proto(request);
   if (Status v = mvcc::validate(r); !v.ok()) {
-    reactor->Finish(to_grpc_status(v));
-    return reactor;
+    call.finish(to_grpc_status(v));
+    return call.reactor();
   }
-  auto serve = [this, r = std::move(r), reactor, response](Status ready) {
-    if (!ready.ok()) return reactor->Finish(to_grpc_status(ready));
+  auto serve = [this, r = std::move(r), call](Status ready) mutable {
+    if (!ready.ok()) return call.finish(to_grpc_status(ready));
     Result<mvcc::RangeResponse> got = node_.range(r);
-    if (!got.ok()) return reactor->Finish(to_grpc_status(got.status()));
-    to_proto(std::move(*got), response);
-    fill_header(node_.header(), response->mutable_header());
-    reactor->Finish(grpc::Status::OK);
+    if (!got.ok()) return call.finish(to_grpc_status(got.status()));
+    etcdserverpb::RangeResponse response;
+    to_proto(std::move(*got), &response);
+    fill_header(node_.header(), response.mutable_header());
+    call.finish(response);
   };
-  if (request->serializable()) {
+  if (request.serializable()) {
     serve(Status::OK());
   } else {
     node_.read_barrier(std::move(serve));
   }
-  return reactor;
+  return call.reactor();
 }
 
 grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* context,
-                                         const etcdserverpb::PutRequest* request,
-                                         etcdserverpb::PutResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  mvcc::PutRequest r = from_proto(*request);
+                                         const grpc::ByteBuffer* bytes, grpc::ByteBuffer* out) {
+  RawCall call(context, out, put_);
+  etcdserverpb::PutRequest request;
+  if (!call.parse(bytes, &request)) return call.reactor();
+  mvcc::PutRequest r = from_proto(request);
   if (Status v = mvcc::validate(r); !v.ok()) {
-    reactor->Finish(to_grpc_status(v));
-    return reactor;
+    call.finish(to_grpc_status(v));
+    return call.reactor();
   }
-  node_.propose(std::move(r), finish_write<mvcc::PutResponse>(node_, reactor, response));
-  return reactor;
+  node_.propose(std::move(r), finish_write<mvcc::PutResponse, etcdserverpb::PutResponse>(node_, call));
+  return call.reactor();
 }
 
 grpc::ServerUnaryReactor* KvService::DeleteRange(grpc::CallbackServerContext* context,
-                                                 const etcdserverpb::DeleteRangeRequest* request,
-                                                 etcdserverpb::DeleteRangeResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  mvcc::DeleteRangeRequest r = from_proto(*request);
+                                                 const grpc::ByteBuffer* bytes, grpc::ByteBuffer* out) {
+  RawCall call(context, out, delete_range_);
+  etcdserverpb::DeleteRangeRequest request;
+  if (!call.parse(bytes, &request)) return call.reactor();
+  mvcc::DeleteRangeRequest r = from_proto(request);
   if (Status v = mvcc::validate(r); !v.ok()) {
-    reactor->Finish(to_grpc_status(v));
-    return reactor;
+    call.finish(to_grpc_status(v));
+    return call.reactor();
   }
-  node_.propose(std::move(r), finish_write<mvcc::DeleteRangeResponse>(node_, reactor, response));
-  return reactor;
+  node_.propose(std::move(r),
+                finish_write<mvcc::DeleteRangeResponse, etcdserverpb::DeleteRangeResponse>(node_, call));
+  return call.reactor();
 }
 
 grpc::ServerUnaryReactor* KvService::Txn(grpc::CallbackServerContext* context,
-                                         const etcdserverpb::TxnRequest* request,
-                                         etcdserverpb::TxnResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (grpc::Status checked =
-          check_txn(*request, static_cast<int64_t>(node_.options().max_txn_ops));
+                                         const grpc::ByteBuffer* bytes, grpc::ByteBuffer* out) {
+  RawCall call(context, out, txn_);
+  etcdserverpb::TxnRequest request;
+  if (!call.parse(bytes, &request)) return call.reactor();
+  if (grpc::Status checked = check_txn(request, static_cast<int64_t>(node_.options().max_txn_ops));
       !checked.ok()) {
-    reactor->Finish(std::move(checked));
-    return reactor;
+    call.finish(checked);
+    return call.reactor();
   }
-  mvcc::TxnRequest r = from_proto(*request);
+  mvcc::TxnRequest r = from_proto(request);
   if (Status v = mvcc::validate(r, node_.options().max_txn_ops); !v.ok()) {
-    reactor->Finish(to_grpc_status(v));
-    return reactor;
+    call.finish(to_grpc_status(v));
+    return call.reactor();
   }
   if (server::txn_depth(r) > server::kMaxTxnDepth) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                 "etcdserver: txn nested deeper than " +
-                                     std::to_string(server::kMaxTxnDepth)));
-    return reactor;
+    call.finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                             "etcdserver: txn nested deeper than " + std::to_string(server::kMaxTxnDepth)));
+    return call.reactor();
   }
   if (!mvcc::txn_writes(r)) {
     // A txn that only reads is served as a read, as etcd serves it: no Raft entry, and no
     // ReadIndex round when every range in it is serializable.
     const bool serializable = mvcc::txn_serializable(r);
-    auto serve = [this, r = std::move(r), reactor, response](Status ready) {
-      if (!ready.ok()) return reactor->Finish(to_grpc_status(ready));
+    auto serve = [this, r = std::move(r), call](Status ready) mutable {
+      if (!ready.ok()) return call.finish(to_grpc_status(ready));
       Result<mvcc::TxnResponse> got = node_.read_txn(r);
-      if (!got.ok()) return reactor->Finish(to_grpc_status(got.status()));
-      to_proto(*got, response);
-      fill_header(node_.header(), response->mutable_header());
-      reactor->Finish(grpc::Status::OK);
+      if (!got.ok()) return call.finish(to_grpc_status(got.status()));
+      etcdserverpb::TxnResponse response;
+      to_proto(*got, &response);
+      fill_header(node_.header(), response.mutable_header());
+      call.finish(response);
     };
     if (serializable) {
       serve(Status::OK());
     } else {
       node_.read_barrier(std::move(serve));
     }
-    return reactor;
+    return call.reactor();
   }
-  node_.propose(std::move(r), finish_write<mvcc::TxnResponse>(node_, reactor, response));
-  return reactor;
+  node_.propose(std::move(r), finish_write<mvcc::TxnResponse, etcdserverpb::TxnResponse>(node_, call));
+  return call.reactor();
 }
 
 grpc::ServerUnaryReactor* KvService::Compact(grpc::CallbackServerContext* context,
-                                             const etcdserverpb::CompactionRequest* request,
-                                             etcdserverpb::CompactionResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  server::CompactionRequest r{request->revision(), request->physical()};
-  node_.propose(r, [this, reactor, response](Result<server::WriteResult> got) {
-    if (!got.ok()) return reactor->Finish(to_grpc_status(got.status()));
+                                             const grpc::ByteBuffer* bytes, grpc::ByteBuffer* out) {
+  RawCall call(context, out, compact_);
+  etcdserverpb::CompactionRequest request;
+  if (!call.parse(bytes, &request)) return call.reactor();
+  server::CompactionRequest r{request.revision(), request.physical()};
+  node_.propose(r, [this, call](Result<server::WriteResult> got) mutable {
+    if (!got.ok()) return call.finish(to_grpc_status(got.status()));
+    etcdserverpb::CompactionResponse response;
     const auto* answer = std::get_if<mvcc::CompactResponse>(&*got);
-    if (answer != nullptr) response->mutable_header()->set_revision(answer->header.revision);
-    fill_header(node_.header(), response->mutable_header());
-    reactor->Finish(grpc::Status::OK);
+    if (answer != nullptr) response.mutable_header()->set_revision(answer->header.revision);
+    fill_header(node_.header(), response.mutable_header());
+    call.finish(response);
   });
-  return reactor;
+  return call.reactor();
 }
 
 }  // namespace keel::grpcsvc

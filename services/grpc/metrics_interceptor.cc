@@ -3,6 +3,8 @@
 
 #include <google/protobuf/descriptor.h>
 
+#include "grpc/raw_call.h"
+
 namespace keel::grpcsvc {
 namespace {
 
@@ -57,8 +59,7 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
  private:
   void finish(grpc::StatusCode code) {
     handled_ = true;
-    const size_t i = static_cast<size_t>(code);
-    m_.handled[i < kGrpcCodeCount ? i : static_cast<size_t>(grpc::StatusCode::UNKNOWN)]->inc();
+    m_.handled_with(code).inc();
     if (m_.open != nullptr) m_.open->dec();
   }
 
@@ -70,6 +71,7 @@ class Factory final : public grpc::experimental::ServerInterceptorFactoryInterfa
  public:
   explicit Factory(GrpcMetrics& metrics) : metrics_(metrics) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(ServerRpcInfo* info) override {
+    if (is_raw_method(info->method())) return nullptr;
     return new MetricsInterceptor(metrics_.method(info->method(), info->type()));
   }
 

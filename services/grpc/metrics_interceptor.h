@@ -13,11 +13,15 @@
 // method of the registered services starts at zero with every code, so a scrape shows them all
 // before their first call; a method's counters are found without a lock on the call path.
 //
+// KV's methods are served as raw calls, which count themselves the same way (raw_call.h): the
+// factory makes no interceptor for them.
+//
 // Thread safety: the interceptors run on gRPC's threads; GrpcMetrics is immutable once made.
 #ifndef KEEL_SERVICES_GRPC_METRICS_INTERCEPTOR_H_
 #define KEEL_SERVICES_GRPC_METRICS_INTERCEPTOR_H_
 
 #include <grpcpp/support/server_interceptor.h>
+#include <grpcpp/support/status.h>
 
 #include <array>
 #include <memory>
@@ -45,6 +49,12 @@ class GrpcMetrics {
     metrics::Counter* sent = nullptr;
     std::array<metrics::Counter*, kGrpcCodeCount> handled{};
     metrics::Gauge* open = nullptr;  // Watch only
+
+    // The handled counter of `code` (a code beyond gRPC's counts as UNKNOWN).
+    metrics::Counter& handled_with(grpc::StatusCode code) const {
+      const size_t i = static_cast<size_t>(code);
+      return *handled[i < kGrpcCodeCount ? i : static_cast<size_t>(grpc::StatusCode::UNKNOWN)];
+    }
   };
   // The counters of "/package.Service/Method". Every path not served (a client's own invention)
   // is counted under service and method "unknown": a path per label would let any client grow

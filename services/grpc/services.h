@@ -3,7 +3,8 @@
 // finished from the thread that completes it).
 //
 //   KvService           KV: Range (serializable, or linearizable through Node::read_barrier),
-//                       Put, DeleteRange, Txn, Compact (replicated through Node::propose)
+//                       Put, DeleteRange, Txn, Compact (replicated through Node::propose), as
+//                       raw calls (raw_call.h)
 //   MaintenanceService  Status, Hash, HashKV, Defragment, Alarm, MoveLeader, Snapshot (stream)
 //   ClusterService      MemberList
 //   ClientServer        the gRPC server with these and grpc.health.v1, fed the client URLs'
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "etcdserverpb/rpc.grpc.pb.h"
+#include "grpc/metrics_interceptor.h"
 #include "metrics/metrics.h"
 #include "server/node.h"
 
@@ -30,28 +32,37 @@ namespace keel::grpcsvc {
 // Sets the member's part of a response header; the revision is left as the caller set it.
 void fill_header(const server::HeaderInfo& info, etcdserverpb::ResponseHeader* header);
 
-class KvService final : public etcdserverpb::KV::CallbackService {
+// KV's methods take and give serialized messages (raw_call.h says why).
+using KvRawService = etcdserverpb::KV::WithRawCallbackMethod_Range<
+    etcdserverpb::KV::WithRawCallbackMethod_Put<etcdserverpb::KV::WithRawCallbackMethod_DeleteRange<
+        etcdserverpb::KV::WithRawCallbackMethod_Txn<
+            etcdserverpb::KV::WithRawCallbackMethod_Compact<etcdserverpb::KV::Service>>>>>;
+
+class KvService final : public KvRawService {
  public:
   explicit KvService(server::Node& node) : node_(node) {}
+  // Counts the calls in `metrics` from now on; before the server starts.
+  void measure(GrpcMetrics& metrics);
 
-  grpc::ServerUnaryReactor* Range(grpc::CallbackServerContext* context,
-                                  const etcdserverpb::RangeRequest* request,
-                                  etcdserverpb::RangeResponse* response) override;
-  grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* context,
-                                const etcdserverpb::PutRequest* request,
-                                etcdserverpb::PutResponse* response) override;
+  grpc::ServerUnaryReactor* Range(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+                                  grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+                                grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* DeleteRange(grpc::CallbackServerContext* context,
-                                        const etcdserverpb::DeleteRangeRequest* request,
-                                        etcdserverpb::DeleteRangeResponse* response) override;
-  grpc::ServerUnaryReactor* Txn(grpc::CallbackServerContext* context,
-                                const etcdserverpb::TxnRequest* request,
-                                etcdserverpb::TxnResponse* response) override;
-  grpc::ServerUnaryReactor* Compact(grpc::CallbackServerContext* context,
-                                    const etcdserverpb::CompactionRequest* request,
-                                    etcdserverpb::CompactionResponse* response) override;
+                                        const grpc::ByteBuffer* request, grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* Txn(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+                                grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* Compact(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+                                    grpc::ByteBuffer* response) override;
 
  private:
   server::Node& node_;
+  // Each method's counters (metrics_interceptor.h); null while not measured.
+  const GrpcMetrics::Method* range_ = nullptr;
+  const GrpcMetrics::Method* put_ = nullptr;
+  const GrpcMetrics::Method* delete_range_ = nullptr;
+  const GrpcMetrics::Method* txn_ = nullptr;
+  const GrpcMetrics::Method* compact_ = nullptr;
 };
 
 class MaintenanceService final : public etcdserverpb::Maintenance::CallbackService {
@@ -133,8 +144,6 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
  private:
   server::Node& node_;
 };
-
-class GrpcMetrics;  // metrics_interceptor.h
 
 // The server binds no port of its own: the client URLs are bound by services/http's listener,
 // which hands each HTTP/2 connection to adopt() (etcd's cmux).

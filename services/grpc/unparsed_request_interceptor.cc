@@ -2,6 +2,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "grpc/raw_call.h"
+
 namespace keel::grpcsvc {
 namespace {
 
@@ -18,9 +20,7 @@ class UnparsedRequestInterceptor final : public grpc::experimental::Interceptor 
     if (unparsed_ && methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       const grpc::Status status = methods->GetSendStatus();
       if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED && status.error_message().empty()) {
-        methods->ModifySendStatus(grpc::Status(grpc::StatusCode::INTERNAL,
-                                               "grpc: error unmarshalling request: the payload is not a valid "
-                                               "protobuf message of the method's request type"));
+        methods->ModifySendStatus(grpc::Status(grpc::StatusCode::INTERNAL, kUnparsedRequestText));
       }
     }
     methods->Proceed();
@@ -32,7 +32,8 @@ class UnparsedRequestInterceptor final : public grpc::experimental::Interceptor 
 
 class Factory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  grpc::experimental::Interceptor* CreateServerInterceptor(grpc::experimental::ServerRpcInfo*) override {
+  grpc::experimental::Interceptor* CreateServerInterceptor(grpc::experimental::ServerRpcInfo* info) override {
+    if (is_raw_method(info->method())) return nullptr;
     return new UnparsedRequestInterceptor;
   }
 };
