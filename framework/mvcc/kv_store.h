@@ -100,7 +100,9 @@ class KvStore {
   // ---- writes (the apply thread) ----
   // `index` is the Raft index of the entry being applied (0: none); it is recorded even when the
   // request fails, because the entry was applied (its answer is the error). `events`, if given,
-  // receives the changes of the revision.
+  // receives the changes of the revision, each with prev_kv: the key before the revision, where
+  // it existed (what a watch hub needs; read here, where the key's history is already at hand).
+  // events() below carries none: catch-ups read prev_kv for the watchers that ask.
   Result<PutResponse> put(const PutRequest& request, uint64_t index,
                           std::vector<Event>* events = nullptr);
   Result<DeleteRangeResponse> delete_range(const DeleteRangeRequest& request, uint64_t index,

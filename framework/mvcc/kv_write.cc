@@ -2,6 +2,8 @@
 // one write transaction that takes the next main revision if it changes anything.
 #include <algorithm>
 #include <functional>
+#include <optional>
+#include <string_view>
 
 #include "mvcc/errors.h"
 #include "mvcc/kv_codec.h"
@@ -32,6 +34,8 @@ class KvStore::WriteTxn {
     if (cur && (r.prev_kv || r.ignore_value)) {
       KEEL_RETURN_IF_ERROR(fetch_one(cur->state.modified, &prev));
     }
+    std::optional<KeyValue> event_prev;
+    if (events_ != nullptr) KEEL_RETURN_IF_ERROR(prev_of(r.key, cur ? &*cur : nullptr, prev, &event_prev));
     const Revision rev{begin_rev_ + 1, sub_++};
     KeyValue kv;
     kv.key = r.key;
@@ -47,7 +51,7 @@ class KvStore::WriteTxn {
       if (kv.lease != 0) s_.leases_->attach(kv.lease, kv.key);
     }
     if (cur && r.prev_kv) resp.prev_kv = std::move(prev);
-    if (events_ != nullptr) events_->push_back(Event{Event::Type::kPut, std::move(kv), std::nullopt});
+    if (events_ != nullptr) events_->push_back(Event{Event::Type::kPut, std::move(kv), std::move(event_prev)});
     resp.header.revision = rev.main;
     return resp;
   }
@@ -65,7 +69,12 @@ class KvStore::WriteTxn {
       ValueReader reader(s_.overlay_, s_.backend_);
       KEEL_RETURN_IF_ERROR(corrupt_if_missing(reader.fetch(revs, false, &resp.prev_kvs)));
     }
-    for (const auto& k : keys) {
+    std::vector<std::optional<KeyValue>> event_prevs(events_ != nullptr ? keys.size() : 0);
+    for (size_t i = 0; i < event_prevs.size(); ++i) {
+      KEEL_RETURN_IF_ERROR(prev_of(keys[i].key, &keys[i], prev_kv ? resp.prev_kvs[i] : KeyValue{}, &event_prevs[i]));
+    }
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const IndexedKey& k = keys[i];
       const Revision rev{begin_rev_ + 1, sub_++};
       KeyValue tomb;
       tomb.key = k.key;
@@ -74,7 +83,7 @@ class KvStore::WriteTxn {
       if (s_.leases_ != nullptr && k.lease != 0) s_.leases_->detach(k.lease, k.key);
       if (events_ != nullptr) {
         tomb.mod_revision = rev.main;
-        events_->push_back(Event{Event::Type::kDelete, std::move(tomb), std::nullopt});
+        events_->push_back(Event{Event::Type::kDelete, std::move(tomb), std::move(event_prevs[i])});
       }
     }
     resp.deleted = static_cast<int64_t>(keys.size());
@@ -95,6 +104,29 @@ class KvStore::WriteTxn {
     if (s.is_not_found()) return Status::Corruption(s.message());
     return s;
   }
+  // The key as it was before this transaction, for its event (etcd's watchers read prev_kv at
+  // the revision before the event's): `cur` is its latest state as the transaction sees it, and
+  // `fetched` its value when the caller already read it (mod_revision 0: not read). A key the
+  // transaction already changed (sibling nested txns may put and then delete one key) is read
+  // at the revision the transaction began on.
+  Status prev_of(std::string_view key, const IndexedKey* cur, const KeyValue& fetched,
+                 std::optional<KeyValue>* out) {
+    std::optional<IndexedKey> before;
+    if (cur != nullptr && cur->state.modified.main > begin_rev_) {
+      before = s_.index_.get_latest(key, begin_rev_);
+      cur = before ? &*before : nullptr;
+    }
+    if (cur == nullptr) return Status::OK();
+    if (fetched.mod_revision == cur->state.modified.main && fetched.key == key) {
+      *out = fetched;
+      return Status::OK();
+    }
+    KeyValue kv;
+    KEEL_RETURN_IF_ERROR(fetch_one(cur->state.modified, &kv));
+    *out = std::move(kv);
+    return Status::OK();
+  }
+
   Status fetch_one(Revision rev, KeyValue* kv) {
     std::vector<KeyValue> out;
     ValueReader reader(s_.overlay_, s_.backend_);

@@ -731,21 +731,6 @@ Result<WriteResult> widen(Result<T> r) {
 
 }  // namespace
 
-// The hub expects each event with the key as it was before (and drops it for watchers that did
-// not ask): a read at the revision before, except for a put that created the key.
-// The reads cost little: skipping them altogether gained 1-2 % of puts at 100 clients (within
-// this machine's noise, 2026-12-02), so they are done whether or not a watcher asks.
-void Node::attach_prev_kvs(std::vector<Event>* events) const {
-  for (Event& e : *events) {
-    if (e.type == Event::Type::kPut && e.kv.version == 1) continue;
-    mvcc::RangeRequest r;
-    r.key = e.kv.key;
-    r.revision = e.kv.mod_revision - 1;
-    Result<mvcc::RangeResponse> before = kv_->range(r);
-    if (before.ok() && !before->kvs.empty()) e.prev_kv = std::move(before->kvs.front());
-  }
-}
-
 void Node::apply_entry(const raft::Entry& e) {
   if (e.type == raft::EntryType::kConfChange || e.data.empty()) {
     // The new leader's empty entry; configuration changes arrive with clustering.
@@ -761,7 +746,6 @@ void Node::apply_entry(const raft::Entry& e) {
   std::vector<Event> events;
   auto publish = [&](int64_t revision) {
     if (events.empty()) return;
-    attach_prev_kvs(&events);
     hub_->publish(revision, std::move(events));
   };
   Result<WriteResult> result = Status::Internal("unhandled request");

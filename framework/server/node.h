@@ -230,7 +230,6 @@ class Node {
   void record_db_size();
   // Raises NOSPACE (once) when `body` would take the Backend past the quota.
   Status check_quota(const decltype(InternalRequest::body)& body);
-  void attach_prev_kvs(std::vector<Event>* events) const;
   void release_reads(uint64_t applied);
   void expire_waiters(std::chrono::steady_clock::time_point now);
   // Raft thread: replicates a request no client waits for (lease revokes and checkpoints).
