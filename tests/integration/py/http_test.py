@@ -304,6 +304,29 @@ class HttpEndpoints(MemberTestCase):
         self.assertEqual(value(after, "grpc_server_handled_total", **labels) -
                          value(before, "grpc_server_handled_total", **labels), 1)
 
+    def test_unparsable_request_counts_internal_and_no_message_received(self):
+        # KV's methods parse and count their requests themselves (no interceptor): a payload
+        # that is not a PutRequest is handled with Internal, and no message is received.
+        import grpc
+        before, _ = self.scrape()
+        with grpc.insecure_channel("127.0.0.1:%d" % self.k.client_port) as channel:
+            put = channel.unary_unary("/etcdserverpb.KV/Put", request_serializer=lambda b: b,
+                                      response_deserializer=lambda b: b)
+            with self.assertRaises(grpc.RpcError) as caught:
+                put(b"\xff\xff\xff", timeout=30)
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.INTERNAL)
+        self.assertTrue(caught.exception.details().startswith("grpc: error unmarshalling request: "))
+        after, _ = self.scrape()
+        labels = dict(grpc_type="unary", grpc_service="etcdserverpb.KV", grpc_method="Put")
+
+        def rise(name, **more):
+            return value(after, name, **labels, **more) - value(before, name, **labels, **more)
+
+        self.assertEqual(rise("grpc_server_started_total"), 1)
+        self.assertEqual(rise("grpc_server_handled_total", grpc_code="Internal"), 1)
+        self.assertEqual(rise("grpc_server_msg_received_total"), 0)
+        self.assertEqual(rise("grpc_server_msg_sent_total"), 0)
+
     # -- --listen-metrics-urls --
 
     def test_metrics_url_serves_metrics_and_health_only(self):
