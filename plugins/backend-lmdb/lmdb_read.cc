@@ -85,7 +85,7 @@ void LmdbCursor::prev() {
 }
 
 LmdbReadTx::~LmdbReadTx() {
-  mdb_txn_abort(txn_);
+  store_.end_read(txn_);
   store_.gate().unlock_shared(holder_);
 }
 

@@ -135,6 +135,7 @@ Status LmdbStore::open_env() {
 }
 
 void LmdbStore::close_env() {
+  drop_idle_readers();
   if (env_ != nullptr) mdb_env_close(env_);
   env_ = nullptr;
   std::lock_guard<std::mutex> lock(dbi_mu_);
@@ -192,8 +193,16 @@ Result<std::unique_ptr<BackendReadTx>> LmdbStore::begin_read() {
       gate_.unlock_shared(holder);
       return closed_error();
     }
-    MDB_txn* txn = nullptr;
-    int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+    MDB_txn* txn = take_idle_reader();
+    int rc = MDB_SUCCESS;
+    if (txn != nullptr) {
+      rc = mdb_txn_renew(txn);
+      if (rc != MDB_SUCCESS) {
+        mdb_txn_abort(txn);
+        txn = nullptr;
+      }
+    }
+    if (txn == nullptr) rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
     if (rc != MDB_SUCCESS) {
       gate_.unlock_shared(holder);
       return lmdb_status(rc, "begin read");
@@ -306,12 +315,39 @@ Status LmdbStore::lock_exclusive(std::unique_lock<std::mutex>& write, const char
   return Status::OK();
 }
 
+MDB_txn* LmdbStore::take_idle_reader() {
+  std::lock_guard<std::mutex> lock(idle_mu_);
+  if (idle_readers_.empty()) return nullptr;
+  MDB_txn* txn = idle_readers_.back();
+  idle_readers_.pop_back();
+  return txn;
+}
+
+void LmdbStore::end_read(MDB_txn* txn) {
+  mdb_txn_reset(txn);
+  {
+    std::lock_guard<std::mutex> lock(idle_mu_);
+    if (idle_readers_.size() < kIdleReaders) {
+      idle_readers_.push_back(txn);
+      return;
+    }
+  }
+  mdb_txn_abort(txn);
+}
+
+void LmdbStore::drop_idle_readers() {
+  std::lock_guard<std::mutex> lock(idle_mu_);
+  for (MDB_txn* txn : idle_readers_) mdb_txn_abort(txn);
+  idle_readers_.clear();
+}
+
 Status LmdbStore::grow_map(std::unique_lock<std::mutex>& write) {
   uint64_t seen = map_size_;
   KEEL_RETURN_IF_ERROR(lock_exclusive(write, "growing the map"));
   int rc = MDB_SUCCESS;
   if (map_size_ == seen) {  // else another writer grew it while write_mu_ was let go
     uint64_t step = std::min<uint64_t>(map_size_, uint64_t{1} << 34);
+    drop_idle_readers();  // the map is remapped under them
     rc = mdb_env_set_mapsize(env_, map_size_ + step);
     if (rc == MDB_SUCCESS) {
       map_size_ += step;

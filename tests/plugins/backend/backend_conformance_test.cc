@@ -299,6 +299,32 @@ TEST_P(BackendTest, ReadTransactionSeesOneSnapshot) {
   EXPECT_EQ(get("b", "k2"), "added");
 }
 
+// Engines may keep ended read transactions for reuse (lmdb does): each new one still sees every
+// commit and bucket made before it began, also across a defragment, which reopens the files.
+TEST_P(BackendTest, EveryNewReadTransactionSeesTheLatestCommit) {
+  ASSERT_OK(store_->create_bucket("b"));
+  for (int round = 1; round <= 40; ++round) {
+    WriteBatch w;
+    w.put("b", "k", std::to_string(round));
+    ASSERT_OK(store_->commit(w, false));
+    if (round % 10 == 0) ASSERT_OK(store_->create_bucket("b" + std::to_string(round)));
+    if (round % 20 == 0) ASSERT_OK(store_->defragment());
+    // Two at once, so that more than one kept transaction is reused.
+    auto first = store_->begin_read();
+    auto second = store_->begin_read();
+    ASSERT_OK_R(first);
+    ASSERT_OK_R(second);
+    for (auto* tx : {&*first, &*second}) {
+      std::string v;
+      ASSERT_OK((*tx)->get("b", "k", &v));
+      EXPECT_EQ(v, std::to_string(round)) << "round " << round;
+      auto buckets = (*tx)->buckets();
+      ASSERT_OK_R(buckets);
+      EXPECT_EQ(buckets->size(), 1u + static_cast<size_t>(round / 10)) << "round " << round;
+    }
+  }
+}
+
 // Readers on many threads check that each batch is seen whole: every batch writes the same
 // round number under "a" and "b".
 TEST_P(BackendTest, ManyReadersOneWriter) {
