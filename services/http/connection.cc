@@ -15,8 +15,33 @@ namespace {
 // How long a request may take to arrive (and an idle keep-alive connection may stay), and a
 // response to be written: Go's ReadHeaderTimeout guards the same thing.
 constexpr std::chrono::seconds kIoTimeout{60};
+// How long a connection being closed keeps reading what the client still sends (Go's
+// rstAvoidanceDelay): closing with unread bytes makes the kernel send a reset, which can destroy
+// the answer before the client reads it.
+constexpr std::chrono::milliseconds kLingerTimeout{500};
 // The endpoints take no body; more than this is refused as too large.
 constexpr uint64_t kMaxBodyBytes = 64 * 1024;
+// Past this many bytes of request line and headers the answer is Go's 431. Go's http.Server
+// allows 1 MiB (plus 4 KiB); Beast's fields hold a value of under 64 KiB and throw past it, so
+// keel stops at 64 KiB in all, which no single value can reach (Beast's default is 8 KiB).
+constexpr uint32_t kMaxHeaderBytes = 64 * 1024;
+
+// Go's answer to a request it cannot read, with the text it writes as the body.
+Response unreadable_request(const beast::error_code& ec) {
+  Response bad;
+  bad.content_type = "text/plain; charset=utf-8";
+  if (ec == bhttp::error::header_limit) {
+    bad.status = 431;
+    bad.body = "431 Request Header Fields Too Large";
+  } else if (ec == bhttp::error::body_limit) {
+    bad.status = 413;
+    bad.body = "413 Request Entity Too Large";
+  } else {
+    bad.status = 400;
+    bad.body = "400 Bad Request";
+  }
+  return bad;
+}
 }  // namespace
 
 void Poster::post(std::function<void()> f) {
@@ -51,6 +76,7 @@ void Connection::close() {
 void Connection::read() {
   parser_.emplace();
   parser_->body_limit(kMaxBodyBytes);
+  parser_->header_limit(kMaxHeaderBytes);
   stream_.expires_after(kIoTimeout);
   bhttp::async_read(stream_, buffer_, *parser_,
                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
@@ -59,16 +85,12 @@ void Connection::read() {
 void Connection::on_read(beast::error_code ec) {
   if (closed_) return;
   if (ec) {
-    // A malformed request gets Go's 400 and the connection closes; a closed or silent peer is
-    // just dropped.
+    // A malformed or oversized request gets Go's answer and the connection closes; a closed or
+    // silent peer is just dropped.
     if (ec.category() == beast::error_code(bhttp::error::bad_target).category() && ec != bhttp::error::end_of_stream &&
         ec != bhttp::error::partial_message) {
       keep_alive_ = false;
-      Response bad;
-      bad.status = ec == bhttp::error::body_limit ? 413 : 400;
-      bad.content_type = "text/plain; charset=utf-8";
-      bad.body = bad.status == 413 ? "413 Request Entity Too Large" : "400 Bad Request";
-      respond(std::move(bad));
+      respond(unreadable_request(ec));
       return;
     }
     close();
@@ -119,11 +141,33 @@ void Connection::respond(Response response) {
   stream_.expires_after(kIoTimeout);
   bhttp::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, size_t) {
     if (self->closed_) return;
-    if (ec || !self->keep_alive_) {
+    if (ec) {
       self->close();
       return;
     }
+    if (!self->keep_alive_) {
+      self->linger();
+      return;
+    }
     self->read();
+  });
+}
+
+void Connection::linger() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(kLingerTimeout);
+  drain();
+}
+
+void Connection::drain() {
+  stream_.async_read_some(boost::asio::buffer(drained_), [self = shared_from_this()](beast::error_code ec, size_t) {
+    if (self->closed_) return;
+    if (ec) {
+      self->close();  // the client closed too, or the linger time is up
+      return;
+    }
+    self->drain();
   });
 }
 

@@ -13,6 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -46,9 +47,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void read();
   void on_read(boost::beast::error_code ec);
   void respond(Response response);
+  // After the last answer: stop sending, and read and discard until the client closes or a
+  // short time passes, then close.
+  void linger();
+  void drain();
 
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
+  std::array<char, 4096> drained_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   boost::beast::http::response<boost::beast::http::string_body> response_;
   const Endpoint endpoint_;

@@ -160,6 +160,47 @@ class HttpEndpoints(MemberTestCase):
         self.assertEqual(self.ctl("get", "nothing")[1], "")
         self.assertEqual(self.get("/health")[0], 200)
 
+    def raw_exchange(self, request):
+        """Sends `request` whole on a fresh connection and reads the reply until the server
+        closes; (status line, headers dict, body)."""
+        s = socket.create_connection(("127.0.0.1", self.k.client_port), timeout=30)
+        self.addCleanup(s.close)
+        s.sendall(request)
+        reply = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+        head, _, body = reply.partition(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        headers = dict(line.split(": ", 1) for line in lines[1:])
+        return lines[0], headers, body.decode()
+
+    def test_unreadable_requests_get_gos_answers_and_the_connection_closes(self):
+        """A request keeld cannot read is answered as Go's http.Server answers it (etcd's client
+        port), the connection closes, and nothing else happens."""
+        status, headers, body = self.raw_exchange(b"NOT A REQUEST\r\n\r\n")
+        self.assertEqual((status, body), ("HTTP/1.1 400 Bad Request", "400 Bad Request"))
+        self.assertEqual(headers["Content-Type"], "text/plain; charset=utf-8")
+        self.assertEqual(headers["Connection"], "close")
+
+        # Headers up to 64 KiB in all are read (Go's limit is 1 MiB: keel's departure); past
+        # that the answer is Go's 431, for one long value or for a megabyte of them.
+        big = b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: %s\r\n\r\n"
+        status, _, body = self.raw_exchange(big % (b"a" * 60 * 1024))
+        self.assertEqual((status, json.loads(body)["health"]), ("HTTP/1.1 200 OK", "true"))
+        for oversized in (big % (b"a" * 70 * 1024),
+                          big % b"a\r\nX-More: ".join(b"a" * 1000 for _ in range(1100))):
+            status, headers, body = self.raw_exchange(oversized)
+            self.assertEqual((status, body), ("HTTP/1.1 431 Request Header Fields Too Large",
+                                              "431 Request Header Fields Too Large"))
+            self.assertEqual(headers["Connection"], "close")
+
+        self.assertEqual(self.ctl("put", "after-unreadable", "v")[0], 0)
+        self.assertEqual(self.ctl("get", "after-unreadable", "--print-value-only")[1], "v\n")
+        self.assertEqual(self.get("/health")[0], 200)
+
     # -- /metrics --
 
     def test_metrics_names_and_types(self):
