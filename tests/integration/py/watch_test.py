@@ -110,6 +110,35 @@ class PythonEtcd3Watch(ClientTestCase):
             self.assertEqual(revs, sorted(revs))
             self.assertEqual(len(set(revs)), 20)
 
+    def test_watchers_sharing_a_stream_and_a_key_each_get_every_event_small_and_large(self):
+        """Thirty watchers of one key on one stream: each revision queues thirty responses
+        behind each other (written with gRPC's buffer hint but the last), a 200 KiB value
+        among small ones goes unhinted, and every watcher sees every event, in order, whole."""
+        values = ["v%02d" % i for i in range(10)] + ["L" * (200 * 1024)] + ["w%02d" % i for i in range(5)]
+        seen = [[] for _ in range(30)]
+        lock = threading.Lock()
+        got_all = threading.Event()
+
+        def callback_for(n):
+            def cb(resp):
+                with lock:
+                    for e in resp.events:
+                        seen[n].append((e.value.decode(), e.mod_revision))
+                    if all(len(s) >= len(values) for s in seen):
+                        got_all.set()
+            return cb
+
+        ids = [self.c.add_watch_callback("pyw/shared", callback_for(n)) for n in range(30)]
+        for v in values:
+            self.c.put("pyw/shared", v)
+        self.assertTrue(got_all.wait(30), [len(s) for s in seen])
+        for i in ids:
+            self.c.cancel_watch(i)
+        for n in range(30):
+            self.assertEqual([v for v, _ in seen[n]], values, "watcher %d" % n)
+            revs = [r for _, r in seen[n]]
+            self.assertEqual(revs, list(range(revs[0], revs[0] + len(values))), "watcher %d" % n)
+
     def test_a_client_that_goes_away_mid_stream_leaves_the_server_serving(self):
         import etcd3
         for _ in range(5):
