@@ -12,8 +12,9 @@ namespace keel::grpcsvc {
 namespace {
 
 // Responses queued per stream before the sink refuses more (each holds at most one revision,
-// or max_events_per_response events).
-constexpr size_t kMaxQueuedResponses = 64;
+// or max_events_per_response events): etcd's chanBufLen, the channel its watchers of one stream
+// share, so a revision seen by up to 128 watchers of a stream fits whole, as in etcd.
+constexpr size_t kMaxQueuedResponses = 128;
 // A response written while more wait behind it goes with gRPC's buffer hint, so that one
 // revision's responses to a stream's watchers leave in one socket write rather than one each
 // (Go's gRPC coalesces a stream's sends the same way). chttp2 completes a hinted write at once
@@ -37,7 +38,7 @@ class WatchReactor final
 
   // Called by the hub (under its lock, from any thread): must not block or call the hub.
   bool deliver(WatchResponse& response) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (finishing_) return true;  // the stream is going away; nothing more will be read
     if (queue_.size() >= kMaxQueuedResponses) return false;
     etcdserverpb::WatchResponse& out = queue_.emplace_back();
@@ -51,7 +52,10 @@ class WatchReactor final
     server::HeaderInfo header = node_.header();
     header.revision = response.revision;
     fill_header(header, out.mutable_header());
-    if (!writing_) write_front_locked();
+    if (writing_) return true;
+    const Write next = take_write_locked();
+    lock.unlock();
+    StartWrite(next.message, next.options);
     return true;
   }
 
@@ -64,7 +68,7 @@ class WatchReactor final
   }
 
   void OnWriteDone(bool ok) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     writing_ = false;
     if (!queue_.empty()) queue_.pop_front();
     if (!ok) {
@@ -74,9 +78,12 @@ class WatchReactor final
     }
     if (finishing_) {
       finish_locked(grpc::Status::CANCELLED);
-    } else if (!queue_.empty()) {
-      write_front_locked();
+      return;
     }
+    if (queue_.empty()) return;
+    const Write next = take_write_locked();
+    lock.unlock();
+    StartWrite(next.message, next.options);
   }
 
   void OnCancel() override {
@@ -126,16 +133,25 @@ class WatchReactor final
     }
   }
 
-  // REQUIRES: mu_ held, !writing_, !queue_.empty().
-  void write_front_locked() {
-    writing_ = true;
+  struct Write {
+    const etcdserverpb::WatchResponse* message;
     grpc::WriteOptions options;
+  };
+
+  // The queue's front, to be written by the caller once it has let go of mu_: StartWrite runs
+  // gRPC's write path inline, and the hub (delivering to this stream's other watchers) must not
+  // wait for it on mu_. The front stays put meanwhile: deliver() only appends (which moves no
+  // element of a deque) and only OnWriteDone, after this write, pops.
+  // REQUIRES: mu_ held, !writing_, !queue_.empty().
+  Write take_write_locked() {
+    writing_ = true;  // from here nothing finishes the call until this write is done
+    Write next{&queue_.front(), grpc::WriteOptions()};
     if (queue_.size() > 1) {
-      hinted_bytes_ += queue_.front().ByteSizeLong();
-      if (hinted_bytes_ < kMaxHintedBytes) options.set_buffer_hint();
+      hinted_bytes_ += next.message->ByteSizeLong();
+      if (hinted_bytes_ < kMaxHintedBytes) next.options.set_buffer_hint();
     }
-    if (!options.get_buffer_hint()) hinted_bytes_ = 0;  // this write flushes what went before
-    StartWrite(&queue_.front(), options);
+    if (!next.options.get_buffer_hint()) hinted_bytes_ = 0;  // this write flushes what went before
+    return next;
   }
 
   // REQUIRES: mu_ held, no write in flight.
