@@ -40,6 +40,16 @@ def parse_metrics(text):
     return samples, types
 
 
+def read_until_closed(sock):
+    """Everything the server sends on `sock` until it closes the connection."""
+    reply = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return reply
+        reply += chunk
+
+
 def value(samples, name, **labels):
     return samples.get(name, {}).get(frozenset(labels.items()), 0.0)
 
@@ -150,12 +160,7 @@ class HttpEndpoints(MemberTestCase):
         s.sendall(b"PR")  # a prefix of HTTP/2's "PRI * HTTP/2.0" so far
         time.sleep(0.05)
         s.sendall(b"OPFIND /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        reply = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            reply += chunk
+        reply = read_until_closed(s)
         self.assertTrue(reply.startswith(b"HTTP/1.1 405 Method Not Allowed\r\n"), reply)
         self.assertEqual(self.ctl("get", "nothing")[1], "")
         self.assertEqual(self.get("/health")[0], 200)
@@ -166,13 +171,7 @@ class HttpEndpoints(MemberTestCase):
         s = socket.create_connection(("127.0.0.1", self.k.client_port), timeout=30)
         self.addCleanup(s.close)
         s.sendall(request)
-        reply = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            reply += chunk
-        head, _, body = reply.partition(b"\r\n\r\n")
+        head, _, body = read_until_closed(s).partition(b"\r\n\r\n")
         lines = head.decode().split("\r\n")
         headers = dict(line.split(": ", 1) for line in lines[1:])
         return lines[0], headers, body.decode()
