@@ -201,12 +201,12 @@ void DefaultWatchHub::publish(int64_t revision, std::vector<Event> events) {
   }
   current_ = revision;
   // Each synced watcher's share of this revision, in event order.
-  std::map<Watcher*, std::vector<Event>> shares;
+  std::map<Watcher*, std::vector<const Event*>> shares;
   for (const Event& e : events) {
     auto [lo, hi] = synced_keys_.equal_range(e.kv.key);
-    for (auto it = lo; it != hi; ++it) shares[it->second].push_back(e);
+    for (auto it = lo; it != hi; ++it) shares[it->second].push_back(&e);
     for (Watcher* w : synced_ranges_) {
-      if (in_range(e.kv.key, w->spec.key, w->spec.range_end)) shares[w].push_back(e);
+      if (in_range(e.kv.key, w->spec.key, w->spec.range_end)) shares[w].push_back(&e);
     }
   }
   for (auto& [w, share] : shares) {
@@ -271,7 +271,10 @@ bool DefaultWatchHub::catch_up(Watcher* w, Lock& lock) {
     covered = events.back().kv.mod_revision;
   }
   w->next_revision = covered + 1;
-  cut_responses(w->id, w->spec.fragment, current_, filter_events(w->spec, events),
+  std::vector<const Event*> read_events;
+  read_events.reserve(events.size());
+  for (const Event& e : events) read_events.push_back(&e);
+  cut_responses(w->id, w->spec.fragment, current_, filter_events(w->spec, read_events),
                 options_.max_events_per_response, options_.max_response_bytes, &w->pending);
   if (flush(w) && w->next_revision > current_) {
     unplace(w);

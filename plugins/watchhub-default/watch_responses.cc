@@ -11,13 +11,16 @@ size_t event_bytes(const Event& e) {
 
 }  // namespace
 
-std::vector<Event> filter_events(const WatchCreate& spec, const std::vector<Event>& events) {
+std::vector<Event> filter_events(const WatchCreate& spec, const std::vector<const Event*>& events) {
   std::vector<Event> kept;
-  for (const Event& e : events) {
-    if (e.type == Event::Type::kPut && spec.filter_put) continue;
-    if (e.type == Event::Type::kDelete && spec.filter_delete) continue;
-    kept.push_back(e);
-    if (!spec.prev_kv) kept.back().prev_kv.reset();
+  kept.reserve(events.size());
+  for (const Event* e : events) {
+    if (e->type == Event::Type::kPut && spec.filter_put) continue;
+    if (e->type == Event::Type::kDelete && spec.filter_delete) continue;
+    Event& copy = kept.emplace_back();
+    copy.type = e->type;
+    copy.kv = e->kv;
+    if (spec.prev_kv) copy.prev_kv = e->prev_kv;
   }
   return kept;
 }

@@ -11,8 +11,9 @@
 
 namespace keel::watchhub {
 
-// Keeps the events `spec` wants (its filters; prev_kv only if asked), in order.
-std::vector<Event> filter_events(const WatchCreate& spec, const std::vector<Event>& events);
+// Copies of the events `spec` wants (its filters; prev_kv only if asked), in order. Takes
+// pointers so that a revision's events, shared by all its watchers, are copied once per watcher.
+std::vector<Event> filter_events(const WatchCreate& spec, const std::vector<const Event*>& events);
 
 // Appends to *out the responses carrying `events` (already filtered) for watch `watch_id`.
 void cut_responses(int64_t watch_id, bool fragment, int64_t header_revision, std::vector<Event> events,
