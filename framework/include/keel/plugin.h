@@ -42,8 +42,8 @@
 
 namespace keel {
 
-// 2: WatchHub::stats().
-inline constexpr uint32_t kAbiVersion = 2;
+// 2: WatchHub::stats(). 3: Transport lanes, queue bytes, listen_urls().
+inline constexpr uint32_t kAbiVersion = 3;
 
 enum class PluginKind : uint32_t {
   kBackend = 1,

@@ -4,18 +4,27 @@
 // identity, its listen URLs and the handler that receives what peers send.
 //
 // The contract every transport keeps (tests/plugins/transport checks it for each one):
-// - Messages are opaque byte frames addressed to a member id: keel encodes Raft messages, the
-//   transport never looks inside. Delivery is best effort and FIFO per peer: frames to one peer
-//   arrive in the order sent or not at all.
-// - send() never blocks the caller (the Raft loop): each peer has a bounded queue; when it is full
-//   the frame is dropped and the peer reported unreachable. A peer that cannot be reached is
-//   reported through TransportHandler::on_unreachable, so Raft probes it again later.
+// - Messages are opaque byte frames addressed to a member id: keel encodes Raft messages (and its
+//   own member-to-member requests), the transport never looks inside. Delivery is best effort and
+//   FIFO per peer and lane: frames to one peer on one lane arrive in the order sent or not at all.
+// - Two lanes per peer: kControl (votes, heartbeats, answers: small and urgent) and kBulk (appends
+//   carrying entries). A control frame never waits behind a bulk one (separate connections or
+//   streams); frames of different lanes may overtake each other, which Raft tolerates.
+// - send() never blocks the caller (the Raft loop): each peer and lane has a bounded queue (frames
+//   and bytes); when it is full the frame is dropped and the peer reported unreachable. A peer that
+//   cannot be reached is reported through TransportHandler::on_unreachable, so Raft probes it
+//   again later; the transport keeps trying to reconnect, with a backoff, while frames wait.
+// - Every connection starts with the sender's cluster id, its own id and the id it means to
+//   reach. The receiver refuses a connection from another cluster or meant for another member,
+//   and both sides log it ("cluster ID mismatch" / "member ID mismatch"); the sender then reports
+//   the peer unreachable and drops what it queued.
 // - A snapshot travels as a stream with back-pressure (the reader's pace), beside the messages,
 //   never holding them up; its end is reported to the sender through the completion callback.
 // - Where TLS is configured, both sides check the peer's certificate against the trusted CA (and
 //   the allowed CN when one is set); a peer that fails the check is refused.
 // - A frame larger than TransportOptions::max_frame_bytes is dropped on receipt (and reported in
-//   the log), never allocated.
+//   the log), never allocated; the frames after it still arrive (or the connection is remade).
+// - stop() returns once no transport thread runs a handler method any more (and none will).
 //
 // Threads: the transport calls the handler from its own threads; the handler's methods are
 // thread-safe and return quickly. The handler outlives the transport.
@@ -35,6 +44,9 @@
 namespace keel {
 
 using MemberId = uint64_t;
+
+// The lane a frame travels on (see the contract above).
+enum class Lane : uint8_t { kControl = 0, kBulk = 1 };
 
 struct TlsOptions {
   std::string cert_file;
@@ -68,7 +80,8 @@ struct TransportOptions {
   std::vector<std::string> listen_urls;    // e.g. "http://127.0.0.1:2380"
   TlsOptions tls;
   TransportHandler* handler = nullptr;     // not owned; outlives the transport
-  size_t max_queued_frames_per_peer = 4096;
+  size_t max_queued_frames_per_peer = 4096;       // per peer and lane
+  size_t max_queued_bytes_per_peer = 64u << 20;   // per peer and lane
   size_t max_frame_bytes = 16u << 20;
 };
 
@@ -83,16 +96,20 @@ class Transport {
   // Adds or replaces the URLs at which `peer` is reached.
   virtual Status add_peer(MemberId peer, const std::vector<std::string>& urls) = 0;
   virtual void remove_peer(MemberId peer) = 0;
-  // Queues `frame` for `to`; never blocks. An unknown peer or a full queue drops the frame and
-  // reports the peer unreachable.
-  virtual void send(MemberId to, std::string frame) = 0;
+  // Queues `frame` for `to` on `lane`; never blocks. An unknown peer or a full queue drops the
+  // frame and reports the peer unreachable.
+  virtual void send(MemberId to, std::string frame, Lane lane) = 0;
   // Streams a snapshot to `to` with back-pressure; `done` is called once, from a transport
   // thread, with the receiver's answer or the failure. `data` is read from transport threads.
   virtual void send_snapshot(MemberId to, std::string metadata, std::unique_ptr<ByteSource> data,
                              std::function<void(Status)> done) = 0;
   // Stops listening and sending; pending frames are dropped, pending snapshots fail with
-  // Cancelled. Idempotent; also done by the destructor.
+  // Cancelled (their `done` is called before stop() returns). Idempotent; also done by the
+  // destructor.
   virtual void stop() = 0;
+  // The addresses it listens on, as URLs ("http://127.0.0.1:40123"): a listen URL with port 0
+  // gets a free port, and this says which.
+  virtual std::vector<std::string> listen_urls() const = 0;
 };
 
 class TransportPlugin {
