@@ -124,7 +124,21 @@ Status Node::start() {
   KEEL_RETURN_IF_ERROR(fs.create_dirs(member_dir));
 
   member_id_ = compute_member_id(options_.peer_urls, options_.cluster_token);
-  cluster_id_ = compute_cluster_id({member_id_});
+  std::vector<Member> initial_members;
+  for (const InitialMember& m : options_.initial_cluster) {
+    initial_members.push_back(Member{compute_member_id(m.peer_urls, options_.cluster_token), m.name, m.peer_urls, {}, false});
+  }
+  if (initial_members.empty()) initial_members.push_back(Member{member_id_, options_.name, options_.peer_urls, {}, false});
+  std::vector<uint64_t> voters;
+  for (const Member& m : initial_members) voters.push_back(m.id);
+  if (std::find(voters.begin(), voters.end(), member_id_) == voters.end()) {
+    return Status::InvalidArgument("this member's peer URLs are not among the initial cluster's");
+  }
+  cluster_id_ = compute_cluster_id(voters);
+  if (voters.size() > 1 && options_.transport == nullptr) {
+    return Status::InvalidArgument("a member of a cluster of " + std::to_string(voters.size()) +
+                                   " needs a transport");
+  }
   random_ = raft::SplitMix64(member_id_ ^ static_cast<uint64_t>(
                                               std::chrono::steady_clock::now().time_since_epoch().count()));
   const uint64_t ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -167,6 +181,9 @@ Status Node::start() {
   Result<std::unique_ptr<AlarmStore>> alarms = AlarmStore::open(*kv_);
   if (!alarms.ok()) return alarms.status();
   alarms_ = std::move(alarms).value();
+  Result<std::unique_ptr<MemberStore>> members = MemberStore::open(*kv_);
+  if (!members.ok()) return members.status();
+  members_ = std::move(members).value();
   record_db_size();
   m_.compact_revision->set(static_cast<double>(kv_->compacted_revision()));
 
@@ -190,9 +207,13 @@ Status Node::start() {
   storage_ = std::move(storage).value();
   if (storage_->needs_bootstrap()) {
     raft::ConfState conf;
-    conf.voters = {member_id_};
+    conf.voters = voters;
+    std::sort(conf.voters.begin(), conf.voters.end());
     KEEL_RETURN_IF_ERROR(storage_->bootstrap(conf));
   }
+  // Before or after the WAL's bootstrap alike (a crash between the two): the members bucket is
+  // written once, from the same --initial-cluster every member was started with.
+  KEEL_RETURN_IF_ERROR(members_->bootstrap(initial_members));
 
   Result<raft::Snapshot> snap = storage_->snapshot();
   if (!snap.ok()) return snap.status();
@@ -246,6 +267,34 @@ Status Node::start() {
   // A member alone in its cluster need not wait out an election timeout to lead.
   const raft::ConfState& conf = snap->metadata.conf_state;
   if (conf.voters.size() == 1 && conf.voters[0] == member_id_) raft_->campaign();
+
+  if (options_.transport != nullptr) {
+    PeerNetworkOptions net;
+    net.member_id = member_id_;
+    net.cluster_id = cluster_id_;
+    net.listen_urls = options_.listen_peer_urls;
+    // An append is cut to max_request_bytes' worth of entries; room for the message around it.
+    net.max_frame_bytes = std::max<size_t>(16u << 20, 2 * options_.max_request_bytes + (1u << 20));
+    net.on_message = [this](raft::Message m) {
+      std::lock_guard<std::mutex> lock(raft_mu_);
+      messages_in_.push_back(std::move(m));
+      raft_cv_.notify_one();
+    };
+    net.on_unreachable = [this](uint64_t peer) {
+      std::lock_guard<std::mutex> lock(raft_mu_);
+      unreachable_in_.push_back(peer);
+    };
+    net.logger = options_.logger;
+    net.metrics = options_.metrics != nullptr ? options_.metrics : own_metrics_.get();
+    Result<std::unique_ptr<PeerNetwork>> network = PeerNetwork::start(*options_.transport, std::move(net));
+    if (!network.ok()) return network.status();
+    peers_ = std::move(network).value();
+    for (const Member& m : members_->list()) {
+      if (m.id == member_id_) continue;
+      Status added = peers_->add_peer(m.id, m.peer_urls);
+      if (!added.ok()) return added.with_context("peer " + id_to_hex(m.id));
+    }
+  }
 
   raft_thread_ = std::thread([this] { raft_loop(); });
   apply_thread_ = std::thread([this] { apply_loop(); });
@@ -406,27 +455,41 @@ void Node::raft_loop() {
     std::deque<Proposal> proposals;
     std::vector<ReadCallback> reads;
     std::vector<uint64_t> snapshots;
+    std::vector<raft::Message> messages;
+    std::vector<uint64_t> unreachable;
     {
       std::unique_lock<std::mutex> lock(raft_mu_);
       if (!raft_->has_ready()) {
         raft_cv_.wait_until(lock, next_tick, [this] {
-          return stopping_ || !proposals_.empty() || !reads_waiting_.empty() || !snapshots_due_.empty();
+          return stopping_ || !proposals_.empty() || !reads_waiting_.empty() || !snapshots_due_.empty() ||
+                 !messages_in_.empty();
         });
       }
       if (stopping_) return;
       proposals.swap(proposals_);
       reads.swap(reads_waiting_);
       snapshots.swap(snapshots_due_);
+      messages.swap(messages_in_);
+      unreachable.swap(unreachable_in_);
     }
     for (uint64_t index : snapshots) snapshot_at(index);
     if (failed_.load()) return;
+    for (uint64_t peer : unreachable) raft_->report_unreachable(peer);
+    for (const raft::Message& m : messages) {
+      Status s = raft_->step(m);
+      if (!s.ok()) {
+        log(options_.logger, LogLevel::kDebug, "a Raft message from " + id_to_hex(m.from) + " was not taken: " + s.to_string());
+      }
+    }
     for (Proposal& p : proposals) {
       Status s = raft_->propose(std::move(p.data));
       if (!s.ok()) fail_proposal(p.id, proposal_error(s));
     }
     if (!reads.empty()) {
-      // One ReadIndex round for every read that arrived since the last one.
-      std::string ctx = std::to_string(member_id_) + "/" + std::to_string(++read_seq_);
+      // One ReadIndex round for every read that arrived since the last one. The context carries
+      // the member's request-id base (time at start), so an answer meant for a round before a
+      // restart never releases a round after it.
+      std::string ctx = std::to_string(request_id_base_) + "/" + std::to_string(++read_seq_);
       Status s = raft_->read_index(ctx);
       if (s.ok()) {
         read_rounds_[ctx] =
@@ -443,6 +506,7 @@ void Node::raft_loop() {
       next_tick += tick;
       if (next_tick <= now) next_tick = now + tick;
       expire_waiters(now);
+      publish_attributes();
       propose_lease_upkeep();
       propose_auto_compaction();
       probe_sizes();
@@ -458,6 +522,9 @@ void Node::handle_ready() {
     const bool was_leader = leader_.load() == member_id_;
     const uint64_t old_lead = leader_.exchange(rd.soft_state->lead);
     if (rd.soft_state->lead != old_lead && rd.soft_state->lead != raft::kNone) m_.leader_changes->inc();
+    // The leader that was asked for these rounds' read index may never answer now (etcd 3.4
+    // fails them with "leader changed" rather than letting them time out).
+    if (rd.soft_state->lead != old_lead && old_lead != raft::kNone) fail_read_rounds(ErrLeaderChanged());
     m_.has_leader->set(rd.soft_state->lead != raft::kNone ? 1 : 0);
     m_.is_leader->set(rd.soft_state->role == raft::Role::kLeader ? 1 : 0);
     const bool is_leader = rd.soft_state->role == raft::Role::kLeader;
@@ -470,10 +537,16 @@ void Node::handle_ready() {
     }
   }
   if (!rd.snapshot.empty()) {
-    // Only a leader sends snapshots, and a member alone has none to follow.
-    fail(Status::NotSupported("a snapshot from a leader arrived; clustering is not built yet"));
+    // No member sends a snapshot yet (send_messages refuses them), so none can arrive.
+    fail(Status::NotSupported("a snapshot from a leader arrived; catching up by snapshot is not built yet"));
     return;
   }
+  // A leader sends its appends before its own WAL write and sync, so the followers' syncs run
+  // beside its own (the dissertation's 10.2.1); their answers are stepped only after this sync
+  // returns, so nothing commits on an entry not yet durable here. A follower's answers promise
+  // durability: they leave only after its sync.
+  const bool leads = leader_.load() == member_id_;
+  if (leads) send_messages(rd.messages);
   const auto persist_started = std::chrono::steady_clock::now();
   Status s = storage_->persist(rd.hard_state.value_or(raft::HardState{}), rd.entries, rd.must_sync);
   if (rd.must_sync && !options_.unsafe_no_fsync) {
@@ -489,10 +562,7 @@ void Node::handle_ready() {
     committed_ = rd.hard_state->commit;
     m_.proposals_committed->set(static_cast<double>(rd.hard_state->commit));
   }
-  if (!rd.messages.empty()) {
-    log(options_.logger, LogLevel::kDebug,
-        std::to_string(rd.messages.size()) + " Raft messages dropped: no transport on a single member");
-  }
+  if (!leads) send_messages(rd.messages);
   if (!rd.read_states.empty()) {
     std::vector<ReadCallback> ready_now;
     {
@@ -518,6 +588,46 @@ void Node::handle_ready() {
     apply_cv_.notify_one();
   }
   raft_->advance();
+}
+
+void Node::send_messages(std::vector<raft::Message>& messages) {
+  if (messages.empty()) return;
+  if (peers_ == nullptr) {
+    log(options_.logger, LogLevel::kDebug,
+        std::to_string(messages.size()) + " Raft messages dropped: a member alone has no transport");
+    return;
+  }
+  auto snapshots = std::partition(messages.begin(), messages.end(),
+                                  [](const raft::Message& m) { return m.type != raft::MessageType::kSnap; });
+  for (auto it = snapshots; it != messages.end(); ++it) {
+    log(options_.logger, LogLevel::kWarn,
+        "member " + id_to_hex(it->to) + " needs a snapshot to catch up, which this build cannot send yet");
+    raft_->report_snapshot(it->to, raft::SnapshotStatus::kFailure);
+  }
+  messages.erase(snapshots, messages.end());
+  peers_->send(messages);
+}
+
+void Node::publish_attributes() {
+  if (publish_state_.load() != 0 || !has_leader()) return;
+  publish_state_ = 1;
+  propose(MemberAttributesRequest{member_id_, options_.name, options_.client_urls},
+          [this](Result<WriteResult> r) {
+            publish_state_ = r.ok() ? 2 : 0;  // etcd's publish retries until it is applied
+            if (r.ok()) {
+              log(options_.logger, LogLevel::kInfo,
+                  "published member " + id_to_hex(member_id_) + " (" + options_.name + ") to the cluster");
+            }
+          });
+}
+
+void Node::fail_read_rounds(Status s) {
+  if (read_rounds_.empty()) return;
+  m_.read_indexes_failed->inc(static_cast<double>(read_rounds_.size()));
+  for (auto& [ctx, round] : read_rounds_) {
+    for (auto& r : round.waiting) read_pool_.post([r = std::move(r), s] { r(s); });
+  }
+  read_rounds_.clear();
 }
 
 void Node::propose_internal(decltype(InternalRequest::body) body) {
@@ -793,6 +903,9 @@ void Node::apply_entry(const raft::Entry& e) {
   } else if (auto* checkpoint = std::get_if<LeaseCheckpointRequest>(&request.body)) {
     Status s = lessor_->checkpoint(checkpoint->checkpoints, e.index);
     result = s.ok() ? Result<WriteResult>(WriteResult()) : Result<WriteResult>(s);
+  } else if (auto* attributes = std::get_if<MemberAttributesRequest>(&request.body)) {
+    Status s = members_->apply(*attributes, e.index);
+    result = s.ok() ? Result<WriteResult>(WriteResult()) : Result<WriteResult>(s);
   } else if (auto* alarm = std::get_if<AlarmRequest>(&request.body)) {
     if (alarm->action == AlarmRequest::Action::kActivate) {
       result = widen(alarms_->activate(alarm->member_id, alarm->alarm, e.index));
@@ -812,9 +925,10 @@ void Node::apply_entry(const raft::Entry& e) {
 
 Status Node::alarm_refusal(const decltype(InternalRequest::body)& body) const {
   if (alarms_->active(AlarmType::kCorrupt)) {
-    // etcd's corrupt applier refuses every request but alarms (and keel's lease checkpoints,
-    // which change no key).
-    if (!std::holds_alternative<AlarmRequest>(body) && !std::holds_alternative<LeaseCheckpointRequest>(body)) {
+    // etcd's corrupt applier refuses every request but alarms (and keel's lease checkpoints and
+    // member attributes, which change no key; etcd's publish does not pass its applier).
+    if (!std::holds_alternative<AlarmRequest>(body) && !std::holds_alternative<LeaseCheckpointRequest>(body) &&
+        !std::holds_alternative<MemberAttributesRequest>(body)) {
       return ErrCorrupt();
     }
   }
@@ -880,11 +994,14 @@ void Node::stop() {
   }
   reads_at_index_.clear();
 
+  if (peers_) peers_->stop();  // before what its callbacks touch goes away
   raft_.reset();
+  peers_.reset();
   hub_.reset();
   history_.reset();
   lessor_.reset();
   alarms_.reset();
+  members_.reset();
   if (kv_) {
     Status s = kv_->close();
     if (!s.ok()) log(options_.logger, LogLevel::kError, "closing the store: " + s.to_string());

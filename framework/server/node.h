@@ -33,6 +33,14 @@
 // Auto-compaction: the leader proposes compactions as --auto-compaction-mode says
 // (auto_compactor.h).
 //
+// In a cluster (options.initial_cluster names other members): Raft's messages travel through the
+// Transport plugin (peer_network.h); the leader sends its appends before its own WAL sync, a
+// follower answers after its. A proposal made on a follower is forwarded to the leader by Raft,
+// and a linearizable read on a follower asks the leader for the read index. The members, their
+// peer and client URLs, are replicated state (member_store.h): each member publishes its name
+// and client URLs through the log once it sees a leader (etcd's publish). A leader change fails
+// the reads waiting on a ReadIndex round at once ("leader changed").
+//
 // Restart: the Backend's consistent index says which entries the store holds; the WAL gives back
 // the rest, which are applied again. A failed WAL write or sync, or a failed Backend commit,
 // stops the member for good (never retried): failure() then returns the error.
@@ -60,6 +68,7 @@
 #include "keel/clock.h"
 #include "keel/logger.h"
 #include "keel/status.h"
+#include "keel/transport.h"
 #include "keel/watch_hub.h"
 #include "lease/lessor.h"
 #include "metrics/metrics.h"
@@ -68,6 +77,8 @@
 #include "raft/raft.h"
 #include "server/alarm_store.h"
 #include "server/auto_compactor.h"
+#include "server/member_store.h"
+#include "server/peer_network.h"
 #include "server/quota.h"
 #include "server/request.h"
 #include "server/task_pool.h"
@@ -78,6 +89,12 @@ namespace keel::server {
 // etcd's maxGapBetweenApplyAndCommitIndex.
 inline constexpr uint64_t kMaxApplyBacklog = 5000;
 
+// A member of the cluster as --initial-cluster names it.
+struct InitialMember {
+  std::string name;
+  std::vector<std::string> peer_urls;
+};
+
 struct NodeOptions {
   std::string name = "default";
   std::string data_dir;           // created 0700; holds member/wal, member/snap, member/db
@@ -85,6 +102,10 @@ struct NodeOptions {
   std::vector<std::string> peer_urls;    // advertised; with the token they make the member id
   std::vector<std::string> client_urls;  // advertised
   std::string cluster_token = "etcd-cluster";
+  // The cluster's members on its first start, this one among them (--initial-cluster). Empty: this
+  // member alone. Their peer URLs and the token make their ids, and the ids the cluster's id.
+  std::vector<InitialMember> initial_cluster;
+  std::vector<std::string> listen_peer_urls;
   std::chrono::milliseconds heartbeat_interval{100};
   std::chrono::milliseconds election_timeout{1000};
   bool pre_vote = true;
@@ -106,6 +127,8 @@ struct NodeOptions {
   BackendPlugin* backend = nullptr;
   std::string backend_name;  // recorded in snapshot files
   WatchHubPlugin* watch_hub = nullptr;
+  // Carries Raft's messages to the other members; may be null only for a member alone.
+  TransportPlugin* transport = nullptr;
   std::chrono::milliseconds watch_progress_interval{10 * 60 * 1000};
   Logger* logger = nullptr;
   Clock* clock = nullptr;  // null: the steady clock
@@ -177,6 +200,8 @@ class Node {
   HeaderInfo header() const;
   NodeStatus status() const;
   bool has_leader() const { return leader_.load() != raft::kNone; }
+  // The cluster's members (etcd's MemberList).
+  std::vector<Member> members() const { return members_->list(); }
   uint64_t member_id() const { return member_id_; }
   uint64_t cluster_id() const { return cluster_id_; }
   const NodeOptions& options() const { return options_; }
@@ -237,6 +262,14 @@ class Node {
   // Raft thread, each tick: on the leader, proposes revoking expired leases and checkpoints due.
   void propose_lease_upkeep();
   void fail(Status s);
+  // Raft thread: sends a Ready's messages to the peers; snapshots are refused for now.
+  void send_messages(std::vector<raft::Message>& messages);
+  // Raft thread: proposes this member's name and client URLs once a leader exists (etcd's
+  // publish), again after a failure.
+  void publish_attributes();
+  // Raft thread: fails every read waiting on a ReadIndex round ("leader changed"): the leader
+  // that was asked may never answer.
+  void fail_read_rounds(Status s);
   // The waiting call's callback for `id`, taken out of writes_ (empty if none waits).
   WriteCallback take_waiter(uint64_t id);
   void complete(uint64_t id, Result<WriteResult> result);
@@ -296,6 +329,9 @@ class Node {
   std::unique_ptr<mvcc::KvStore> kv_;
   std::unique_ptr<lease::Lessor> lessor_;
   std::unique_ptr<AlarmStore> alarms_;
+  std::unique_ptr<MemberStore> members_;
+  std::unique_ptr<PeerNetwork> peers_;
+  std::atomic<int> publish_state_{0};  // 0 not yet, 1 proposed, 2 applied
   std::unique_ptr<mvcc::StoreHistory> history_;
   std::unique_ptr<WatchHub> hub_;
   std::unique_ptr<wal::WalStorage> storage_;
@@ -321,6 +357,8 @@ class Node {
   std::mutex raft_mu_;
   std::condition_variable raft_cv_;
   std::deque<Proposal> proposals_;
+  std::vector<raft::Message> messages_in_;              // from peers
+  std::vector<uint64_t> unreachable_in_;                // peers the transport could not reach
   std::vector<ReadCallback> reads_waiting_;             // not yet in a round
   std::vector<uint64_t> snapshots_due_;                 // indexes the apply thread committed
   std::map<std::string, ReadRound> read_rounds_;        // by context, asked of Raft

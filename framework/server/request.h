@@ -6,6 +6,7 @@
 #define KEEL_SERVER_REQUEST_H_
 
 #include <cstdint>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -46,11 +47,21 @@ struct AlarmRequest {
   friend bool operator==(const AlarmRequest&, const AlarmRequest&) = default;
 };
 
+// etcd's publish: a member tells the cluster its name and client URLs once it sees a leader, so
+// every member's MemberList shows them.
+struct MemberAttributesRequest {
+  uint64_t member_id = 0;
+  std::string name;
+  std::vector<std::string> client_urls;
+  friend bool operator==(const MemberAttributesRequest&, const MemberAttributesRequest&) = default;
+};
+
 struct InternalRequest {
   // Unique per member and proposal: the applier completes the waiting call with this id.
   uint64_t id = 0;
   std::variant<mvcc::PutRequest, mvcc::DeleteRangeRequest, mvcc::TxnRequest, CompactionRequest,
-               LeaseGrantRequest, LeaseRevokeRequest, LeaseCheckpointRequest, AlarmRequest>
+               LeaseGrantRequest, LeaseRevokeRequest, LeaseCheckpointRequest, AlarmRequest,
+               MemberAttributesRequest>
       body;
   friend bool operator==(const InternalRequest&, const InternalRequest&) = default;
 };

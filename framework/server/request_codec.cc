@@ -28,6 +28,7 @@ constexpr uint8_t kBodyLeaseGrant = 4;
 constexpr uint8_t kBodyLeaseRevoke = 5;
 constexpr uint8_t kBodyLeaseCheckpoint = 6;
 constexpr uint8_t kBodyAlarm = 7;
+constexpr uint8_t kBodyMemberAttributes = 8;
 static_assert(std::is_same_v<std::variant_alternative_t<kBodyPut, Body>, mvcc::PutRequest>);
 static_assert(
     std::is_same_v<std::variant_alternative_t<kBodyDeleteRange, Body>, mvcc::DeleteRangeRequest>);
@@ -41,7 +42,9 @@ static_assert(
 static_assert(std::is_same_v<std::variant_alternative_t<kBodyLeaseCheckpoint, Body>,
                              LeaseCheckpointRequest>);
 static_assert(std::is_same_v<std::variant_alternative_t<kBodyAlarm, Body>, AlarmRequest>);
-static_assert(std::variant_size_v<Body> == 8, "a new body kind needs a tag and docs");
+static_assert(std::is_same_v<std::variant_alternative_t<kBodyMemberAttributes, Body>,
+                             MemberAttributesRequest>);
+static_assert(std::variant_size_v<Body> == 9, "a new body kind needs a tag and docs");
 
 constexpr uint8_t kOpEmpty = 0;
 constexpr uint8_t kOpRange = 1;
@@ -65,6 +68,7 @@ static_assert(std::variant_size_v<Op> == 5, "a new op kind needs a tag and docs"
 constexpr size_t kMinCompareBytes = 9;     // 2 enums, 3 empty strings, 4 one-byte varints
 constexpr size_t kMinRequestOpBytes = 1;   // the tag of an empty op
 constexpr size_t kMinCheckpointBytes = 2;  // two one-byte varints
+constexpr size_t kMinUrlBytes = 1;         // an empty string's length
 
 // ---- encoding ----
 
@@ -389,6 +393,20 @@ bool decode_body(Reader& r, Body* body) {
              r.varint(&v.member_id, "alarm member_id") &&
              r.enumeration(&v.alarm, AlarmType::kCorrupt, "alarm type");
     }
+    case kBodyMemberAttributes: {
+      MemberAttributesRequest& v = body->emplace<kBodyMemberAttributes>();
+      size_t n;
+      if (!r.varint(&v.member_id, "member_attributes member_id") ||
+          !r.bytes(&v.name, "member_attributes name") ||
+          !r.count(&n, kMinUrlBytes, "member_attributes client url count")) {
+        return false;
+      }
+      v.client_urls.resize(n);
+      for (std::string& url : v.client_urls) {
+        if (!r.bytes(&url, "member_attributes client url")) return false;
+      }
+      return true;
+    }
   }
   return r.fail(start, "unknown body tag " + std::to_string(tag));
 }
@@ -433,6 +451,14 @@ std::string encode_request(const InternalRequest& request) {
       put_enum(&out, v.action);
       put_varint(&out, v.member_id);
       put_enum(&out, v.alarm);
+      break;
+    }
+    case kBodyMemberAttributes: {
+      const MemberAttributesRequest& v = std::get<kBodyMemberAttributes>(request.body);
+      put_varint(&out, v.member_id);
+      put_bytes(&out, v.name);
+      put_varint(&out, v.client_urls.size());
+      for (const std::string& url : v.client_urls) put_bytes(&out, url);
       break;
     }
   }

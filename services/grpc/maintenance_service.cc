@@ -140,11 +140,14 @@ grpc::ServerUnaryReactor* ClusterService::MemberList(grpc::CallbackServerContext
                                                      const etcdserverpb::MemberListRequest*,
                                                      etcdserverpb::MemberListResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  etcdserverpb::Member* m = response->add_members();
-  m->set_id(node_.member_id());
-  m->set_name(node_.options().name);
-  for (const auto& u : node_.options().peer_urls) m->add_peerurls(u);
-  for (const auto& u : node_.options().client_urls) m->add_clienturls(u);
+  for (const server::Member& member : node_.members()) {
+    etcdserverpb::Member* m = response->add_members();
+    m->set_id(member.id);
+    m->set_name(member.name);
+    for (const auto& u : member.peer_urls) m->add_peerurls(u);
+    for (const auto& u : member.client_urls) m->add_clienturls(u);
+    m->set_islearner(member.is_learner);
+  }
   fill_header(node_.header(), response->mutable_header());
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -180,12 +181,16 @@ bool plain_http(const std::vector<config::Url>& urls, const char* flag, const ch
 }
 
 int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& logger) {
-  if (c.initial_cluster.size() > 1) {
-    std::cerr << "keeld: cannot start: --initial-cluster names " << c.initial_cluster.size()
-              << " members; keel runs a member alone in its cluster until clustering is built\n";
+  // A restart reads its cluster from its WAL, whatever the flags say (as etcd); a first start with
+  // "existing" would join a running cluster, which needs run-time membership.
+  const std::string wal_dir = c.wal_dir.empty() ? c.data_dir + "/member/wal" : c.wal_dir;
+  if (!c.initial_cluster_state_new && c.initial_cluster.size() > 1 && !std::filesystem::exists(wal_dir)) {
+    std::cerr << "keeld: cannot start: --initial-cluster-state existing (joining a running cluster) "
+                 "comes with run-time membership, which is not built yet\n";
     return 2;
   }
   if (!plain_http(c.listen_client_urls, "--listen-client-urls", "client") ||
+      !plain_http(c.listen_peer_urls, "--listen-peer-urls", "peer") ||
       !plain_http(c.listen_metrics_urls, "--listen-metrics-urls", "metrics")) {
     return 2;
   }
@@ -210,6 +215,11 @@ int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& 
   options.peer_urls = own_peer_urls(c);
   options.client_urls = url_texts(c.advertise_client_urls);
   options.cluster_token = c.initial_cluster_token;
+  for (const auto& m : c.initial_cluster) options.initial_cluster.push_back({m.name, url_texts(m.peer_urls)});
+  options.listen_peer_urls = url_texts(c.listen_peer_urls);
+  // A member alone keeps its peer port closed: nothing would reach it there until run-time
+  // membership can add a member.
+  if (c.initial_cluster.size() > 1) options.transport = engines.transport.get();
   options.heartbeat_interval = std::chrono::milliseconds(c.heartbeat_interval_ms);
   options.election_timeout = std::chrono::milliseconds(c.election_timeout_ms);
   options.pre_vote = c.pre_vote;

@@ -4,6 +4,7 @@ A Keeld is one member in its own temporary data dir; start() returns once keeld 
 ready to serve clients. Every process a test starts is killed when the test ends, so a failing
 test never leaves a keeld behind.
 """
+import json
 import os
 import shutil
 import signal
@@ -25,8 +26,10 @@ def free_port():
 
 
 class Keeld:
-    def __init__(self, backend="lmdb", data_dir=None, extra_args=()):
+    def __init__(self, backend="lmdb", data_dir=None, extra_args=(), name="it"):
         self.backend = backend
+        self.name = name
+        self.initial_cluster = None  # "name=url,...": set by a Cluster; None: this member alone
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="keel-it-")
         self.client_port = free_port()
@@ -39,28 +42,43 @@ class Keeld:
     def endpoint(self):
         return "127.0.0.1:%d" % self.client_port
 
+    @property
+    def peer_url(self):
+        return "http://127.0.0.1:%d" % self.peer_port
+
     def args(self):
-        peer = "http://127.0.0.1:%d" % self.peer_port
+        peer = self.peer_url
         client = "http://127.0.0.1:%d" % self.client_port
-        return [KEELD, "--name", "it", "--data-dir", os.path.join(self.data_dir, "member-data"),
+        return [KEELD, "--name", self.name, "--data-dir", os.path.join(self.data_dir, "member-data"),
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                "--initial-cluster", "it=" + peer, "--backend", self.backend] + self.extra_args
+                "--initial-cluster", self.initial_cluster or (self.name + "=" + peer),
+                "--backend", self.backend] + self.extra_args
 
-    def start(self, timeout=60):
-        offset = len(self.log())  # a restart appends to the log: look only at this run's part
+    def launch(self):
+        """Starts the process and returns at once; wait_ready() waits for it to serve."""
+        self._offset = len(self.log())  # a restart appends to the log: look only at this run's part
         log = open(self.log_path, "a")
         self.proc = subprocess.Popen(self.args(), stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
         log.close()
+        return self
+
+    def wait_ready(self, timeout=60):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("keeld exited with %d:\n%s" % (self.proc.returncode, self.log()))
-            if READY_LINE in self.log()[offset:]:
+            if READY_LINE in self.log()[self._offset:]:
                 return self
             time.sleep(0.02)
         raise RuntimeError("keeld did not become ready:\n" + self.log())
+
+    def start(self, timeout=60):
+        return self.launch().wait_ready(timeout)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
 
     def log(self):
         try:
@@ -145,3 +163,66 @@ class ClientTestCase(MemberTestCase):
     def tearDownClass(cls):
         cls.c.close()
         super().tearDownClass()
+
+
+class Cluster:
+    """`n` keeld members on loopback forming one cluster, started as etcd's members are: each
+    with the whole --initial-cluster, --initial-cluster-state new and one --initial-cluster-token.
+    `backends` gives each member's backend in turn (so one cluster can mix engines)."""
+
+    def __init__(self, n, backends=("lmdb",), transport="grpc", extra_args=(), token=None):
+        self.members = []
+        for i in range(n):
+            args = ["--transport", transport, "--initial-cluster-state", "new",
+                    "--initial-cluster-token", token or "keel-it-%d" % os.getpid()] + list(extra_args)
+            self.members.append(Keeld(backends[i % len(backends)], extra_args=args, name="m%d" % i))
+        cluster = ",".join("%s=%s" % (m.name, m.peer_url) for m in self.members)
+        for m in self.members:
+            m.initial_cluster = cluster
+
+    def start(self, timeout=60):
+        for m in self.members:
+            m.launch()
+        for m in self.members:
+            m.wait_ready(timeout)
+        return self
+
+    def status(self, member, timeout=10):
+        """etcdctl endpoint status of one member as a dict (None when it does not answer)."""
+        code, out, _ = member.etcdctl("endpoint", "status", "-w", "json", check=False, timeout=timeout + 20)
+        if code != 0:
+            return None
+        return json.loads(out)[0]["Status"]
+
+    def leader(self, timeout=30, among=None):
+        """The member every live member (or those in `among`) names as leader, once they agree."""
+        live = [m for m in (among or self.members) if m.alive()]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            leaders = set()
+            ids = {}
+            for m in live:
+                st = self.status(m)
+                if st is None:
+                    leaders.add(None)
+                    continue
+                leaders.add(st["leader"])
+                ids[st["header"]["member_id"]] = m
+            if len(leaders) == 1 and None not in leaders and 0 not in leaders:
+                lead = leaders.pop()
+                if lead in ids:
+                    return ids[lead]
+            time.sleep(0.2)
+        raise AssertionError("the members did not agree on a leader within %ds:\n%s" % (
+            timeout, self.logs()))
+
+    def logs(self, tail=3000):
+        return "\n".join("--- %s ---\n%s" % (m.name, m.log()[-tail:]) for m in self.members)
+
+    def stop(self):
+        """SIGTERM to every live member; returns their exit codes."""
+        return [m.stop() for m in self.members if m.alive()]
+
+    def close(self):
+        for m in self.members:
+            m.close()

@@ -143,6 +143,9 @@ TEST(RequestCodec, RoundTripsEveryBodyWithEveryFieldSet) {
   expect_round_trip(with_body(
       11, AlarmRequest{AlarmRequest::Action::kDeactivate, std::numeric_limits<uint64_t>::max(),
                        AlarmType::kCorrupt}));
+  expect_round_trip(with_body(
+      12, MemberAttributesRequest{std::numeric_limits<uint64_t>::max(), "infra1",
+                                  {"http://127.0.0.1:2379", "http://10.0.0.1:2379"}}));
 }
 
 // Fields of the same type written in the wrong order would survive an all-true round trip; mixed
@@ -193,6 +196,8 @@ TEST(RequestCodec, RoundTripsDefaultsAndEmptyLists) {
   expect_round_trip(with_body(0, LeaseRevokeRequest{}));
   expect_round_trip(with_body(0, LeaseCheckpointRequest{}));
   expect_round_trip(with_body(0, AlarmRequest{}));
+  expect_round_trip(with_body(0, MemberAttributesRequest{}));
+  expect_round_trip(with_body(0, MemberAttributesRequest{1, "", {""}}));
   mvcc::TxnRequest empty_ops;
   empty_ops.success = {op(std::monostate{}), op(std::monostate{})};
   empty_ops.failure = {op(std::monostate{})};
@@ -222,6 +227,9 @@ TEST(RequestCodec, WritesTheDocumentedBytes) {
   EXPECT_EQ(encode_request(with_body(2, AlarmRequest{AlarmRequest::Action::kActivate, 1,
                                                      AlarmType::kNoSpace})),
             "\x01\x02\x07\x01\x01\x01"s);
+
+  EXPECT_EQ(encode_request(with_body(3, MemberAttributesRequest{0x81, "m1", {"u"}})),
+            "\x01\x03\x08\x81\x01\x02m1\x01\x01u"s);
 }
 
 TEST(RequestCodec, EveryTruncationIsCorruption) {
@@ -244,7 +252,7 @@ TEST(RequestCodec, WrongFormatByteIsCorruption) {
 }
 
 TEST(RequestCodec, UnknownTagsAreCorruption) {
-  expect_corrupt("\x01\x01\x08"s, "unknown body tag 8");
+  expect_corrupt("\x01\x01\x09"s, "unknown body tag 9");
   expect_corrupt("\x01\x01\xff"s, "unknown body tag 255");
   // A Txn with one success op of tag 5.
   expect_corrupt("\x01\x01\x02\x00\x01\x05\x00"s, "unknown op tag 5");

@@ -1,0 +1,285 @@
+"""keeld members forming a cluster over a transport plugin (KEEL_TRANSPORT), driven by real etcd
+clients: etcdctl and python3-etcd3 against every member. The members of one cluster mix the two
+backends (LMDB and LevelDB), so HashKV agreeing across them also checks the engines agree.
+
+What this proves: a cluster started with etcd's flags elects a leader, shows the member ids etcd
+would compute, replicates every write to every member (a follower forwards proposals and asks the
+leader for linearizable reads), serves watches on followers, keeps serving through a SIGKILLed
+leader without losing an acknowledged write, catches up a follower that was stopped, and refuses
+a member started with another cluster token ("cluster ID mismatch" in the logs).
+"""
+import hashlib
+import json
+import os
+import signal
+import struct
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from keel_harness import Cluster  # noqa: E402
+
+TRANSPORT = os.environ.get("KEEL_TRANSPORT", "grpc")
+BACKENDS = ("lmdb", "leveldb")
+
+
+def etcd_member_id(peer_urls, token):
+    """The id etcd gives a member: SHA-1 of its sorted peer URLs and the cluster token."""
+    digest = hashlib.sha1(("".join(sorted(peer_urls)) + token).encode()).digest()
+    return struct.unpack(">Q", digest[:8])[0]
+
+
+def client(member):
+    import etcd3
+    return etcd3.client(host="127.0.0.1", port=member.client_port, timeout=20)
+
+
+def wait_for(what, check, timeout=60, interval=0.1):
+    """Polls check() until it returns a true value (returned), failing after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except Exception as e:  # a member still electing or restarting
+            last = e
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+
+
+def hashkv(member, revision):
+    _, out, _ = member.etcdctl("endpoint", "hashkv", "--rev", str(revision), "-w", "json")
+    return json.loads(out)[0]["HashKV"]["hash"]
+
+
+class ClusterCase(unittest.TestCase):
+    size = 3
+
+    def setUp(self):
+        self.cluster = Cluster(self.size, backends=BACKENDS, transport=TRANSPORT).start()
+
+    def tearDown(self):
+        try:
+            for m in self.cluster.members:
+                if m.alive():
+                    code = m.stop()
+                    self.assertEqual(code, 0, "%s exited %r on SIGTERM:\n%s" % (m.name, code, m.log()[-4000:]))
+        finally:
+            self.cluster.close()
+
+    def revisions_agree(self, members):
+        revs = set()
+        for m in members:
+            st = self.cluster.status(m)
+            if st is None:
+                return False
+            revs.add(st["header"]["revision"])
+        return revs.pop() if len(revs) == 1 else False
+
+    def assert_same_state(self, members):
+        """Every member at one revision with one HashKV there."""
+        rev = wait_for("the members to reach one revision", lambda: self.revisions_agree(members))
+        hashes = {m.name: hashkv(m, rev) for m in members}
+        self.assertEqual(len(set(hashes.values())), 1, "HashKV at revision %d differs: %r" % (rev, hashes))
+        return rev
+
+
+class ThreeMembers(ClusterCase):
+    def test_members_show_etcds_ids_and_serve_as_one(self):
+        c = self.cluster
+        leader = c.leader()
+        token = c.members[0].extra_args[c.members[0].extra_args.index("--initial-cluster-token") + 1]
+        # MemberList: every member with the id etcd would give it, its name and its client URL
+        # (published through the log once it saw a leader).
+        for m in c.members:
+            _, out, _ = m.etcdctl("member", "list", "-w", "json")
+            listed = {x["ID"]: x for x in json.loads(out)["members"]}
+            for other in c.members:
+                want = etcd_member_id([other.peer_url], token)
+                self.assertIn(want, listed, "member list on %s: %r" % (m.name, listed))
+                self.assertEqual(listed[want]["peerURLs"], [other.peer_url])
+            wait_for("every member's client URL in %s's member list" % m.name, lambda m=m: all(
+                x.get("clientURLs") for x in json.loads(m.etcdctl("member", "list", "-w", "json")[1])["members"]))
+        # etcdctl's --cluster forms find every member through MemberList.
+        _, out, _ = c.members[1].etcdctl("endpoint", "status", "--cluster", "-w", "json")
+        rows = json.loads(out)
+        self.assertEqual(len(rows), 3)
+        self.assertEqual({r["Status"]["leader"] for r in rows}, {c.status(leader)["header"]["member_id"]})
+        _, out, err = c.members[2].etcdctl("endpoint", "health", "--cluster")
+        self.assertEqual((out + err).count("is healthy"), 3, out + err)
+
+        # A write on each member, read back from each: linearizable, then serializable.
+        clients = [client(m) for m in c.members]
+        try:
+            for i, cl in enumerate(clients):
+                cl.put("k%d" % i, "v%d" % i)
+            for cl in clients:
+                for i in range(3):
+                    value, _ = cl.get("k%d" % i)
+                    self.assertEqual(value, ("v%d" % i).encode())
+                    value, _ = cl.get("k%d" % i, serializable=True)
+                    self.assertEqual(value, ("v%d" % i).encode())
+            # etcdctl on a follower: a txn and a delete forwarded to the leader.
+            follower = next(m for m in c.members if m is not leader)
+            follower.etcdctl("put", "fk", "fv")
+            _, out, _ = leader.etcdctl("get", "fk", "--print-value-only")
+            self.assertEqual(out.strip(), "fv")
+            follower.etcdctl("del", "fk")
+            _, out, _ = c.members[0].etcdctl("get", "fk", "--consistency", "l", "--print-value-only")
+            self.assertEqual(out.strip(), "")
+        finally:
+            for cl in clients:
+                cl.close()
+        self.assert_same_state(c.members)
+
+    def test_a_watch_on_a_follower_sees_the_leaders_writes(self):
+        c = self.cluster
+        leader = c.leader()
+        follower = next(m for m in c.members if m is not leader)
+        fc, lc = client(follower), client(leader)
+        try:
+            events, cancel = fc.watch_prefix("w/")
+            for i in range(20):
+                lc.put("w/%02d" % i, str(i))
+            seen = []
+            for ev in events:
+                seen.append((ev.key.decode(), ev.value.decode()))
+                if len(seen) == 20:
+                    break
+            cancel()
+            self.assertEqual(seen, [("w/%02d" % i, str(i)) for i in range(20)])
+        finally:
+            fc.close()
+            lc.close()
+
+    def test_sigkill_of_the_leader_under_writes_loses_no_acknowledged_write(self):
+        c = self.cluster
+        old = c.leader()
+        acked = []
+        stop = threading.Event()
+        errors = []
+
+        def writer(member, prefix):
+            cl = client(member)
+            n = 0
+            try:
+                while not stop.is_set() and n < 100000:
+                    try:
+                        cl.put("%s/%06d" % (prefix, n), "x")
+                        acked.append("%s/%06d" % (prefix, n))
+                    except Exception as e:  # no leader for a moment: etcd's errors
+                        errors.append(repr(e))
+                        time.sleep(0.05)
+                    n += 1
+            finally:
+                cl.close()
+
+        followers = [m for m in c.members if m is not old]
+        threads = [threading.Thread(target=writer, args=(m, m.name)) for m in followers]
+        threads.append(threading.Thread(target=writer, args=(old, old.name)))
+        for t in threads:
+            t.start()
+        try:
+            wait_for("writes before the kill", lambda: len(acked) >= 200)
+            old.kill()
+            before = len(acked)
+            new = c.leader(among=followers, timeout=30)
+            self.assertIsNot(new, old)
+            wait_for("writes after the new leader", lambda: len(acked) >= before + 200)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(60)
+        old.start()
+        self.assert_same_state(c.members)
+        for m in c.members:
+            cl = client(m)
+            try:
+                keys = set()
+                for prefix in [x.name for x in c.members]:
+                    keys |= {meta.key.decode() for _, meta in cl.get_prefix(prefix + "/", keys_only=True)}
+                missing = [k for k in acked if k not in keys]
+                self.assertEqual(missing, [], "%s lacks %d acknowledged writes" % (m.name, len(missing)))
+            finally:
+                cl.close()
+
+    def test_a_stopped_follower_catches_up_by_the_log(self):
+        c = self.cluster
+        leader = c.leader()
+        follower = next(m for m in c.members if m is not leader)
+        lc = client(leader)
+        try:
+            follower.proc.send_signal(signal.SIGSTOP)
+            try:
+                for i in range(300):
+                    lc.put("stopped/%03d" % i, "v%d" % i)
+                time.sleep(2)  # the follower misses heartbeats too, not only appends
+            finally:
+                follower.proc.send_signal(signal.SIGCONT)
+            self.assert_same_state(c.members)
+            fc = client(follower)
+            try:
+                self.assertEqual(len(list(fc.get_prefix("stopped/", serializable=True))), 300)
+            finally:
+                fc.close()
+        finally:
+            lc.close()
+
+
+class FiveMembers(ClusterCase):
+    size = 5
+
+    def test_two_members_lost_and_the_rest_still_serve(self):
+        c = self.cluster
+        leader = c.leader()
+        lost = [next(m for m in c.members if m is not leader), leader]  # a follower and the leader
+        for m in lost:
+            m.kill()
+        rest = [m for m in c.members if m not in lost]
+        c.leader(among=rest)
+        cl = client(rest[0])
+        try:
+            cl.put("five", "still")
+        finally:
+            cl.close()
+        for m in rest:
+            cm = client(m)
+            try:
+                self.assertEqual(cm.get("five")[0], b"still")
+            finally:
+                cm.close()
+        for m in lost:
+            m.start()
+        self.assert_same_state(c.members)
+
+
+class AnotherClusterToken(unittest.TestCase):
+    def test_a_member_of_another_cluster_is_refused(self):
+        c = Cluster(3, backends=BACKENDS, transport=TRANSPORT)
+        stray = c.members[2]
+        i = stray.extra_args.index("--initial-cluster-token")
+        stray.extra_args[i + 1] = "another-token"
+        try:
+            for m in c.members:
+                m.launch()
+            for m in c.members[:2]:
+                m.wait_ready()
+            c.leader(among=c.members[:2])
+            wait_for("'cluster ID mismatch' in the stray member's log and in one of the others'",
+                     lambda: "cluster ID mismatch" in stray.log() and any(
+                         "cluster ID mismatch" in m.log() for m in c.members[:2]))
+            self.assertTrue(stray.alive())
+            self.assertEqual(c.status(stray)["leader"], 0, "the stray member must not find a leader")
+        finally:
+            for m in c.members:
+                if m.alive():
+                    m.stop()
+            c.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
