@@ -284,6 +284,10 @@ Status Node::start() {
       std::lock_guard<std::mutex> lock(raft_mu_);
       unreachable_in_.push_back(peer);
     };
+    net.on_call = [this](uint64_t from, PeerMethod method, std::string body,
+                         std::function<void(Result<std::string>)> reply) {
+      serve_call(from, method, std::move(body), std::move(reply));
+    };
     net.logger = options_.logger;
     net.metrics = options_.metrics != nullptr ? options_.metrics : own_metrics_.get();
     Result<std::unique_ptr<PeerNetwork>> network = PeerNetwork::start(*options_.transport, std::move(net));
@@ -409,6 +413,69 @@ void Node::read_barrier(ReadCallback done) {
   done(ErrStopped());
 }
 
+Result<uint64_t> Node::leader_to_ask() const {
+  const uint64_t lead = leader_.load();
+  if (lead == raft::kNone) return ErrNoLeader();
+  if (lead == member_id_ || peers_ == nullptr) return raft::kNone;
+  return lead;
+}
+
+void Node::renew_lease(int64_t id, std::function<void(Result<int64_t>)> done) {
+  Result<uint64_t> leader = leader_to_ask();
+  if (!leader.ok()) return done(leader.status());
+  if (*leader == raft::kNone) return done(lessor_->renew(id));
+  peers_->call(*leader, PeerMethod::kLeaseRenew, encode_lease_renew(id),
+               std::chrono::steady_clock::now() + request_timeout_,
+               [done = std::move(done)](Result<std::string> answer) {
+                 if (!answer.ok()) return done(answer.status());
+                 done(decode_renewed_ttl(*answer));
+               });
+}
+
+void Node::lease_time_to_live(int64_t id, bool keys,
+                              std::function<void(Result<lease::LeaseTimeToLiveResponse>)> done) {
+  Result<uint64_t> leader = leader_to_ask();
+  if (!leader.ok()) return done(leader.status());
+  if (*leader == raft::kNone) {
+    // After a ReadIndex round, so a lease granted just before is known here.
+    return read_barrier([this, id, keys, done = std::move(done)](Status ready) {
+      if (!ready.ok()) return done(ready);
+      done(lessor_->time_to_live(id, keys));
+    });
+  }
+  peers_->call(*leader, PeerMethod::kLeaseTimeToLive, encode_lease_ttl_request(id, keys),
+               std::chrono::steady_clock::now() + request_timeout_,
+               [done = std::move(done)](Result<std::string> answer) {
+                 if (!answer.ok()) return done(answer.status());
+                 done(decode_lease_ttl(*answer));
+               });
+}
+
+void Node::serve_call(uint64_t from, PeerMethod method, std::string body,
+                      std::function<void(Result<std::string>)> reply) {
+  // Only the leader's lessor knows when leases expire: a member that no longer leads says so
+  // (the asker's lessor answers "not a primary" alike), and the asker's client retries.
+  switch (method) {
+    case PeerMethod::kLeaseRenew: {
+      Result<int64_t> id = decode_lease_renew(body);
+      if (!id.ok()) return reply(id.status());
+      Result<int64_t> ttl = lessor_->renew(*id);
+      return reply(ttl.ok() ? Result<std::string>(encode_renewed_ttl(*ttl)) : Result<std::string>(ttl.status()));
+    }
+    case PeerMethod::kLeaseTimeToLive: {
+      Result<std::pair<int64_t, bool>> req = decode_lease_ttl_request(body);
+      if (!req.ok()) return reply(req.status());
+      if (leader_.load() != member_id_) return reply(ErrNotLeader());
+      const auto [id, keys] = *req;
+      return read_barrier([this, id, keys, reply = std::move(reply)](Status ready) {
+        if (!ready.ok()) return reply(ready);
+        reply(encode_lease_ttl(lessor_->time_to_live(id, keys)));
+      });
+    }
+  }
+  log(options_.logger, LogLevel::kWarn, "peer " + id_to_hex(from) + " called an unknown method");
+}
+
 Result<mvcc::RangeResponse> Node::range(const mvcc::RangeRequest& request) const {
   m_.ranges->inc();
   return kv_->range(request);
@@ -506,6 +573,7 @@ void Node::raft_loop() {
       next_tick += tick;
       if (next_tick <= now) next_tick = now + tick;
       expire_waiters(now);
+      if (peers_) peers_->expire_calls(now, ErrTimeout());
       publish_attributes();
       propose_lease_upkeep();
       propose_auto_compaction();
@@ -994,7 +1062,7 @@ void Node::stop() {
   }
   reads_at_index_.clear();
 
-  if (peers_) peers_->stop();  // before what its callbacks touch goes away
+  if (peers_) peers_->stop(ErrStopped());  // before what its callbacks touch goes away
   raft_.reset();
   peers_.reset();
   hub_.reset();

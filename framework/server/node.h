@@ -177,6 +177,12 @@ class Node {
   void propose(decltype(InternalRequest::body) body, WriteCallback done);
   // Calls `done` with OK once a read of the local store is linearizable (etcd's ReadIndex).
   void read_barrier(ReadCallback done);
+  // etcd's lease keep-alive: renews on the leader's lessor, asking the leader from a follower.
+  // `done` gets the lease's new TTL, NotFound for an unknown lease, or etcd's errors.
+  void renew_lease(int64_t id, std::function<void(Result<int64_t>)> done);
+  // etcd's LeaseTimeToLive, as the leader's lessor knows it (asked of the leader from a follower,
+  // after a ReadIndex round on the leader, so a lease just granted is known).
+  void lease_time_to_live(int64_t id, bool keys, std::function<void(Result<lease::LeaseTimeToLiveResponse>)> done);
   // Reads the local store (a serializable read, or a linearizable one after read_barrier).
   Result<mvcc::RangeResponse> range(const mvcc::RangeRequest& request) const;
   // A txn that writes nothing (mvcc::txn_writes), served as a read like range(): etcd answers
@@ -264,6 +270,11 @@ class Node {
   void fail(Status s);
   // Raft thread: sends a Ready's messages to the peers; snapshots are refused for now.
   void send_messages(std::vector<raft::Message>& messages);
+  // Transport threads: a peer's call (the leader answering a follower's lease requests).
+  void serve_call(uint64_t from, PeerMethod method, std::string body,
+                  std::function<void(Result<std::string>)> reply);
+  // The leader to ask from a follower, or why there is none (ErrNoLeader); kNone on the leader.
+  Result<uint64_t> leader_to_ask() const;
   // Raft thread: proposes this member's name and client URLs once a leader exists (etcd's
   // publish), again after a failure.
   void publish_attributes();

@@ -14,23 +14,6 @@ void log(Logger* logger, LogLevel level, const std::string& message) {
 
 }  // namespace
 
-std::string encode_raft_frame(const raft::Message& m) {
-  std::string frame(1, static_cast<char>(PeerFrameKind::kRaftMessage));
-  frame += raft::EncodeMessage(m);
-  return frame;
-}
-
-Result<raft::Message> decode_raft_frame(std::string_view frame) {
-  if (frame.empty() || static_cast<uint8_t>(frame[0]) != static_cast<uint8_t>(PeerFrameKind::kRaftMessage)) {
-    return Status::Corruption("peer frame: unknown kind");
-  }
-  return raft::DecodeMessage(frame.substr(1));
-}
-
-Lane lane_of(const raft::Message& m) {
-  return m.type == raft::MessageType::kApp && !m.entries.empty() ? Lane::kBulk : Lane::kControl;
-}
-
 PeerNetwork::PeerNetwork(PeerNetworkOptions options) : options_(std::move(options)) {
   if (options_.metrics != nullptr) {
     metrics::Registry& r = *options_.metrics;
@@ -57,26 +40,101 @@ Result<std::unique_ptr<PeerNetwork>> PeerNetwork::start(TransportPlugin& plugin,
   return network;
 }
 
-PeerNetwork::~PeerNetwork() { stop(); }
+PeerNetwork::~PeerNetwork() { stop(Status::Cancelled("the peer network stopped")); }
 
-void PeerNetwork::stop() {
+void PeerNetwork::stop(const Status& s) {
   if (transport_) transport_->stop();
+  std::map<uint64_t, PendingCall> calls;
+  {
+    std::lock_guard<std::mutex> lock(calls_mu_);
+    stopped_ = true;
+    calls.swap(calls_);
+  }
+  for (auto& [id, c] : calls) c.done(s);
 }
 
 Status PeerNetwork::add_peer(uint64_t peer, const std::vector<std::string>& urls) {
   return transport_->add_peer(peer, urls);
 }
 
+void PeerNetwork::send_frame(uint64_t to, std::string frame, Lane lane) {
+  if (sent_bytes_ != nullptr) sent_bytes_->with({id_to_hex(to)}).inc(static_cast<double>(frame.size()));
+  transport_->send(to, std::move(frame), lane);
+}
+
 void PeerNetwork::send(const std::vector<raft::Message>& messages) {
-  for (const raft::Message& m : messages) {
-    std::string frame = encode_raft_frame(m);
-    if (sent_bytes_ != nullptr) sent_bytes_->with({id_to_hex(m.to)}).inc(static_cast<double>(frame.size()));
-    transport_->send(m.to, std::move(frame), lane_of(m));
+  for (const raft::Message& m : messages) send_frame(m.to, encode_raft_frame(m), lane_of(m));
+}
+
+void PeerNetwork::call(uint64_t peer, PeerMethod method, std::string body,
+                       std::chrono::steady_clock::time_point deadline, CallDone done) {
+  PeerCall c{0, method, std::move(body)};
+  {
+    std::lock_guard<std::mutex> lock(calls_mu_);
+    if (!stopped_) {
+      c.call_id = ++next_call_id_;
+      calls_[c.call_id] = PendingCall{std::move(done), deadline};
+    }
+  }
+  if (c.call_id == 0) return done(Status::Cancelled("the peer network stopped"));
+  send_frame(peer, encode_call_frame(c), Lane::kControl);
+}
+
+void PeerNetwork::expire_calls(std::chrono::steady_clock::time_point now, const Status& s) {
+  std::vector<CallDone> expired;
+  {
+    std::lock_guard<std::mutex> lock(calls_mu_);
+    for (auto it = calls_.begin(); it != calls_.end();) {
+      if (it->second.deadline <= now) {
+        expired.push_back(std::move(it->second.done));
+        it = calls_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& done : expired) done(s);
+}
+
+void PeerNetwork::on_call_frame(uint64_t from, std::string_view frame) {
+  Result<PeerCall> c = decode_call_frame(frame);
+  if (!c.ok()) {
+    log(options_.logger, LogLevel::kWarn, "dropped a call from peer " + id_to_hex(from) + ": " + c.status().to_string());
+    return;
+  }
+  const uint64_t call_id = c->call_id;
+  options_.on_call(from, c->method, std::move(c->body), [this, from, call_id](Result<std::string> answer) {
+    PeerReply reply{call_id, answer.status(), answer.ok() ? std::move(answer).value() : std::string()};
+    send_frame(from, encode_reply_frame(reply), Lane::kControl);
+  });
+}
+
+void PeerNetwork::on_reply_frame(uint64_t from, std::string_view frame) {
+  Result<PeerReply> r = decode_reply_frame(frame);
+  if (!r.ok()) {
+    log(options_.logger, LogLevel::kWarn, "dropped a reply from peer " + id_to_hex(from) + ": " + r.status().to_string());
+    return;
+  }
+  CallDone done;
+  {
+    std::lock_guard<std::mutex> lock(calls_mu_);
+    auto it = calls_.find(r->call_id);
+    if (it == calls_.end()) return;  // expired already
+    done = std::move(it->second.done);
+    calls_.erase(it);
+  }
+  if (r->status.ok()) {
+    done(std::move(r->body));
+  } else {
+    done(r->status);
   }
 }
 
 void PeerNetwork::on_message(MemberId from, std::string frame) {
   if (received_bytes_ != nullptr) received_bytes_->with({id_to_hex(from)}).inc(static_cast<double>(frame.size()));
+  Result<PeerFrameKind> kind = frame_kind(frame);
+  if (kind.ok() && *kind == PeerFrameKind::kCall) return on_call_frame(from, frame);
+  if (kind.ok() && *kind == PeerFrameKind::kReply) return on_reply_frame(from, frame);
   Result<raft::Message> m = decode_raft_frame(frame);
   if (!m.ok()) {
     log(options_.logger, LogLevel::kWarn,

@@ -1,8 +1,9 @@
-// PeerNetwork: the member's end of the Transport. Raft's messages leave as frames (a kind byte,
-// then the message as raft/codec.h encodes it: docs/format/peer-frames.md) on the bulk lane when
-// they carry entries and on the control lane otherwise, so a heartbeat or a vote never waits
-// behind a large append; frames that arrive become Raft messages for the Raft thread. It counts
-// the bytes sent to and received from each peer under etcd's metric names.
+// PeerNetwork: the member's end of the Transport. Raft's messages leave as frames
+// (peer_frames.h) on the bulk lane when they carry entries and on the control lane otherwise, so
+// a heartbeat or a vote never waits behind a large append; frames that arrive become Raft
+// messages for the Raft thread. Calls (a follower's lease keep-alive for the leader) go out with
+// a call id and wait for the reply with that id, or for their deadline. It counts the bytes sent
+// to and received from each peer under etcd's metric names.
 //
 // A frame that does not decode, or whose message claims another sender than the connection's, or
 // is addressed to another member, is dropped and logged: a peer cannot speak for another.
@@ -12,9 +13,12 @@
 #ifndef KEEL_SERVER_PEER_NETWORK_H_
 #define KEEL_SERVER_PEER_NETWORK_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -23,11 +27,9 @@
 #include "keel/transport.h"
 #include "metrics/metrics.h"
 #include "raft/raft.h"
+#include "server/peer_frames.h"
 
 namespace keel::server {
-
-// The kind byte every peer frame starts with.
-enum class PeerFrameKind : uint8_t { kRaftMessage = 1 };
 
 struct PeerNetworkOptions {
   uint64_t member_id = 0;
@@ -37,6 +39,10 @@ struct PeerNetworkOptions {
   // Called from transport threads.
   std::function<void(raft::Message)> on_message;
   std::function<void(uint64_t peer)> on_unreachable;
+  // A peer's call; `reply` (callable once, from any thread) sends the answer back.
+  std::function<void(uint64_t from, PeerMethod method, std::string body,
+                     std::function<void(Result<std::string>)> reply)>
+      on_call;
   Logger* logger = nullptr;            // not owned; outlives the network
   metrics::Registry* metrics = nullptr;  // not owned; outlives the network
 };
@@ -51,9 +57,17 @@ class PeerNetwork : public TransportHandler {
   // Encodes and queues each message for its addressee (never blocks). Snapshots (kSnap) are not
   // sent here: the caller streams them.
   void send(const std::vector<raft::Message>& messages);
+  using CallDone = std::function<void(Result<std::string>)>;
+  // Asks `peer` to run `method` on `body`; `done` gets the answer's body or the peer's error, or
+  // what expire_calls() says once `deadline` has passed. Never blocks.
+  void call(uint64_t peer, PeerMethod method, std::string body,
+            std::chrono::steady_clock::time_point deadline, CallDone done);
+  // Fails the calls whose deadline is at or before `now` with `s`.
+  void expire_calls(std::chrono::steady_clock::time_point now, const Status& s);
   std::vector<std::string> listen_urls() const { return transport_->listen_urls(); }
-  // Stops the transport: no callback runs once it returns. Idempotent.
-  void stop();
+  // Stops the transport (no callback runs once it returns) and fails the calls still waiting with
+  // `s`. Idempotent.
+  void stop(const Status& s);
 
   // TransportHandler.
   void on_message(MemberId from, std::string frame) override;
@@ -61,20 +75,26 @@ class PeerNetwork : public TransportHandler {
   Status on_snapshot(MemberId from, std::string_view metadata, ByteSource& data) override;
 
  private:
+  struct PendingCall {
+    CallDone done;
+    std::chrono::steady_clock::time_point deadline;
+  };
+
   explicit PeerNetwork(PeerNetworkOptions options);
+  void on_call_frame(uint64_t from, std::string_view frame);
+  void on_reply_frame(uint64_t from, std::string_view frame);
+  void send_frame(uint64_t to, std::string frame, Lane lane);
 
   const PeerNetworkOptions options_;
+  std::mutex calls_mu_;
+  std::map<uint64_t, PendingCall> calls_;  // by call id
+  uint64_t next_call_id_ = 0;
+  bool stopped_ = false;
   std::unique_ptr<Transport> transport_;
   metrics::Family<metrics::Counter>* sent_bytes_ = nullptr;
   metrics::Family<metrics::Counter>* received_bytes_ = nullptr;
   metrics::Family<metrics::Counter>* sent_failures_ = nullptr;
 };
-
-// A Raft message as a peer frame, and back (Corruption for anything that is not one).
-std::string encode_raft_frame(const raft::Message& m);
-Result<raft::Message> decode_raft_frame(std::string_view frame);
-// The lane a message takes: appends that carry entries on the bulk lane, the rest on control.
-Lane lane_of(const raft::Message& m);
 
 }  // namespace keel::server
 

@@ -1,6 +1,6 @@
 // Lease: Grant and Revoke replicated through Raft; KeepAlive renews on the leader's lessor (a
-// bidi stream, one response per request, in order); TimeToLive after a ReadIndex round, Leases
-// from the local lessor.
+// bidi stream, one response per request, in order) and TimeToLive asks it after a ReadIndex round
+// (a follower asks the leader for both, as etcd forwards them); Leases from the local lessor.
 #include <deque>
 #include <mutex>
 #include <utility>
@@ -32,12 +32,19 @@ class KeepAliveStream final : public KeepAliveReactor {
       stop_reading(grpc::Status::OK);
       return;
     }
+    // The next read starts once this renewal is answered (one at a time, as etcd's recvLoop):
+    // from a follower it is a call to the leader, answered on another thread.
     const int64_t id = request_.id();
-    Result<int64_t> ttl = node_.lessor().renew(id);
+    node_.renew_lease(id, [this, id](Result<int64_t> ttl) { renewed(id, std::move(ttl)); });
+  }
+
+  void renewed(int64_t id, Result<int64_t> ttl) {
     if (!ttl.ok() && !ttl.status().is_not_found()) {
       // Not the leader's lessor (no leader yet, or leadership moved): end the stream, as etcd
       // ends it when it cannot reach a leader.
-      grpc::Status err = ttl.status().code() == Status::Code::kUnavailable
+      // The lessor's own "not a primary lessor" reads to clients as etcd's "no leader".
+      const bool etcd_text = ttl.status().message().rfind("etcdserver: ", 0) == 0;
+      grpc::Status err = ttl.status().code() == Status::Code::kUnavailable && !etcd_text
                              ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: no leader")
                              : to_grpc_status(ttl.status());
       stop_reading(std::move(err));
@@ -194,13 +201,12 @@ grpc::ServerUnaryReactor* LeaseService::LeaseTimeToLive(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const int64_t id = request->id();
   const bool with_keys = request->keys();
-  node_.read_barrier([this, reactor, response, id, with_keys](Status ready) {
-    if (!ready.ok()) return reactor->Finish(to_grpc_status(ready));
-    lease::LeaseTimeToLiveResponse got = node_.lessor().time_to_live(id, with_keys);
+  node_.lease_time_to_live(id, with_keys, [this, reactor, response, id](Result<lease::LeaseTimeToLiveResponse> got) {
+    if (!got.ok()) return reactor->Finish(to_grpc_status(got.status()));
     response->set_id(id);
-    response->set_ttl(got.ttl);
-    response->set_grantedttl(got.granted_ttl);
-    for (std::string& k : got.keys) response->add_keys(std::move(k));
+    response->set_ttl(got->ttl);
+    response->set_grantedttl(got->granted_ttl);
+    for (std::string& k : got->keys) response->add_keys(std::move(k));
     fill_header(node_.header(), response->mutable_header());
     reactor->Finish(grpc::Status::OK);
   });

@@ -1,6 +1,6 @@
 """keel-bench matrix, briefly: fresh members for two backends (and etcd when it is on PATH), two
 workloads on each, and the report it writes: markdown with ratios to the baseline, CSV, SVG and
-the raw JSON lines. Checks what the report says, never how fast anything was. And keel-bench
+the raw JSON lines; then rows of 3-member clusters, one per transport, loaded through the leader. Checks what the report says, never how fast anything was. And keel-bench
 against etcd itself with auth enabled (keel serves no Auth service yet): --user's token on every
 kind of call.
 
@@ -75,6 +75,30 @@ class Matrix(unittest.TestCase):
             raw = [json.loads(line) for line in f]
         self.assertEqual(len(raw), len(table))
         self.assertTrue(all("command" in r and "latency_ms" in r for r in raw))
+
+    @unittest.skipUnless(shutil.which("etcdctl"), "needs etcdctl on PATH (it finds the leader)")
+    def test_three_member_clusters_over_each_transport(self):
+        out, _ = self.matrix("--members", "3", "--backends", "lmdb", "--transports", "grpc,tcp",
+                             "--workloads", "put-1", "--total", "20")
+        rows = (["etcd"] if shutil.which("etcd") else []) + ["keel lmdb/grpc", "keel lmdb/tcp"]
+        with open(os.path.join(out, "matrix.csv")) as f:
+            table = list(csv.DictReader(f))
+        self.assertEqual([r["row"] for r in table], rows)
+        for r in table:
+            self.assertEqual(r["errors"], "0", r)
+            self.assertEqual(r["ops"], "20", r)
+        with open(os.path.join(out, "matrix.jsonl")) as f:
+            raw = [json.loads(line) for line in f]
+        for r in raw:
+            self.assertEqual(r["members"], 3, r)
+            self.assertIn(r["leader"], ("bench0", "bench1", "bench2"), r)
+            # The load went to the leader, and every member's CPU was counted.
+            self.assertEqual(len(r["command"].split("--server-pid ")[1].split()[0].split(",")), 3, r)
+        with open(os.path.join(out, "matrix.md")) as f:
+            self.assertIn("members: 3 per row", f.read())
+        for slug in ["keel-lmdb-grpc-simple", "keel-lmdb-tcp-simple"]:
+            for i in range(3):
+                self.assertTrue(os.path.isdir(os.path.join(self.dir, "data", slug, "bench%d" % i, "data")), slug)
 
     def test_a_chosen_baseline_and_bad_choices(self):
         out, _ = self.matrix("--backends", "lmdb,leveldb", "--workloads", "put-1", "--total", "20",

@@ -206,7 +206,7 @@ class Cluster:
                 if st is None:
                     leaders.add(None)
                     continue
-                leaders.add(st["leader"])
+                leaders.add(st.get("leader", 0))  # Go's JSON leaves out a zero
                 ids[st["header"]["member_id"]] = m
             if len(leaders) == 1 and None not in leaders and 0 not in leaders:
                 lead = leaders.pop()

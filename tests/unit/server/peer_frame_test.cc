@@ -1,8 +1,9 @@
-// Peer frames (docs/format/peer-frames.md): a Raft message survives the trip, takes the lane its
-// kind calls for, and anything that is not a frame of a known kind is refused, not guessed at.
+// Peer frames (docs/format/peer-frames.md): a Raft message, a call and its reply survive the
+// trip, a Raft message takes the lane its kind calls for, and anything that is not a frame of a
+// known kind is refused, not guessed at.
 #include <gtest/gtest.h>
 
-#include "server/peer_network.h"
+#include "server/peer_frames.h"
 
 namespace keel::server {
 namespace {
@@ -56,6 +57,74 @@ TEST(PeerFrame, RefusesWhatIsNotAFrame) {
   for (size_t n = 1; n < frame.size(); ++n) {
     EXPECT_FALSE(decode_raft_frame(frame.substr(0, n)).ok()) << "truncated to " << n;
   }
+}
+
+}  // namespace
+}  // namespace keel::server
+
+namespace keel::server {
+namespace {
+
+TEST(PeerCallFrame, CallsAndRepliesRoundTrip) {
+  const std::string call = encode_call_frame(PeerCall{300, PeerMethod::kLeaseTimeToLive, encode_lease_ttl_request(-7, true)});
+  EXPECT_EQ(frame_kind(call).value(), PeerFrameKind::kCall);
+  Result<PeerCall> c = decode_call_frame(call);
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->call_id, 300u);
+  EXPECT_EQ(c->method, PeerMethod::kLeaseTimeToLive);
+  EXPECT_EQ(decode_lease_ttl_request(c->body).value(), std::make_pair(int64_t{-7}, true));
+
+  lease::LeaseTimeToLiveResponse ttl{42, 9, 10, {"a", "", "key"}};
+  Result<PeerReply> ok = decode_reply_frame(encode_reply_frame(PeerReply{300, Status::OK(), encode_lease_ttl(ttl)}));
+  ASSERT_TRUE(ok.ok()) << ok.status().to_string();
+  EXPECT_EQ(ok->call_id, 300u);
+  EXPECT_TRUE(ok->status.ok());
+  Result<lease::LeaseTimeToLiveResponse> back = decode_lease_ttl(ok->body);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->id, 42);
+  EXPECT_EQ(back->ttl, 9);
+  EXPECT_EQ(back->granted_ttl, 10);
+  EXPECT_EQ(back->keys, ttl.keys);
+
+  // An error travels as its code and text, so the asker answers its client with etcd's error.
+  Result<PeerReply> err = decode_reply_frame(
+      encode_reply_frame(PeerReply{5, Status::NotFound("etcdserver: requested lease not found"), "ignored"}));
+  ASSERT_TRUE(err.ok());
+  EXPECT_EQ(err->status.code(), Status::Code::kNotFound);
+  EXPECT_EQ(err->status.message(), "etcdserver: requested lease not found");
+  EXPECT_TRUE(err->body.empty());
+
+  EXPECT_EQ(decode_renewed_ttl(encode_renewed_ttl(-1)).value(), -1);
+  EXPECT_EQ(decode_lease_renew(encode_lease_renew(INT64_MIN)).value(), INT64_MIN);
+}
+
+TEST(PeerCallFrame, RefusesDamage) {
+  const std::string call = encode_call_frame(PeerCall{1, PeerMethod::kLeaseRenew, encode_lease_renew(5)});
+  std::string unknown_method = call;
+  unknown_method[2] = 9;  // kind, call id 1, then the method
+  EXPECT_EQ(decode_call_frame(unknown_method).status().code(), Status::Code::kCorruption);
+  EXPECT_FALSE(decode_call_frame(call.substr(0, 2)).ok());
+  EXPECT_FALSE(decode_reply_frame(call).ok());  // a call is not a reply
+  EXPECT_FALSE(decode_raft_frame(call).ok());
+  EXPECT_FALSE(decode_lease_renew(encode_lease_renew(5) + "x").ok());
+  std::string bad_keys_flag = encode_lease_ttl_request(1, false);
+  bad_keys_flag.back() = 2;
+  EXPECT_FALSE(decode_lease_ttl_request(bad_keys_flag).ok());
+
+  const std::string reply = encode_reply_frame(PeerReply{1, Status::OK(), encode_lease_ttl({1, 2, 3, {"k"}})});
+  for (size_t n = 0; n < reply.size(); ++n) {
+    Result<PeerReply> r = decode_reply_frame(reply.substr(0, n));
+    // A cut in the body still parses as a reply; the body's own decoder refuses it.
+    if (r.ok()) {
+      EXPECT_FALSE(decode_lease_ttl(r->body).ok()) << "truncated to " << n;
+    }
+  }
+  std::string unknown_code = encode_reply_frame(PeerReply{1, Status::Internal("x"), ""});
+  unknown_code[2] = 100;
+  EXPECT_FALSE(decode_reply_frame(unknown_code).ok());
+  // An error with a body is not a reply this build wrote.
+  std::string error_with_body = encode_reply_frame(PeerReply{1, Status::Internal("x"), ""}) + "body";
+  EXPECT_FALSE(decode_reply_frame(error_with_body).ok());
 }
 
 }  // namespace

@@ -1,0 +1,66 @@
+// Peer frames: what one member sends another through the Transport (docs/format/peer-frames.md).
+// A kind byte leads: a Raft message; or a call, which one member asks of another beside Raft (a
+// follower's lease keep-alive and TimeToLive, which only the leader's lessor can answer: etcd
+// forwards both to the leader), with the caller's call id, the method and its body; or the reply
+// to a call, with the same id, a Status (code and message) and, when OK, the answer's body.
+//
+// Decoders refuse anything that is not exactly one frame of a known kind (Corruption).
+//
+// Thread safety: pure functions.
+#ifndef KEEL_SERVER_PEER_FRAMES_H_
+#define KEEL_SERVER_PEER_FRAMES_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "keel/status.h"
+#include "keel/transport.h"
+#include "lease/lessor.h"
+#include "raft/raft.h"
+
+namespace keel::server {
+
+// The kind byte every peer frame starts with.
+enum class PeerFrameKind : uint8_t { kRaftMessage = 1, kCall = 2, kReply = 3 };
+
+// The kind of a frame (Corruption for an empty frame or an unknown kind).
+Result<PeerFrameKind> frame_kind(std::string_view frame);
+
+std::string encode_raft_frame(const raft::Message& m);
+Result<raft::Message> decode_raft_frame(std::string_view frame);
+// The lane a message takes: appends that carry entries on the bulk lane, the rest on control.
+Lane lane_of(const raft::Message& m);
+
+enum class PeerMethod : uint8_t { kLeaseRenew = 1, kLeaseTimeToLive = 2 };
+
+struct PeerCall {
+  uint64_t call_id = 0;
+  PeerMethod method = PeerMethod::kLeaseRenew;
+  std::string body;
+};
+
+struct PeerReply {
+  uint64_t call_id = 0;
+  Status status;
+  std::string body;  // meaningful when status is OK
+};
+
+std::string encode_call_frame(const PeerCall& call);
+Result<PeerCall> decode_call_frame(std::string_view frame);
+std::string encode_reply_frame(const PeerReply& reply);
+Result<PeerReply> decode_reply_frame(std::string_view frame);
+
+// The methods' bodies.
+std::string encode_lease_renew(int64_t lease_id);
+Result<int64_t> decode_lease_renew(std::string_view body);
+std::string encode_lease_ttl_request(int64_t lease_id, bool keys);
+Result<std::pair<int64_t, bool>> decode_lease_ttl_request(std::string_view body);
+std::string encode_renewed_ttl(int64_t ttl);
+Result<int64_t> decode_renewed_ttl(std::string_view body);
+std::string encode_lease_ttl(const lease::LeaseTimeToLiveResponse& r);
+Result<lease::LeaseTimeToLiveResponse> decode_lease_ttl(std::string_view body);
+
+}  // namespace keel::server
+
+#endif  // KEEL_SERVER_PEER_FRAMES_H_
