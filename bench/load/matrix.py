@@ -8,6 +8,12 @@ before the next row starts, so rows never share a disk cache warmed by another o
 an `etcd` binary is found (Debian's etcd-server), it is a row too, with the settings keel's rows
 get: the same data disk (--work-dir), the same fsync policy, the same snapshot count.
 
+With --members N (N > 1) a row is a cluster of N members on loopback, started as etcd's members
+are (the whole --initial-cluster, --initial-cluster-state new, one --initial-cluster-token), each
+in its own data dir; keel's members talk over the row's transport, so the transport dimension
+means something. The load goes to the leader's client URL (as clients that want the fewest hops
+do), and the server CPU and peak RSS are all members' together.
+
 Only the Python standard library: it runs under Debian's /usr/bin/python3.
 """
 import argparse
@@ -87,42 +93,114 @@ class Row:
         return "keel-%s-%s-%s" % (self.backend, self.transport, self.authenticator)
 
 
+class Member:
+    """One process of a row: its name, data dir, ports and log."""
+
+    def __init__(self, name, dir):
+        self.name, self.dir = name, dir
+        os.makedirs(dir, exist_ok=True)
+        self.client_port, self.peer_port = free_port(), free_port()
+        self.client_url = "http://127.0.0.1:%d" % self.client_port
+        self.peer_url = "http://127.0.0.1:%d" % self.peer_port
+        self.log_path = os.path.join(dir, "server.log")
+        self.proc = None
+        self.cmd = None
+        self.id = None  # the member id etcdctl reports, once the leader was looked up
+
+    @property
+    def endpoint(self):
+        return "127.0.0.1:%d" % self.client_port
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+
 class Server:
-    """A running member in a fresh data dir; stop() ends it."""
+    """A running row in fresh data dirs: one member, or a cluster of --members; stop() ends it."""
 
     def __init__(self, row, work_dir, args):
         self.row = row
         self.dir = os.path.join(work_dir, row.slug())
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir)
-        self.client_port, self.peer_port = free_port(), free_port()
-        client = "http://127.0.0.1:%d" % self.client_port
-        peer = "http://127.0.0.1:%d" % self.peer_port
-        cmd = [row.binary, "--name", "bench", "--data-dir", os.path.join(self.dir, "data"),
-               "--listen-client-urls", client, "--advertise-client-urls", client,
-               "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-               "--initial-cluster", "bench=" + peer, "--snapshot-count", str(args.snapshot_count)]
-        if row.kind == "etcd":
-            cmd += ["--logger", "zap", "--log-outputs", "stderr"]
-        else:
-            cmd += ["--backend", row.backend, "--transport", row.transport,
-                    "--auth-token", row.authenticator]
-        if args.unsafe_no_fsync:
-            cmd.append("--unsafe-no-fsync")
-        self.cmd = cmd
-        self.log_path = os.path.join(self.dir, "server.log")
-        with open(self.log_path, "w") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        n = args.members
+        # One member keeps the layout and flags it always had: <slug>/data, <slug>/server.log.
+        self.members = [Member("bench", self.dir)] if n == 1 else [
+            Member("bench%d" % i, os.path.join(self.dir, "bench%d" % i)) for i in range(n)]
+        initial = ",".join("%s=%s" % (m.name, m.peer_url) for m in self.members)
+        for m in self.members:
+            cmd = [row.binary, "--name", m.name, "--data-dir", os.path.join(m.dir, "data"),
+                   "--listen-client-urls", m.client_url, "--advertise-client-urls", m.client_url,
+                   "--listen-peer-urls", m.peer_url, "--initial-advertise-peer-urls", m.peer_url,
+                   "--initial-cluster", initial, "--snapshot-count", str(args.snapshot_count)]
+            if n > 1:
+                cmd += ["--initial-cluster-state", "new", "--initial-cluster-token", "keel-bench-" + row.slug()]
+            if row.kind == "etcd":
+                cmd += ["--logger", "zap", "--log-outputs", "stderr"]
+            else:
+                cmd += ["--backend", row.backend, "--transport", row.transport,
+                        "--auth-token", row.authenticator]
+            if args.unsafe_no_fsync:
+                cmd.append("--unsafe-no-fsync")
+            if args.pin_servers:
+                cmd = ["taskset", "-c", args.pin_servers] + cmd  # taskset execs: the pid is the server's
+            m.cmd = cmd
+        self.cmd = self.members[0].cmd
+        # Every member is started before any is waited for: a member of a new cluster is ready
+        # only once a leader is elected, which takes a majority.
+        for m in self.members:
+            with open(m.log_path, "w") as log:
+                m.proc = subprocess.Popen(m.cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
-        while not any(line in self.log() for line in READY_LINES):
-            if self.proc.poll() is not None:
-                raise RuntimeError("%s exited with %d:\n%s" % (" ".join(cmd), self.proc.returncode, self.log()[-3000:]))
-            if time.monotonic() > deadline:
+        for m in self.members:
+            while not any(line in m.log() for line in READY_LINES):
+                if m.proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("%s exited with %d:\n%s" % (" ".join(m.cmd), m.proc.returncode,
+                                                                   m.log()[-3000:]))
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("%s did not become ready:\n%s" % (" ".join(m.cmd), m.log()[-3000:]))
+                time.sleep(0.05)
+        self.leader = self.members[0]
+        if n > 1:
+            try:
+                self.find_leader()
+            except RuntimeError:
                 self.stop()
-                raise RuntimeError("%s did not become ready:\n%s" % (" ".join(cmd), self.log()[-3000:]))
-            time.sleep(0.05)
+                raise
         if args.auth:
             self.enable_auth()
+
+    def find_leader(self, timeout=30):
+        """Sets self.leader to the member every member names as leader, once they agree (etcdctl
+        endpoint status: the member whose member_id is the leader field)."""
+        endpoints = ",".join(m.endpoint for m in self.members)
+        deadline = time.monotonic() + timeout
+        said = ""
+        while time.monotonic() < deadline:
+            p = subprocess.run(["etcdctl", "--endpoints", endpoints, "endpoint", "status", "-w", "json"],
+                               capture_output=True, text=True, timeout=60, env=dict(os.environ, ETCDCTL_API="3"))
+            said = (p.stdout + p.stderr).strip()
+            try:
+                entries = json.loads(p.stdout) if p.returncode == 0 else []
+                # Each entry names the endpoint it answers for, as --endpoints gave it.
+                by_endpoint = {m.endpoint: m for m in self.members}
+                for e in entries:
+                    by_endpoint[e["Endpoint"].split("://")[-1]].id = e["Status"]["header"]["member_id"]
+                # Go's JSON leaves out a zero field: no "leader" means none is known yet.
+                leaders = {e["Status"].get("leader", 0) for e in entries}
+            except (ValueError, KeyError, TypeError):
+                entries, leaders = [], set()
+            if len(entries) == len(self.members) and len(leaders) == 1 and 0 not in leaders:
+                lead = leaders.pop()
+                for m in self.members:
+                    if m.id == lead:
+                        self.leader = m
+                        return m
+            time.sleep(0.2)
+        raise RuntimeError("the members did not agree on a leader within %ds: %s" % (timeout, said[-500:]))
 
     def enable_auth(self):
         """etcd's way: a root user with the root role, then auth enable (through etcdctl)."""
@@ -138,31 +216,43 @@ class Server:
 
     @property
     def endpoint(self):
-        return "127.0.0.1:%d" % self.client_port
+        """Where the load goes: the leader's client address (the only member's, alone)."""
+        return self.leader.endpoint
 
-    def log(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
+    @property
+    def pids(self):
+        return [m.proc.pid for m in self.members if m.proc is not None]
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+        live = [m.proc for m in self.members if m.proc is not None and m.proc.poll() is None]
+        for proc in live:
+            proc.send_signal(signal.SIGTERM)
+        for proc in live:
             try:
-                self.proc.wait(30)
+                proc.wait(30)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                proc.kill()
+                proc.wait()
 
 
 def run_workload(args, server, label, name):
     _, preset = PRESETS[name]
-    cmd = [args.keel_bench, "--endpoints", server.endpoint, "--server-pid", str(server.proc.pid),
+    if len(server.members) > 1:
+        try:
+            server.find_leader()  # an earlier workload may have moved the leadership
+        except RuntimeError as e:
+            print("  %-22s %-14s FAILED: %s" % (label, name, e), flush=True)
+            return {"preset": name, "row": label, "fatal": str(e)[:160], "ops": 0, "errors": 0, "throughput": 0,
+                    "latency_ms": {}, "members": len(server.members)}
+    cmd = [args.keel_bench, "--endpoints", server.endpoint, "--server-pid", ",".join(map(str, server.pids)),
            "--output", "json", "--no-progress", "--label", label] + preset
     cmd += ["--duration", str(args.duration)] if args.total is None else ["--total", str(args.total)]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
     if args.auth:
         cmd += ["--user", "%s:%s" % ROOT]
+    if args.pin_load:
+        cmd = ["taskset", "-c", args.pin_load] + cmd
     t0 = time.monotonic()
     load_before = os.getloadavg()[0]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
@@ -174,6 +264,9 @@ def run_workload(args, server, label, name):
                   "errors": 0, "throughput": 0, "latency_ms": {}}
     result["preset"] = name
     result["row"] = label
+    result["members"] = len(server.members)
+    if len(server.members) > 1:
+        result["leader"] = server.leader.name
     result["command"] = " ".join(cmd)
     # The machine's 1-minute load average before and after: a reader can tell a quiet run.
     result["loadavg"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
@@ -340,7 +433,10 @@ def main():
     ap.add_argument("--keeld", help="keeld binary (default: beside keel-bench)")
     ap.add_argument("--backends", type=csv_list, default=["lmdb", "leveldb"])
     ap.add_argument("--transports", type=csv_list, default=["grpc"],
-                    help="a member alone needs no transport, so this varies nothing until clustering lands")
+                    help="keeld --transport values (grpc, tcp); a member alone sends nothing, so this varies "
+                         "something only with --members above 1")
+    ap.add_argument("--members", type=int, default=1,
+                    help="members per row: above 1, a cluster on loopback (etcd's too), the load on its leader")
     ap.add_argument("--authenticators", type=csv_list, default=["simple"],
                     help="keeld --auth-token values (simple, jwt,...)")
     ap.add_argument("--workloads", type=csv_list, default=DEFAULT_WORKLOADS,
@@ -358,10 +454,19 @@ def main():
                     help="enable auth on every row (a root user, through etcdctl) and run as that user, so the "
                          "authenticator is on every request's path")
     ap.add_argument("--unsafe-no-fsync", action="store_true", help="every row without fsync (etcd 3.4 cannot: its row is dropped)")
+    ap.add_argument("--pin-servers", metavar="CPUS",
+                    help="run every server (all members of a row) on these CPUs (taskset -c list, e.g. 0)")
+    ap.add_argument("--pin-load", metavar="CPUS", help="run keel-bench on these CPUs (taskset -c list, e.g. 1)")
     ap.add_argument("--work-dir", default="/tmp/keel-bench-matrix", help="data dirs, one fresh one per row")
     ap.add_argument("--out", default="bench-report", help="where matrix.md, .csv, .svg and .jsonl go")
     args = ap.parse_args()
 
+    if args.members < 1:
+        ap.error("--members must be at least 1")
+    if (args.pin_servers or args.pin_load) and not shutil.which("taskset"):
+        ap.error("--pin-servers and --pin-load need taskset (util-linux) on PATH")
+    if args.members > 1 and not shutil.which("etcdctl"):
+        ap.error("--members above 1 needs etcdctl on PATH (it finds the leader)")
     if args.workloads == ["all"]:
         args.workloads = list(PRESETS)
     unknown = [w for w in args.workloads if w not in PRESETS]
@@ -425,6 +530,13 @@ def main():
                   ("no fsync" if args.unsafe_no_fsync else "fsync on every commit (the default)") +
                   (", auth enabled (every request carries a token)" if args.auth else ""),
                   tool_version(etcd) if etcd else "not run"))
+    if args.members > 1:
+        header = header.rstrip("\n") + ("\n- members: %d per row, a cluster on loopback (keel's over the row's "
+                                         "transport), the load on the leader's client URL; server CPU and peak "
+                                         "RSS are all members' together\n\n" % args.members)
+    if args.pin_servers or args.pin_load:
+        header = header.rstrip("\n") + "\n- pinned (taskset -c): servers on CPUs %s, keel-bench on CPUs %s\n\n" % (
+            args.pin_servers or "any", args.pin_load or "any")
     loads = [x for r in results for x in r.get("loadavg", [])]
     if loads:
         header = header.rstrip("\n") + "\n- load average (1 min) around the runs: %.2f to %.2f (%d cores)\n\n" % (

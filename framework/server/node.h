@@ -206,6 +206,9 @@ class Node {
   HeaderInfo header() const;
   NodeStatus status() const;
   bool has_leader() const { return leader_.load() != raft::kNone; }
+  // Whether this member's name and client URLs are in the log, applied here (etcd serves clients
+  // from then on: its ReadyNotify).
+  bool published() const { return publish_state_.load() == 2; }
   // The cluster's members (etcd's MemberList).
   std::vector<Member> members() const { return members_->list(); }
   uint64_t member_id() const { return member_id_; }

@@ -318,7 +318,9 @@ int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& 
       (*clients)->set_serving(leader);
       serving = leader;
     }
-    if (leader && !announced) {
+    // As etcd: ready once this member's attributes are published through the log, so what a
+    // client writes next comes after that entry.
+    if (leader && (*node)->published() && !announced) {
       announced = true;
       logger.info("ready to serve client requests on " + config::join_urls(c.listen_client_urls));
     }
