@@ -10,11 +10,6 @@ constexpr uint8_t kKnownFlags = kFlagReject | kFlagSnapshot;
 // The smallest encodings, which bound how many items a count may claim.
 constexpr size_t kMinEntryBytes = 4;  // type, term, index, data length
 
-void PutBytes(std::string* dst, std::string_view b) {
-  PutVarint64(dst, b.size());
-  dst->append(b);
-}
-
 void PutEntryBody(std::string* dst, const Entry& e) {
   dst->push_back(static_cast<char>(e.type));
   PutVarint64(dst, e.term);
@@ -115,6 +110,19 @@ bool GetVarint64(std::string_view* in, uint64_t* v) {
     }
   }
   return false;
+}
+
+void PutBytes(std::string* dst, std::string_view b) {
+  PutVarint64(dst, b.size());
+  dst->append(b);
+}
+
+bool GetBytes(std::string_view* in, std::string* v) {
+  uint64_t n;
+  if (!GetVarint64(in, &n) || n > in->size()) return false;
+  v->assign(in->substr(0, n));
+  in->remove_prefix(n);
+  return true;
 }
 
 std::string EncodeMessage(const Message& m) {

@@ -36,10 +36,14 @@ Result<HardState> DecodeHardState(std::string_view in);
 std::string EncodeSnapshotMetadata(const SnapshotMetadata& md);
 Result<SnapshotMetadata> DecodeSnapshotMetadata(std::string_view in);
 
-// The primitives, exposed for tests: LEB128 varints.
+// The primitives, exposed for tests and for keel's other binary formats: LEB128 varints.
 void PutVarint64(std::string* dst, uint64_t v);
 // Reads a canonical varint from the front of *in and advances it. Returns false if malformed.
 bool GetVarint64(std::string_view* in, uint64_t* v);
+// `bytes`: a varint length, then the bytes. Other kernel formats (peer frames, member records)
+// use the same. GetBytes returns false if the length runs past the input.
+void PutBytes(std::string* dst, std::string_view b);
+bool GetBytes(std::string_view* in, std::string* v);
 
 }  // namespace keel::raft
 

@@ -11,22 +11,9 @@ namespace {
 // The value's first byte; a new layout takes a new one (old data dirs must keep reading).
 constexpr uint8_t kMemberFormat = 1;
 
-void put_string(std::string* out, std::string_view s) {
-  raft::PutVarint64(out, s.size());
-  out->append(s);
-}
-
 void put_strings(std::string* out, const std::vector<std::string>& list) {
   raft::PutVarint64(out, list.size());
-  for (const std::string& s : list) put_string(out, s);
-}
-
-bool get_string(std::string_view* in, std::string* s) {
-  uint64_t n;
-  if (!raft::GetVarint64(in, &n) || n > in->size()) return false;
-  s->assign(in->substr(0, n));
-  in->remove_prefix(n);
-  return true;
+  for (const std::string& s : list) raft::PutBytes(out, s);
 }
 
 bool get_strings(std::string_view* in, std::vector<std::string>* list) {
@@ -35,7 +22,7 @@ bool get_strings(std::string_view* in, std::vector<std::string>* list) {
   if (!raft::GetVarint64(in, &n) || n > in->size()) return false;
   list->resize(n);
   for (std::string& s : *list) {
-    if (!get_string(in, &s)) return false;
+    if (!raft::GetBytes(in, &s)) return false;
   }
   return true;
 }
@@ -50,7 +37,7 @@ std::string key_of(uint64_t id) {
 
 std::string encode_member(const Member& m) {
   std::string out(1, static_cast<char>(kMemberFormat));
-  put_string(&out, m.name);
+  raft::PutBytes(&out, m.name);
   put_strings(&out, m.peer_urls);
   put_strings(&out, m.client_urls);
   out.push_back(m.is_learner ? '\1' : '\0');
@@ -62,7 +49,7 @@ Result<Member> decode_member(uint64_t id, std::string_view value) {
   m.id = id;
   const bool known_format = !value.empty() && static_cast<uint8_t>(value[0]) == kMemberFormat;
   if (known_format) value.remove_prefix(1);
-  const bool ok = known_format && get_string(&value, &m.name) && get_strings(&value, &m.peer_urls) &&
+  const bool ok = known_format && raft::GetBytes(&value, &m.name) && get_strings(&value, &m.peer_urls) &&
                   get_strings(&value, &m.client_urls) && value.size() == 1 &&
                   (value[0] == '\0' || value[0] == '\1');
   if (!ok) return Status::Corruption("members: malformed record for member " + std::to_string(id));

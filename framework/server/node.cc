@@ -424,12 +424,7 @@ void Node::renew_lease(int64_t id, std::function<void(Result<int64_t>)> done) {
   Result<uint64_t> leader = leader_to_ask();
   if (!leader.ok()) return done(leader.status());
   if (*leader == raft::kNone) return done(lessor_->renew(id));
-  peers_->call(*leader, PeerMethod::kLeaseRenew, encode_lease_renew(id),
-               std::chrono::steady_clock::now() + request_timeout_,
-               [done = std::move(done)](Result<std::string> answer) {
-                 if (!answer.ok()) return done(answer.status());
-                 done(decode_renewed_ttl(*answer));
-               });
+  ask_leader(*leader, PeerMethod::kLeaseRenew, encode_lease_renew(id), decode_renewed_ttl, std::move(done));
 }
 
 void Node::lease_time_to_live(int64_t id, bool keys,
@@ -443,12 +438,8 @@ void Node::lease_time_to_live(int64_t id, bool keys,
       done(lessor_->time_to_live(id, keys));
     });
   }
-  peers_->call(*leader, PeerMethod::kLeaseTimeToLive, encode_lease_ttl_request(id, keys),
-               std::chrono::steady_clock::now() + request_timeout_,
-               [done = std::move(done)](Result<std::string> answer) {
-                 if (!answer.ok()) return done(answer.status());
-                 done(decode_lease_ttl(*answer));
-               });
+  ask_leader(*leader, PeerMethod::kLeaseTimeToLive, encode_lease_ttl_request(id, keys), decode_lease_ttl,
+             std::move(done));
 }
 
 void Node::serve_call(uint64_t from, PeerMethod method, std::string body,

@@ -273,6 +273,16 @@ class Node {
   void fail(Status s);
   // Raft thread: sends a Ready's messages to the peers; snapshots are refused for now.
   void send_messages(std::vector<raft::Message>& messages);
+  // Calls `leader` and gives `done` the answer as `decode` reads it, or the call's error.
+  template <typename T>
+  void ask_leader(uint64_t leader, PeerMethod method, std::string body, Result<T> (*decode)(std::string_view),
+                  std::function<void(Result<T>)> done) {
+    peers_->call(leader, method, std::move(body), std::chrono::steady_clock::now() + request_timeout_,
+                 [decode, done = std::move(done)](Result<std::string> answer) {
+                   if (!answer.ok()) return done(answer.status());
+                   done(decode(*answer));
+                 });
+  }
   // Transport threads: a peer's call (the leader answering a follower's lease requests).
   void serve_call(uint64_t from, PeerMethod method, std::string body,
                   std::function<void(Result<std::string>)> reply);

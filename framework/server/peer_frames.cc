@@ -22,19 +22,6 @@ bool get_signed(std::string_view* in, int64_t* v) {
   return true;
 }
 
-void put_bytes(std::string* out, std::string_view bytes) {
-  raft::PutVarint64(out, bytes.size());
-  out->append(bytes);
-}
-
-bool get_bytes(std::string_view* in, std::string* v) {
-  uint64_t n;
-  if (!raft::GetVarint64(in, &n) || n > in->size()) return false;
-  v->assign(in->substr(0, n));
-  in->remove_prefix(n);
-  return true;
-}
-
 bool get_byte(std::string_view* in, uint8_t* v) {
   if (in->empty()) return false;
   *v = static_cast<uint8_t>(in->front());
@@ -107,7 +94,7 @@ std::string encode_reply_frame(const PeerReply& reply) {
   std::string frame = start_frame(PeerFrameKind::kReply);
   raft::PutVarint64(&frame, reply.call_id);
   frame.push_back(static_cast<char>(reply.status.code()));
-  put_bytes(&frame, reply.status.message());
+  raft::PutBytes(&frame, reply.status.message());
   if (reply.status.ok()) frame += reply.body;
   return frame;
 }
@@ -119,7 +106,7 @@ Result<PeerReply> decode_reply_frame(std::string_view frame) {
   PeerReply reply;
   uint8_t code;
   std::string message;
-  if (!raft::GetVarint64(&in, &reply.call_id) || !get_byte(&in, &code) || !get_bytes(&in, &message)) {
+  if (!raft::GetVarint64(&in, &reply.call_id) || !get_byte(&in, &code) || !raft::GetBytes(&in, &message)) {
     return malformed("reply");
   }
   const bool known_code = code <= static_cast<uint8_t>(Status::Code::kUnauthenticated) ||
@@ -169,7 +156,7 @@ std::string encode_lease_ttl(const lease::LeaseTimeToLiveResponse& r) {
   put_signed(&out, r.ttl);
   put_signed(&out, r.granted_ttl);
   raft::PutVarint64(&out, r.keys.size());
-  for (const std::string& k : r.keys) put_bytes(&out, k);
+  for (const std::string& k : r.keys) raft::PutBytes(&out, k);
   return out;
 }
 
@@ -182,7 +169,7 @@ Result<lease::LeaseTimeToLiveResponse> decode_lease_ttl(std::string_view body) {
   }
   r.keys.resize(n);
   for (std::string& k : r.keys) {
-    if (!get_bytes(&body, &k)) return malformed("lease time-to-live key");
+    if (!raft::GetBytes(&body, &k)) return malformed("lease time-to-live key");
   }
   if (!body.empty()) return malformed("lease time-to-live (trailing bytes)");
   return r;
