@@ -85,10 +85,9 @@ TEST_F(KeeldCli, WithNoArgumentsUsesEtcdsDefaultsAndKeelsEngines) {
   EXPECT_THAT(r.out, HasSubstr("transport              grpc"));
   EXPECT_THAT(r.out, HasSubstr("authenticator          simple"));
   EXPECT_THAT(r.out, HasSubstr("watch_hub              default"));
-  // The gRPC transport is not built yet; a member alone in its cluster sends no Raft messages, so
-  // keeld says so and is ready to run, without touching the data dir.
+  // Every default engine is built and loads; keeld is ready to run, without touching the data dir.
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("grpc: not available (a member alone in its cluster needs none)"));
+  EXPECT_THAT(r.out, HasSubstr("keeld: configuration and plugins are in place."));
   EXPECT_THAT(left_behind(), ::testing::IsEmpty());
 }
 

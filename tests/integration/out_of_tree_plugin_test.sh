@@ -39,7 +39,7 @@ test ! -e "$work/data"
 
 # And the member serves etcd's clients with it.
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$work/prefix/bin/keeld" --backend example-memory --data-dir "$work/data" \
+"$work/prefix/bin/keeld" --backend example-memory --unsafe-no-fsync --data-dir "$work/data" \
   --listen-client-urls "http://127.0.0.1:$port" --advertise-client-urls "http://127.0.0.1:$port" \
   >"$work/keeld.log" 2>&1 &
 keeld_pid=$!
@@ -48,6 +48,7 @@ for _ in $(seq 1 300); do
   grep -q "ready to serve client requests" "$work/keeld.log" && break
   sleep 0.1
 done
+grep -q "ready to serve client requests" "$work/keeld.log" || { cat "$work/keeld.log"; exit 1; }
 ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$port" put outside-plugin works
 test "$(ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$port" get outside-plugin --print-value-only)" = works
 kill -TERM $keeld_pid
