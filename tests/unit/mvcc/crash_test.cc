@@ -36,13 +36,21 @@ TEST_P(MvccCrash, TheAppliedIndexAndTheKeySpaceAgreeAfterEveryKill) {
   const std::string dir = tmp.path() + "/store";
   uint64_t last_index = 0;
   for (int kill_no = 0; kill_no < kills; ++kill_no) {
+    int ready[2];
+    ASSERT_EQ(pipe(ready), 0);
+    std::string batch = std::to_string(1 + rng() % 50);
     pid_t pid = fork();
     if (pid == 0) {
-      std::string batch = std::to_string(1 + rng() % 50);
+      dup2(ready[1], STDOUT_FILENO);
       execl(MVCC_CRASH_CHILD, MVCC_CRASH_CHILD, GetParam().c_str(), dir.c_str(), batch.c_str(), nullptr);
       _exit(127);
     }
-    // Killed at a random moment (no assertion rests on how long it ran).
+    close(ready[1]);
+    // Once the child has its store open (or has died: the read then ends), killed at a random
+    // moment (no assertion rests on how long it ran).
+    char line[16];
+    (void)!read(ready[0], line, sizeof(line));
+    close(ready[0]);
     std::this_thread::sleep_for(std::chrono::milliseconds(5 + rng() % 60));
     kill(pid, SIGKILL);
     int status = 0;
