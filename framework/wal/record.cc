@@ -73,6 +73,7 @@ std::string encode_snapshot_marker(const SnapshotMarker& m) {
   std::string s;
   put64(&s, m.index);
   put64(&s, m.term);
+  if (m.replaces_log) s.push_back('\x01');
   return s;
 }
 
@@ -105,8 +106,9 @@ Result<raft::Entry> decode_entry(std::string_view p) {
 }
 
 Result<SnapshotMarker> decode_snapshot_marker(std::string_view p) {
-  if (p.size() != 16) return bad_payload("snapshot marker", p.size());
-  return SnapshotMarker{get64(p.data()), get64(p.data() + 8)};
+  // 16 bytes: a member's own snapshot; 17 with a last byte 1: a leader's, which replaces the log.
+  if (p.size() != 16 && !(p.size() == 17 && p[16] == '\x01')) return bad_payload("snapshot marker", p.size());
+  return SnapshotMarker{get64(p.data()), get64(p.data() + 8), p.size() == 17};
 }
 
 RecordRead read_record(std::string_view segment, size_t offset) {

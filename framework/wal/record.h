@@ -38,10 +38,13 @@ struct WalMetadata {
   friend bool operator==(const WalMetadata&, const WalMetadata&) = default;
 };
 
-// A snapshot was saved at (index, term): entries up to index are in it.
+// A snapshot was saved at (index, term): entries up to index are in it. A leader's snapshot
+// replaces the whole log (Raft drops a follower's log that does not hold (index, term)), so the
+// entries written before its marker, at any index, are gone on replay too.
 struct SnapshotMarker {
   uint64_t index = 0;
   uint64_t term = 0;
+  bool replaces_log = false;
   friend bool operator==(const SnapshotMarker&, const SnapshotMarker&) = default;
 };
 

@@ -24,7 +24,13 @@ bool parse_segment_name(const std::string& name, uint64_t* seq, uint64_t* first_
 std::string segment_head(const WalMetadata& metadata, const SnapshotMarker& snapshot, const raft::HardState& hs) {
   std::string head;
   append_record(RecordType::kMetadata, encode_metadata(metadata), &head);
-  if (snapshot.index > 0) append_record(RecordType::kSnapshotMarker, encode_snapshot_marker(snapshot), &head);
+  if (snapshot.index > 0) {
+    // The log before a segment's head is in the earlier segments (or purged with them): nothing
+    // before it for the marker to replace.
+    SnapshotMarker head_marker = snapshot;
+    head_marker.replaces_log = false;
+    append_record(RecordType::kSnapshotMarker, encode_snapshot_marker(head_marker), &head);
+  }
   if (!hs.empty()) append_record(RecordType::kHardState, encode_hard_state(hs), &head);
   return head;
 }
@@ -122,6 +128,9 @@ class Replay {
         Result<SnapshotMarker> s = decode_snapshot_marker(r.payload);
         if (!s.ok()) return s.status();
         if (s->index >= out_->snapshot.index) out_->snapshot = *s;
+        // Entries past a leader's snapshot written before it were a log the snapshot replaced
+        // (an old term's tail): they must not come back.
+        if (s->replaces_log) out_->entries.clear();
         drop_covered_entries();
         return Status::OK();
       }

@@ -58,6 +58,7 @@ Result<std::unique_ptr<WalStorage>> WalStorage::open(FileSystem& fs, const std::
     snapshot.metadata = (*snap)->metadata;
     KEEL_RETURN_IF_ERROR(s->memory_.apply_snapshot(snapshot));
     s->recovered_snapshot_ = std::move(snap).value();
+    s->snapshot_from_leader_ = contents.snapshot.replaces_log;
   }
   s->memory_.set_hard_state(contents.hard_state);
   KEEL_RETURN_IF_ERROR(s->memory_.append(contents.entries));
@@ -101,12 +102,15 @@ Status WalStorage::persist(const raft::HardState& hard_state, const std::vector<
 }
 
 Status WalStorage::save_snapshot(const raft::Snapshot& snapshot) {
-  KEEL_RETURN_IF_ERROR(wal_->save_snapshot_marker(SnapshotMarker{snapshot.metadata.index, snapshot.metadata.term}));
+  KEEL_RETURN_IF_ERROR(
+      wal_->save_snapshot_marker(SnapshotMarker{snapshot.metadata.index, snapshot.metadata.term, true}));
+  snapshot_from_leader_ = true;
   return memory_.apply_snapshot(snapshot);
 }
 
 Status WalStorage::record_local_snapshot(const raft::SnapshotMetadata& metadata, std::string data) {
   KEEL_RETURN_IF_ERROR(wal_->save_snapshot_marker(SnapshotMarker{metadata.index, metadata.term}));
+  snapshot_from_leader_ = false;
   Result<raft::Snapshot> made = memory_.create_snapshot(metadata.index, metadata.conf_state, std::move(data));
   return made.status();
 }

@@ -52,6 +52,9 @@ class WalStorage : public raft::Storage {
   // The snapshot file the member restores its state machine from at start-up, if any.
   const std::optional<SnapshotFileInfo>& recovered_snapshot() const { return recovered_snapshot_; }
   bool torn_tail_cut() const { return torn_tail_cut_; }
+  // Whether the newest snapshot is a leader's (save_snapshot), which replaced the log, rather than
+  // one of the member's own.
+  bool snapshot_from_leader() const { return snapshot_from_leader_; }
   const std::string& snap_dir() const { return snap_dir_; }
 
   // Starts a new cluster's log, as raft::MemoryStorage::Bootstrap does, durably: a snapshot at
@@ -83,6 +86,7 @@ class WalStorage : public raft::Storage {
   std::optional<SnapshotFileInfo> recovered_snapshot_;
   bool created_ = false;
   bool torn_tail_cut_ = false;
+  bool snapshot_from_leader_ = false;
 };
 
 }  // namespace keel::wal

@@ -29,13 +29,18 @@ TEST(Record, PayloadsRoundTrip) {
     EXPECT_EQ(*decode_entry(encode_entry(e)), e);
   }
   SnapshotMarker s{100, 4};
+  EXPECT_EQ(encode_snapshot_marker(s).size(), 16u);  // as every earlier log wrote it
   EXPECT_EQ(*decode_snapshot_marker(encode_snapshot_marker(s)), s);
+  SnapshotMarker leaders{100, 4, true};
+  EXPECT_EQ(*decode_snapshot_marker(encode_snapshot_marker(leaders)), leaders);
 }
 
 TEST(Record, BadPayloadsAreCorruption) {
   EXPECT_TRUE(decode_metadata("short").status().is_corruption());
   EXPECT_TRUE(decode_hard_state(std::string(23, 'x')).status().is_corruption());
   EXPECT_TRUE(decode_entry(std::string(16, 'x')).status().is_corruption());
+  EXPECT_TRUE(decode_snapshot_marker(std::string(16, 'x') + '\x02').status().is_corruption());
+  EXPECT_TRUE(decode_snapshot_marker(std::string(18, 'x')).status().is_corruption());
   std::string bad_type = encode_entry(entry(1, 1, "x"));
   bad_type[16] = 9;
   EXPECT_THAT(decode_entry(bad_type).status().message(), ::testing::HasSubstr("unknown type 9"));

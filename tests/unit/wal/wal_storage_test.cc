@@ -119,6 +119,36 @@ TEST_F(WalStorageTest, ASnapshotFromTheLeaderReplacesTheLog) {
   EXPECT_EQ(*s->term(200), 3u);
 }
 
+TEST_F(WalStorageTest, ALogTailALeadersSnapshotReplacedDoesNotComeBackAfterARestart) {
+  // A follower wrote entries 1..10 of term 1; the leader of term 3 holds a different entry at 5
+  // and sends a snapshot at 5, which replaces the whole log (Raft's restore). Entries 6..10 of
+  // term 1 were never the cluster's: replaying them would hand Raft a log no leader has.
+  auto s = open(meta_);
+  ASSERT_TRUE(s->persist(hard_state(1, 1, 4), make_entries(1, 10, 1), true).ok());
+  write_snapshot(snap_meta(5, 3));
+  raft::Snapshot snap;
+  snap.metadata = snap_meta(5, 3);
+  ASSERT_TRUE(s->save_snapshot(snap).ok());
+  ASSERT_TRUE(s->persist(hard_state(3, 1, 5), {}, true).ok());
+  EXPECT_EQ(*s->last_index(), 5u);
+  s.reset();
+
+  s = open(meta_);
+  EXPECT_EQ(s->snapshot()->metadata, snap_meta(5, 3));
+  EXPECT_EQ(*s->first_index(), 6u);
+  EXPECT_EQ(*s->last_index(), 5u);  // nothing after the snapshot
+  EXPECT_FALSE(s->term(6).ok());
+
+  // A member's own snapshot keeps what follows it: the entries after its index are its log.
+  ASSERT_TRUE(s->persist(hard_state(3, 1, 9), make_entries(6, 9, 3), true).ok());
+  write_snapshot(snap_meta(7, 3));
+  ASSERT_TRUE(s->record_local_snapshot(snap_meta(7, 3), "").ok());
+  s.reset();
+  s = open(meta_);
+  EXPECT_EQ(*s->last_index(), 9u);
+  EXPECT_EQ(*s->entries(8, 10, UINT64_MAX), make_entries(8, 9, 3));
+}
+
 TEST_F(WalStorageTest, ASnapshotFileWhoseMarkerNeverReachedTheLogIsPassedOver) {
   auto s = open(meta_);
   ASSERT_TRUE(s->persist(hard_state(1, 1, 50), make_entries(1, 50, 1), true).ok());
