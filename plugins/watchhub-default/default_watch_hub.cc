@@ -191,6 +191,19 @@ void DefaultWatchHub::remove(Watcher* w) {
 
 void DefaultWatchHub::publish(int64_t revision, std::vector<Event> events) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (revision > current_ + 1) {
+    // The revisions between were never published (the member's store was replaced by a
+    // leader's snapshot): the synced watchers catch them up from history.
+    std::vector<Watcher*> behind(synced_ranges_.begin(), synced_ranges_.end());
+    for (const auto& [key, w] : synced_keys_) behind.push_back(w);
+    for (Watcher* w : behind) {
+      unplace(w);
+      w->next_revision = current_ + 1;
+      w->synced = false;
+      unsynced_.insert(w);
+    }
+    current_ = revision - 1;
+  }
   // Watchers that start at this revision join the synced ones before it is handed out.
   while (!future_.empty() && future_.begin()->first <= revision) {
     Watcher* w = future_.begin()->second;

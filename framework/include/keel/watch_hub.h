@@ -17,6 +17,9 @@
 // - Filters (no put / no delete) and prev_kv are honoured; range rules are etcd's (see below).
 // - publish() never blocks on a slow watcher: the hub buffers a bounded amount and catches the
 //   watcher up from EventHistory later.
+// - Revisions may jump: a member whose store is replaced by its leader's snapshot publishes the
+//   newest revision next. The revisions skipped are in EventHistory by then, and every watcher
+//   still gets them from there (or is canceled as compacted when they are gone).
 // - Progress: request_progress() answers, once every watcher of the stream is synced, with an
 //   event-less response whose revision is the current revision; progress_notify watchers get one
 //   such response per progress interval when idle.

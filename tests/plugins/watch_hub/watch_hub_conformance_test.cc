@@ -297,6 +297,53 @@ TEST_P(WatchHubConformance, AStartBelowTheCompactionIsCanceledWithItsRevision) {
   EXPECT_EQ(collect(sink.responses(), after).events.size(), 5u);  // revisions 7..11
 }
 
+TEST_P(WatchHubConformance, RevisionsSkippedByAJumpComeFromHistory) {
+  // A member's store replaced by its leader's snapshot: revisions 4..8 were never published.
+  auto hub = make_hub(/*max_events=*/2);
+  write(*hub, {put("j", "1")});
+  write(*hub, {put("k", "1")});
+  CollectingSink sink;
+  auto stream = std::move(hub->open_stream(&sink)).value();
+  WatchCreate key;
+  key.key = "j";
+  int64_t on_key = *stream->create(key);
+  WatchCreate all;
+  all.key = std::string(1, '\0');
+  all.range_end = std::string(1, '\0');
+  int64_t on_all = *stream->create(all);
+  WatchCreate later;
+  later.key = "j";
+  later.start_revision = 6;  // waiting for a revision the jump passes
+  int64_t from_six = *stream->create(later);
+  for (int i = 0; i < 5; ++i) history_.apply({put(i % 2 == 0 ? "j" : "x", "gap" + std::to_string(i))});
+  write(*hub, {put("j", "after")});  // revision 9, published
+  ASSERT_TRUE(drained(*stream, sink));
+  Received k = collect(sink.responses(), on_key);
+  EXPECT_EQ(k.violation, "");
+  ASSERT_EQ(k.events.size(), 4u);  // revisions 4, 6, 8 from history, then 9
+  EXPECT_EQ(k.events[0].kv.mod_revision, 4);
+  EXPECT_EQ(k.events[2].kv.mod_revision, 8);
+  EXPECT_EQ(k.events[3].kv.value, "after");
+  Received a = collect(sink.responses(), on_all);
+  EXPECT_EQ(a.violation, "");
+  ASSERT_EQ(a.events.size(), 6u);  // 4..9
+  for (size_t i = 0; i < a.events.size(); ++i) EXPECT_EQ(a.events[i].kv.mod_revision, 4 + int64_t(i));
+  Received f = collect(sink.responses(), from_six);
+  EXPECT_EQ(f.violation, "");
+  ASSERT_EQ(f.events.size(), 3u);  // 6, 8, 9
+  EXPECT_EQ(f.events[0].kv.mod_revision, 6);
+
+  // A jump over revisions compacted meanwhile cancels the watchers that needed them.
+  for (int i = 0; i < 3; ++i) history_.apply({put("j", "lost")});
+  history_.compact(11);
+  hub->compacted(11);
+  write(*hub, {put("j", "newest")});
+  ASSERT_TRUE(sink.wait_for([&](const std::vector<WatchResponse>& rs) { return collect(rs, on_key).canceled; }));
+  Received canceled = collect(sink.responses(), on_key);
+  EXPECT_EQ(canceled.compact_revision, 11);
+  EXPECT_EQ(canceled.events.size(), 4u);  // nothing after the gap it could not be given
+}
+
 TEST_P(WatchHubConformance, AFutureStartWaitsForItsRevision) {
   auto hub = make_hub();
   CollectingSink sink;
