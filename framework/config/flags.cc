@@ -96,6 +96,7 @@ const FlagSpec kFlags[] = {
     {"unsafe-no-fsync", "false", Kind::kBool, "Unsafe", "Disables fsync, unsafe, will cause data loss (tests and benchmarks only)."},
     {"experimental-watch-progress-notify-interval", "10m", Kind::kText, "Experimental", "Duration of periodic watch progress notifications."},
     {"experimental-compaction-batch-limit", "1000", Kind::kText, "Experimental", "Sets the maximum revisions deleted in each compaction batch."},
+    {"experimental-snapshot-catchup-entries", "5000", Kind::kText, "Experimental", "Number of entries for a slow follower to catch up after compacting the raft storage entries."},
     {"experimental-enable-lease-checkpoint", "false", Kind::kBool, "Experimental", "Enable to persist lease remaining TTL to prevent indefinite auto-renewal of long lived leases."},
 
     // etcd 3.4 flags keel takes so an etcd command line works unchanged, but which change
@@ -355,6 +356,9 @@ Status fill_member(const RawFlags& raw, MemberConfig* c) {
   u32 = parse_number<uint32_t>(raw, "experimental-compaction-batch-limit", 1);
   if (!u32.ok()) return u32.status();
   c->compaction_batch_limit = *u32;
+  Result<uint64_t> catchup = parse_number<uint64_t>(raw, "experimental-snapshot-catchup-entries", 1);
+  if (!catchup.ok()) return catchup.status();
+  c->snapshot_catchup_entries = *catchup;
   return Status::OK();
 }
 

@@ -91,6 +91,7 @@ struct MemberConfig {
   bool unsafe_no_fsync = false;
   std::chrono::nanoseconds watch_progress_notify_interval{std::chrono::minutes(10)};
   uint32_t compaction_batch_limit = 1000;
+  uint64_t snapshot_catchup_entries = 5000;
   bool enable_lease_checkpoint = false;
 
   // keel: the plugins, and each plugin's settings ("backend.lmdb" -> its subtree).

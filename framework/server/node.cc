@@ -1,5 +1,7 @@
 #include "server/node.h"
 
+#include <filesystem>
+
 #include <algorithm>
 #include <cstddef>
 #include <string>
@@ -9,6 +11,7 @@
 #include "server/errors.h"
 #include "server/member_id.h"
 #include "server/request_codec.h"
+#include "server/snapshot_transfer.h"
 #include "wal/file_system.h"
 #include "wal/snapshot_file.h"
 
@@ -41,6 +44,30 @@ class NoData : public ByteSource {
 };
 
 }  // namespace
+
+// The store's history for the watch hub, read under state_mu_ so a swap never pulls the store
+// from under a watcher catching up.
+class Node::CurrentHistory : public EventHistory {
+ public:
+  explicit CurrentHistory(Node& node) : node_(node) {}
+  Status read_events(const std::string& key, const std::string& range_end, int64_t from, int64_t to,
+                     size_t max_events, bool with_prev_kv, std::vector<Event>* out,
+                     int64_t* compacted_at) override {
+    std::shared_lock lock(node_.state_mu_);
+    return node_.history_->read_events(key, range_end, from, to, max_events, with_prev_kv, out, compacted_at);
+  }
+  int64_t current_revision() override {
+    std::shared_lock lock(node_.state_mu_);
+    return node_.history_->current_revision();
+  }
+  int64_t compacted_revision() override {
+    std::shared_lock lock(node_.state_mu_);
+    return node_.history_->compacted_revision();
+  }
+
+ private:
+  Node& node_;
+};
 
 Node::Node(const NodeOptions& options)
     : options_(options),
@@ -151,45 +178,12 @@ Status Node::start() {
   clock_ = options_.clock != nullptr ? options_.clock : own_clock_.get();
 
   // The state machine first: its consistent index says where the WAL's replay starts.
-  BackendOptions backend_options;
-  backend_options.dir = member_dir + "/db";
-  Result<std::unique_ptr<Backend>> backend = options_.backend->open(backend_options);
-  if (!backend.ok()) return backend.status().with_context("opening the backend in " + backend_options.dir);
-  backend_ = std::move(backend).value();
-
-  mvcc::StoreOptions store_options;
-  store_options.batch_limit = options_.backend_batch_limit;
-  store_options.batch_interval = options_.backend_batch_interval;
-  store_options.compaction_batch_limit = options_.compaction_batch_limit;
-  store_options.sync_commits = !options_.unsafe_no_fsync;
-  store_options.max_txn_ops = options_.max_txn_ops;
-  store_options.commit_duration = m_.backend_commit;
-  Result<std::unique_ptr<mvcc::KvStore>> kv = mvcc::KvStore::open(*backend_, store_options);
-  if (!kv.ok()) return kv.status();
-  kv_ = std::move(kv).value();
-
-  lease::LessorOptions lessor_options;
-  lessor_options.election_timeout = options_.election_timeout;
-  lessor_options.granted = m_.leases_granted;
-  lessor_options.revoked = m_.leases_revoked;
-  lessor_options.renewed = m_.leases_renewed;
-  lessor_options.granted_ttl = m_.lease_ttl;
-  Result<std::unique_ptr<lease::Lessor>> lessor = lease::Lessor::open(*kv_, *clock_, lessor_options);
-  if (!lessor.ok()) return lessor.status();
-  lessor_ = std::move(lessor).value();
-
-  Result<std::unique_ptr<AlarmStore>> alarms = AlarmStore::open(*kv_);
-  if (!alarms.ok()) return alarms.status();
-  alarms_ = std::move(alarms).value();
-  Result<std::unique_ptr<MemberStore>> members = MemberStore::open(*kv_);
-  if (!members.ok()) return members.status();
-  members_ = std::move(members).value();
-  record_db_size();
-  m_.compact_revision->set(static_cast<double>(kv_->compacted_revision()));
-
-  history_ = std::make_unique<mvcc::StoreHistory>(*kv_);
+  member_dir_ = member_dir;
+  KEEL_RETURN_IF_ERROR(finish_install(member_dir + "/db"));
+  KEEL_RETURN_IF_ERROR(open_state_machine());
+  current_history_ = std::make_unique<CurrentHistory>(*this);
   WatchHubOptions hub_options;
-  hub_options.history = history_.get();
+  hub_options.history = current_history_.get();
   hub_options.logger = options_.logger;
   hub_options.clock = clock_;
   hub_options.progress_interval = options_.watch_progress_interval;
@@ -217,6 +211,18 @@ Status Node::start() {
 
   Result<raft::Snapshot> snap = storage_->snapshot();
   if (!snap.ok()) return snap.status();
+  if (kv_->consistent_index() < snap->metadata.index && snap->metadata.index > 1) {
+    // The WAL took a leader's snapshot the store never replaced it with (a crash before the
+    // apply thread swapped it in): the received store is where the state machine goes on.
+    const std::string received = received_backend_dir(storage_->snap_dir(), snap->metadata.index);
+    if (!std::filesystem::exists(received)) {
+      return Status::Corruption("the WAL continues from a snapshot at index " + std::to_string(snap->metadata.index) +
+                                ", but the store holds index " + std::to_string(kv_->consistent_index()) +
+                                " and " + received + " is missing");
+    }
+    KEEL_RETURN_IF_ERROR(install_snapshot(snap->metadata));
+  }
+  KEEL_RETURN_IF_ERROR(remove_received_backends(storage_->snap_dir(), UINT64_MAX));
   const uint64_t applied = std::max(kv_->consistent_index(), snap->metadata.index);
   Result<raft::InitialState> initial = storage_->initial_state();
   if (!initial.ok()) return initial.status();
@@ -226,13 +232,15 @@ Status Node::start() {
     // only committed entries are applied. Say so durably, as long as the WAL holds them.
     Result<uint64_t> last = storage_->last_index();
     if (!last.ok()) return last.status();
-    if (applied > *last) {
+    // A store received from the leader may hold entries past its snapshot that the WAL has not
+    // received yet: they come from the leader again, and are skipped then.
+    if (applied > *last && !storage_->snapshot_from_leader()) {
       return Status::Corruption("the backend has applied index " + std::to_string(applied) +
                                 " but the WAL ends at index " + std::to_string(*last));
     }
     raft::HardState hs = initial->hard_state;
-    hs.commit = applied;
-    KEEL_RETURN_IF_ERROR(storage_->persist(hs, {}, true));
+    hs.commit = std::max(hs.commit, std::min(applied, *last));
+    if (hs.commit != initial->hard_state.commit) KEEL_RETURN_IF_ERROR(storage_->persist(hs, {}, true));
     initial->hard_state = hs;
   }
   applied_ = applied;
@@ -250,7 +258,7 @@ Status Node::start() {
       static_cast<int>(options_.election_timeout.count() / options_.heartbeat_interval.count());
   config.storage = storage_.get();
   config.random = &random_;
-  config.applied = applied;
+  config.applied = std::min(applied, initial->hard_state.commit);
   config.pre_vote = options_.pre_vote;
   config.check_quorum = true;
   config.max_uncommitted_entries_size = 1ull << 30;
@@ -284,6 +292,9 @@ Status Node::start() {
       std::lock_guard<std::mutex> lock(raft_mu_);
       unreachable_in_.push_back(peer);
     };
+    net.on_snapshot = [this](uint64_t from, std::string_view metadata, ByteSource& data) {
+      return receive_snapshot(from, metadata, data);
+    };
     net.on_call = [this](uint64_t from, PeerMethod method, std::string body,
                          std::function<void(Result<std::string>)> reply) {
       serve_call(from, method, std::move(body), std::move(reply));
@@ -303,6 +314,161 @@ Status Node::start() {
   raft_thread_ = std::thread([this] { raft_loop(); });
   apply_thread_ = std::thread([this] { apply_loop(); });
   return Status::OK();
+}
+
+Status Node::open_state_machine() {
+  BackendOptions backend_options;
+  backend_options.dir = member_dir_ + "/db";
+  Result<std::unique_ptr<Backend>> backend = options_.backend->open(backend_options);
+  if (!backend.ok()) return backend.status().with_context("opening the backend in " + backend_options.dir);
+  backend_ = std::move(backend).value();
+
+  mvcc::StoreOptions store_options;
+  store_options.batch_limit = options_.backend_batch_limit;
+  store_options.batch_interval = options_.backend_batch_interval;
+  store_options.compaction_batch_limit = options_.compaction_batch_limit;
+  store_options.sync_commits = !options_.unsafe_no_fsync;
+  store_options.max_txn_ops = options_.max_txn_ops;
+  store_options.commit_duration = m_.backend_commit;
+  Result<std::unique_ptr<mvcc::KvStore>> kv = mvcc::KvStore::open(*backend_, store_options);
+  if (!kv.ok()) return kv.status();
+  kv_ = std::move(kv).value();
+
+  lease::LessorOptions lessor_options;
+  lessor_options.election_timeout = options_.election_timeout;
+  lessor_options.granted = m_.leases_granted;
+  lessor_options.revoked = m_.leases_revoked;
+  lessor_options.renewed = m_.leases_renewed;
+  lessor_options.granted_ttl = m_.lease_ttl;
+  Result<std::unique_ptr<lease::Lessor>> lessor = lease::Lessor::open(*kv_, *clock_, lessor_options);
+  if (!lessor.ok()) return lessor.status();
+  lessor_ = std::move(lessor).value();
+
+  Result<std::unique_ptr<AlarmStore>> alarms = AlarmStore::open(*kv_);
+  if (!alarms.ok()) return alarms.status();
+  alarms_ = std::move(alarms).value();
+  Result<std::unique_ptr<MemberStore>> members = MemberStore::open(*kv_);
+  if (!members.ok()) return members.status();
+  members_ = std::move(members).value();
+  history_ = std::make_unique<mvcc::StoreHistory>(*kv_);
+
+  Result<BackendStats> stats = backend_->stats();
+  if (stats.ok()) {
+    db_size_ = stats->size_bytes;
+    m_.db_size->set(static_cast<double>(stats->size_bytes));
+    m_.db_size_in_use->set(static_cast<double>(stats->size_in_use_bytes));
+  }
+  m_.compact_revision->set(static_cast<double>(kv_->compacted_revision()));
+  return Status::OK();
+}
+
+void Node::close_state_machine() {
+  history_.reset();
+  lessor_.reset();
+  alarms_.reset();
+  members_.reset();
+  if (kv_) {
+    Status s = kv_->close();
+    if (!s.ok()) log(options_.logger, LogLevel::kError, "closing the store: " + s.to_string());
+  }
+  kv_.reset();
+  if (backend_) backend_->close();
+  backend_.reset();
+}
+
+Status Node::install_snapshot(const raft::SnapshotMetadata& snapshot) {
+  const std::string received = received_backend_dir(storage_->snap_dir(), snapshot.index);
+  const int64_t revision_before = kv_->current_revision();
+  // No store is received meanwhile (one for this index again would be written where this one is).
+  std::lock_guard<std::mutex> receiving(receive_mu_);
+  {
+    std::unique_lock lock(state_mu_);
+    close_state_machine();
+    Status s = install_backend(received, member_dir_ + "/db");
+    if (s.ok()) s = open_state_machine();
+    if (!s.ok()) return s.with_context("installing the leader's snapshot at index " + std::to_string(snapshot.index));
+  }
+  const uint64_t index = kv_->consistent_index();
+  if (index < snapshot.index) {
+    return Status::Corruption("the store received for the snapshot at index " + std::to_string(snapshot.index) +
+                              " holds index " + std::to_string(index) + " only");
+  }
+  applied_ = std::max(applied_.load(), index);
+  KEEL_RETURN_IF_ERROR(remove_received_backends(storage_->snap_dir(), snapshot.index));
+  if (leader_.load() == member_id_) lessor_->promote(options_.election_timeout);
+  // The watch hub learns the new store's revision; its watchers catch up on what they missed from
+  // the new history (keel/watch_hub.h), or hear it was compacted.
+  const int64_t revision = kv_->current_revision();
+  if (hub_ && revision > revision_before) {
+    hub_->compacted(kv_->compacted_revision());
+    std::vector<Event> events;
+    int64_t compacted_at = 0;
+    const std::string all(1, '\0');
+    Status read = history_->read_events(all, all, revision, revision, SIZE_MAX, true, &events, &compacted_at);
+    if (!read.ok()) events.clear();
+    hub_->publish(revision, std::move(events));
+  }
+  log(options_.logger, LogLevel::kInfo,
+      "installed the leader's snapshot at index " + std::to_string(snapshot.index) + " (term " +
+          std::to_string(snapshot.term) + "): store at revision " + std::to_string(revision) + ", applied index " +
+          std::to_string(index));
+  return Status::OK();
+}
+
+Status Node::receive_snapshot(uint64_t from, std::string_view metadata, ByteSource& data) {
+  Result<raft::Message> m = decode_raft_frame(metadata);
+  if (!m.ok()) return m.status().with_context("a snapshot's message");
+  if (m->type != raft::MessageType::kSnap || m->from != from || m->to != member_id_ || m->snapshot.empty()) {
+    return Status::InvalidArgument("a snapshot's message is not a snapshot from " + id_to_hex(from) + " to this member");
+  }
+  const uint64_t index = m->snapshot.metadata.index;
+  {
+    std::lock_guard<std::mutex> receiving(receive_mu_);
+    if (index > applied_.load()) {
+      log(options_.logger, LogLevel::kInfo,
+          "receiving a snapshot at index " + std::to_string(index) + " from " + id_to_hex(from));
+      KEEL_RETURN_IF_ERROR(receive_backend(*options_.backend, storage_->snap_dir(), index, data));
+    }
+  }
+  // Raft decides whether to take it (it may be caught up meanwhile); the store waits for it.
+  std::lock_guard<std::mutex> lock(raft_mu_);
+  messages_in_.push_back(std::move(m).value());
+  raft_cv_.notify_one();
+  return Status::OK();
+}
+
+void Node::send_snapshot(raft::Message m) {
+  const uint64_t to = m.to;
+  log(options_.logger, LogLevel::kInfo,
+      "member " + id_to_hex(to) + " needs a snapshot to catch up: sending the store (snapshot at index " +
+          std::to_string(m.snapshot.metadata.index) + ")");
+  std::lock_guard<std::mutex> lock(senders_mu_);
+  snapshot_senders_.emplace_back([this, m = std::move(m)] {
+    const uint64_t to = m.to;
+    auto report = [this, to](bool ok) {
+      std::lock_guard<std::mutex> lock(raft_mu_);
+      snapshots_sent_.emplace_back(to, ok);
+      raft_cv_.notify_one();
+    };
+    Result<std::unique_ptr<ByteSource>> copy =
+        copy_to_file(storage_->snap_dir() + "/" + id_to_hex(to) + ".outgoing", [this](ByteSink& out) {
+          std::shared_lock lock(state_mu_);
+          KEEL_RETURN_IF_ERROR(kv_->force_commit());
+          return write_store_stream(*backend_, out);
+        });
+    if (!copy.ok()) {
+      log(options_.logger, LogLevel::kWarn, "copying the store for " + id_to_hex(to) + ": " + copy.status().to_string());
+      return report(false);
+    }
+    peers_->send_snapshot(to, encode_raft_frame(m), std::move(copy).value(), [this, to, report](Status s) {
+      if (!s.ok()) {
+        log(options_.logger, LogLevel::kWarn, "sending a snapshot to " + id_to_hex(to) + ": " + s.to_string());
+      } else {
+        log(options_.logger, LogLevel::kInfo, "member " + id_to_hex(to) + " took the snapshot");
+      }
+      report(s.ok());
+    });
+  });
 }
 
 Node::~Node() { stop(); }
@@ -351,7 +517,12 @@ Status Node::check_quota(const decltype(InternalRequest::body)& body) {
   if (options_.quota_bytes <= 0 || !guarded_by_quota(body)) return Status::OK();
   // etcd's backendQuota.Available: the size now plus the request's estimated cost.
   if (db_size_.load() + quota_cost(body) < static_cast<uint64_t>(options_.quota_bytes)) return Status::OK();
-  if (!alarms_->active(AlarmType::kNoSpace)) {
+  bool raised = false;
+  {
+    std::shared_lock lock(state_mu_);
+    raised = alarms_->active(AlarmType::kNoSpace);
+  }
+  if (!raised) {
     log(options_.logger, LogLevel::kWarn,
         "the backend reached its quota of " + std::to_string(options_.quota_bytes) +
             " bytes: raising the NOSPACE alarm");
@@ -373,6 +544,7 @@ void Node::probe_sizes() {
 }
 
 void Node::record_db_size() {
+  std::shared_lock lock(state_mu_);
   Result<BackendStats> stats = backend_->stats();
   if (!stats.ok()) return;
   db_size_ = stats->size_bytes;
@@ -382,7 +554,11 @@ void Node::record_db_size() {
 
 Status Node::defragment() {
   const auto started = std::chrono::steady_clock::now();
-  Status s = backend_->defragment();
+  Status s;
+  {
+    std::shared_lock lock(state_mu_);
+    s = backend_->defragment();
+  }
   m_.defrag_duration->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   // Read the new size now, so the quota sees the space freed before defragment() returns.
   record_db_size();
@@ -390,6 +566,7 @@ Status Node::defragment() {
 }
 
 Result<uint32_t> Node::hash() {
+  std::shared_lock lock(state_mu_);
   KEEL_RETURN_IF_ERROR(kv_->force_commit());
   return backend_hash(*backend_);
 }
@@ -423,7 +600,12 @@ Result<uint64_t> Node::leader_to_ask() const {
 void Node::renew_lease(int64_t id, std::function<void(Result<int64_t>)> done) {
   Result<uint64_t> leader = leader_to_ask();
   if (!leader.ok()) return done(leader.status());
-  if (*leader == raft::kNone) return done(lessor_->renew(id));
+  if (*leader == raft::kNone) {
+    std::shared_lock lock(state_mu_);
+    Result<int64_t> ttl = lessor_->renew(id);
+    lock.unlock();
+    return done(std::move(ttl));
+  }
   ask_leader(*leader, PeerMethod::kLeaseRenew, encode_lease_renew(id), decode_renewed_ttl, std::move(done));
 }
 
@@ -435,7 +617,10 @@ void Node::lease_time_to_live(int64_t id, bool keys,
     // After a ReadIndex round, so a lease granted just before is known here.
     return read_barrier([this, id, keys, done = std::move(done)](Status ready) {
       if (!ready.ok()) return done(ready);
-      done(lessor_->time_to_live(id, keys));
+      std::shared_lock lock(state_mu_);
+      lease::LeaseTimeToLiveResponse answer = lessor_->time_to_live(id, keys);
+      lock.unlock();
+      done(std::move(answer));
     });
   }
   ask_leader(*leader, PeerMethod::kLeaseTimeToLive, encode_lease_ttl_request(id, keys), decode_lease_ttl,
@@ -450,7 +635,9 @@ void Node::serve_call(uint64_t from, PeerMethod method, std::string body,
     case PeerMethod::kLeaseRenew: {
       Result<int64_t> id = decode_lease_renew(body);
       if (!id.ok()) return reply(id.status());
+      std::shared_lock lock(state_mu_);
       Result<int64_t> ttl = lessor_->renew(*id);
+      lock.unlock();
       return reply(ttl.ok() ? Result<std::string>(encode_renewed_ttl(*ttl)) : Result<std::string>(ttl.status()));
     }
     case PeerMethod::kLeaseTimeToLive: {
@@ -460,7 +647,10 @@ void Node::serve_call(uint64_t from, PeerMethod method, std::string body,
       const auto [id, keys] = *req;
       return read_barrier([this, id, keys, reply = std::move(reply)](Status ready) {
         if (!ready.ok()) return reply(ready);
-        reply(encode_lease_ttl(lessor_->time_to_live(id, keys)));
+        std::shared_lock lock(state_mu_);
+        std::string answer = encode_lease_ttl(lessor_->time_to_live(id, keys));
+        lock.unlock();
+        reply(std::move(answer));
       });
     }
   }
@@ -469,16 +659,39 @@ void Node::serve_call(uint64_t from, PeerMethod method, std::string body,
 
 Result<mvcc::RangeResponse> Node::range(const mvcc::RangeRequest& request) const {
   m_.ranges->inc();
+  std::shared_lock lock(state_mu_);
   return kv_->range(request);
 }
 
 Result<mvcc::TxnResponse> Node::read_txn(const mvcc::TxnRequest& request) const {
   m_.txns->inc();
+  std::shared_lock lock(state_mu_);
   return kv_->read_txn(request);
+}
+
+Result<mvcc::HashKvResponse> Node::hash_kv(int64_t revision) const {
+  std::shared_lock lock(state_mu_);
+  return kv_->hash_kv(revision);
+}
+
+std::vector<AlarmMember> Node::alarms(AlarmType type) const {
+  std::shared_lock lock(state_mu_);
+  return alarms_->list(type);
+}
+
+std::vector<Member> Node::members() const {
+  std::shared_lock lock(state_mu_);
+  return members_->list();
+}
+
+std::vector<int64_t> Node::leases() const {
+  std::shared_lock lock(state_mu_);
+  return lessor_->leases();
 }
 
 Status Node::copy_backend(ByteSink& out) {
   const auto started = std::chrono::steady_clock::now();
+  std::shared_lock lock(state_mu_);
   KEEL_RETURN_IF_ERROR(kv_->force_commit());
   Status s = backend_->copy_to(out);
   m_.snapshot_duration->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -486,6 +699,7 @@ Status Node::copy_backend(ByteSink& out) {
 }
 
 HeaderInfo Node::header() const {
+  std::shared_lock lock(state_mu_);
   return HeaderInfo{cluster_id_, member_id_, kv_->current_revision(), term_.load()};
 }
 
@@ -496,6 +710,7 @@ NodeStatus Node::status() const {
   s.raft_term = term_.load();
   s.raft_index = committed_.load();
   s.applied_index = applied_.load();
+  std::shared_lock lock(state_mu_);
   Result<BackendStats> stats = backend_->stats();
   if (stats.ok()) {
     s.db_size = stats->size_bytes;
@@ -515,6 +730,7 @@ void Node::raft_loop() {
     std::vector<uint64_t> snapshots;
     std::vector<raft::Message> messages;
     std::vector<uint64_t> unreachable;
+    std::vector<std::pair<uint64_t, bool>> sent;
     {
       std::unique_lock<std::mutex> lock(raft_mu_);
       if (!raft_->has_ready()) {
@@ -529,6 +745,10 @@ void Node::raft_loop() {
       snapshots.swap(snapshots_due_);
       messages.swap(messages_in_);
       unreachable.swap(unreachable_in_);
+      sent.swap(snapshots_sent_);
+    }
+    for (const auto& [peer, ok] : sent) {
+      raft_->report_snapshot(peer, ok ? raft::SnapshotStatus::kFinish : raft::SnapshotStatus::kFailure);
     }
     for (uint64_t index : snapshots) snapshot_at(index);
     if (failed_.load()) return;
@@ -587,6 +807,7 @@ void Node::handle_ready() {
     m_.has_leader->set(rd.soft_state->lead != raft::kNone ? 1 : 0);
     m_.is_leader->set(rd.soft_state->role == raft::Role::kLeader ? 1 : 0);
     const bool is_leader = rd.soft_state->role == raft::Role::kLeader;
+    std::shared_lock state(state_mu_);
     if (is_leader && !was_leader) {
       lessor_->promote(options_.election_timeout);
       auto_compactor_.restart(std::chrono::steady_clock::now());
@@ -596,9 +817,21 @@ void Node::handle_ready() {
     }
   }
   if (!rd.snapshot.empty()) {
-    // No member sends a snapshot yet (send_messages refuses them), so none can arrive.
-    fail(Status::NotSupported("a snapshot from a leader arrived; catching up by snapshot is not built yet"));
-    return;
+    // The leader's store for it is in snap/ already (receive_snapshot): the file names the
+    // snapshot for a restart, the marker replaces the log with it, and the apply thread swaps
+    // the store in before the entries that follow.
+    NoData no_data;
+    Result<std::string> file = wal::write_snapshot_file(wal::posix_file_system(), storage_->snap_dir(),
+                                                        rd.snapshot.metadata, options_.backend_name, no_data);
+    Status s = file.ok() ? storage_->save_snapshot(rd.snapshot) : file.status();
+    if (!s.ok()) {
+      fail(s.with_context("saving the leader's snapshot"));
+      return;
+    }
+    conf_state_ = rd.snapshot.metadata.conf_state;
+    std::lock_guard<std::mutex> lock(apply_mu_);
+    to_apply_.push_back(ApplyBatch{rd.snapshot, {}});
+    apply_cv_.notify_one();
   }
   // A leader sends its appends before its own WAL write and sync, so the followers' syncs run
   // beside its own (the dissertation's 10.2.1); their answers are stepped only after this sync
@@ -643,7 +876,7 @@ void Node::handle_ready() {
   }
   if (!rd.committed_entries.empty()) {
     std::lock_guard<std::mutex> lock(apply_mu_);
-    to_apply_.push_back(std::move(rd.committed_entries));
+    to_apply_.push_back(ApplyBatch{{}, std::move(rd.committed_entries)});
     apply_cv_.notify_one();
   }
   raft_->advance();
@@ -658,11 +891,7 @@ void Node::send_messages(std::vector<raft::Message>& messages) {
   }
   auto snapshots = std::partition(messages.begin(), messages.end(),
                                   [](const raft::Message& m) { return m.type != raft::MessageType::kSnap; });
-  for (auto it = snapshots; it != messages.end(); ++it) {
-    log(options_.logger, LogLevel::kWarn,
-        "member " + id_to_hex(it->to) + " needs a snapshot to catch up, which this build cannot send yet");
-    raft_->report_snapshot(it->to, raft::SnapshotStatus::kFailure);
-  }
+  for (auto it = snapshots; it != messages.end(); ++it) send_snapshot(std::move(*it));
   messages.erase(snapshots, messages.end());
   peers_->send(messages);
 }
@@ -699,6 +928,7 @@ void Node::propose_internal(decltype(InternalRequest::body) body) {
 }
 
 void Node::propose_lease_upkeep() {
+  std::shared_lock state(state_mu_);
   if (!lessor_->is_primary()) return;
   // etcd's leaseRevokeRate (1000 a second), spread over the ticks.
   constexpr int64_t kRevokesPerSecond = 1000;
@@ -723,8 +953,10 @@ void Node::propose_lease_upkeep() {
 
 void Node::propose_auto_compaction() {
   if (!auto_compactor_.enabled() || leader_.load() != member_id_) return;
+  std::shared_lock state(state_mu_);
   const int64_t revision = auto_compactor_.poll(std::chrono::steady_clock::now(), kv_->current_revision(),
                                                 kv_->compacted_revision());
+  state.unlock();
   if (revision == 0) return;
   log(options_.logger, LogLevel::kInfo, "auto-compaction: compacting to revision " + std::to_string(revision));
   propose_internal(CompactionRequest{revision, false});
@@ -748,9 +980,8 @@ void Node::snapshot_at(uint64_t index) {
       wal::write_snapshot_file(wal::posix_file_system(), storage_->snap_dir(), metadata, options_.backend_name, no_data);
   Status s = file.status();
   if (s.ok()) s = storage_->record_local_snapshot(metadata, "");
-  // etcd keeps snapshotCatchUpEntries in memory for followers a little behind.
-  constexpr uint64_t kCatchUpEntries = 5000;
-  if (s.ok()) s = storage_->compact(index > kCatchUpEntries ? index - kCatchUpEntries : 0, options_.max_wals,
+  const uint64_t keep = options_.snapshot_catchup_entries;
+  if (s.ok()) s = storage_->compact(index > keep ? index - keep : 0, options_.max_wals,
                                     options_.max_snapshots);
   if (!s.ok()) {
     fail(s.with_context("snapshot at index " + std::to_string(index)));
@@ -794,15 +1025,25 @@ void Node::expire_waiters(SteadyTime now) {
 
 void Node::apply_loop() {
   for (;;) {
-    std::vector<raft::Entry> batch;
+    ApplyBatch next;
     {
       std::unique_lock<std::mutex> lock(apply_mu_);
       apply_cv_.wait(lock, [this] { return apply_stopping_ || !to_apply_.empty(); });
       if (to_apply_.empty()) return;
-      batch = std::move(to_apply_.front());
+      next = std::move(to_apply_.front());
       to_apply_.pop_front();
     }
-    for (const raft::Entry& e : batch) {
+    if (!next.snapshot.empty() && next.snapshot.metadata.index > applied_.load()) {
+      // What was applied before it is answered first.
+      send_answers();
+      Status s = install_snapshot(next.snapshot.metadata);
+      if (!s.ok()) {
+        fail(s);
+        return;
+      }
+      snapshot_requested_ = next.snapshot.metadata.index;
+    }
+    for (const raft::Entry& e : next.entries) {
       if (e.index <= applied_.load()) continue;  // replayed: the store already holds it
       const auto started = std::chrono::steady_clock::now();
       apply_entry(e);
@@ -1030,6 +1271,12 @@ void Node::stop() {
   }
   apply_cv_.notify_all();
   if (apply_thread_.joinable()) apply_thread_.join();
+  {
+    // Copies being made for peers; what the transport streams is canceled by its stop().
+    std::lock_guard<std::mutex> lock(senders_mu_);
+    for (std::thread& t : snapshot_senders_) t.join();
+    snapshot_senders_.clear();
+  }
   read_pool_.stop();
 
   std::map<uint64_t, PendingWrite> writes;
@@ -1057,17 +1304,8 @@ void Node::stop() {
   raft_.reset();
   peers_.reset();
   hub_.reset();
-  history_.reset();
-  lessor_.reset();
-  alarms_.reset();
-  members_.reset();
-  if (kv_) {
-    Status s = kv_->close();
-    if (!s.ok()) log(options_.logger, LogLevel::kError, "closing the store: " + s.to_string());
-  }
-  kv_.reset();
-  if (backend_) backend_->close();
-  backend_.reset();
+  current_history_.reset();
+  close_state_machine();
   storage_.reset();
   {
     std::lock_guard<std::mutex> lock(stop_mu_);

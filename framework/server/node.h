@@ -30,6 +30,15 @@
 // which holds at least that index durably); WAL segments and snapshot files beyond max_wals and
 // max_snapshots are then purged.
 //
+// Catching up by snapshot: a follower that needs entries the leader's log no longer holds gets
+// the leader's Backend instead (snapshot_transfer.h): the leader copies its store to a file and
+// streams it beside Raft's messages; the follower restores it before Raft sees the snapshot,
+// marks the snapshot in its WAL, and the apply thread swaps the store in (with the lessor, the
+// alarms, the members and the watch history), in order with the entries around it. The copy may
+// hold entries past the snapshot's index (it is taken when sent); the follower skips them when
+// they arrive. Readers on other threads hold state_mu_ shared while they use the store; the swap
+// holds it alone.
+//
 // Auto-compaction: the leader proposes compactions as --auto-compaction-mode says
 // (auto_compactor.h).
 //
@@ -59,6 +68,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <variant>
@@ -117,6 +127,9 @@ struct NodeOptions {
   bool unsafe_no_fsync = false;
   int64_t quota_bytes = kDefaultQuotaBytes;  // <= 0: no quota
   uint64_t snapshot_count = 10000;           // applied entries between snapshots
+  // Entries kept in the log behind a snapshot, so a follower a little behind catches up by log
+  // rather than by snapshot (etcd's --experimental-snapshot-catchup-entries).
+  uint64_t snapshot_catchup_entries = 5000;
   size_t max_snapshots = 5;                  // snapshot files kept (0: all)
   size_t max_wals = 5;                       // WAL segments kept (0: all)
   AutoCompactionPolicy auto_compaction;      // off by default, as etcd's
@@ -188,7 +201,7 @@ class Node {
   // A txn that writes nothing (mvcc::txn_writes), served as a read like range(): etcd answers
   // read-only txns without a Raft entry.
   Result<mvcc::TxnResponse> read_txn(const mvcc::TxnRequest& request) const;
-  Result<mvcc::HashKvResponse> hash_kv(int64_t revision) const { return kv_->hash_kv(revision); }
+  Result<mvcc::HashKvResponse> hash_kv(int64_t revision) const;
   // etcd's Hash: the whole Backend's CRC-32C (backend_hash.h), after committing what is applied.
   Result<uint32_t> hash();
   Status defragment();
@@ -198,7 +211,7 @@ class Node {
   Status copy_backend(ByteSink& out);
 
   // The raised alarms of one type (kNone: all), as of the last applied entry.
-  std::vector<AlarmMember> alarms(AlarmType type) const { return alarms_->list(type); }
+  std::vector<AlarmMember> alarms(AlarmType type) const;
   // etcd's MoveLeader: OK when `target` leads (a lone member moving to itself); "not leader" on
   // a follower; "bad leader transferee" for an id that is not a voting member.
   Status move_leader(uint64_t target) const;
@@ -210,7 +223,7 @@ class Node {
   // from then on: its ReadyNotify).
   bool published() const { return publish_state_.load() == 2; }
   // The cluster's members (etcd's MemberList).
-  std::vector<Member> members() const { return members_->list(); }
+  std::vector<Member> members() const;
   uint64_t member_id() const { return member_id_; }
   uint64_t cluster_id() const { return cluster_id_; }
   const NodeOptions& options() const { return options_; }
@@ -218,7 +231,8 @@ class Node {
   // Runs `task` on the member's read pool: for a caller whose own thread must not wait on the
   // store (the HTTP server's one I/O thread). Must not block.
   void post(std::function<void()> task) { read_pool_.post(std::move(task)); }
-  lease::Lessor& lessor() { return *lessor_; }
+  // The ids of the leases the member knows (etcd's LeaseLeases).
+  std::vector<int64_t> leases() const;
 
   // Stops the threads, fails what waits with "server stopped", commits the store and closes it.
   // Idempotent; also done by the destructor.
@@ -235,6 +249,13 @@ class Node {
     WriteCallback done;
     std::chrono::steady_clock::time_point deadline;
   };
+  // What the Raft thread hands the apply thread, in log order: a snapshot from the leader to
+  // install (when not empty), then committed entries.
+  struct ApplyBatch {
+    raft::Snapshot snapshot;
+    std::vector<raft::Entry> entries;
+  };
+  class CurrentHistory;
   struct ReadRound {
     std::vector<ReadCallback> waiting;
     std::chrono::steady_clock::time_point deadline;
@@ -243,6 +264,18 @@ class Node {
 
   explicit Node(const NodeOptions& options);
   Status start();
+  // Opens the state machine over the store in member/db: the Backend, the MVCC store, the
+  // lessor, the alarms, the members and the history the watch hub reads.
+  Status open_state_machine();
+  // Closes it, committing what the store holds.
+  void close_state_machine();
+  // Apply thread (or start, before the threads): replaces the store with the one received for
+  // `snapshot` and reopens the state machine over it.
+  Status install_snapshot(const raft::SnapshotMetadata& snapshot);
+  // Transport threads: a leader's snapshot; restores its store, then hands Raft the message.
+  Status receive_snapshot(uint64_t from, std::string_view metadata, ByteSource& data);
+  // Raft thread: streams this member's store to `m.to` for Raft's snapshot message `m`.
+  void send_snapshot(raft::Message m);
   // Encodes a request with a fresh id; refuses it as etcd does when too large or when applying
   // lags committing.
   Result<Proposal> make_proposal(decltype(InternalRequest::body) body);
@@ -356,7 +389,8 @@ class Node {
   std::unique_ptr<MemberStore> members_;
   std::unique_ptr<PeerNetwork> peers_;
   std::atomic<int> publish_state_{0};  // 0 not yet, 1 proposed, 2 applied
-  std::unique_ptr<mvcc::StoreHistory> history_;
+  std::unique_ptr<mvcc::StoreHistory> history_;        // over kv_; replaced with it
+  std::unique_ptr<CurrentHistory> current_history_;  // what the hub reads: history_, locked
   std::unique_ptr<WatchHub> hub_;
   std::unique_ptr<wal::WalStorage> storage_;
   raft::SplitMix64 random_;
@@ -383,6 +417,7 @@ class Node {
   std::deque<Proposal> proposals_;
   std::vector<raft::Message> messages_in_;              // from peers
   std::vector<uint64_t> unreachable_in_;                // peers the transport could not reach
+  std::vector<std::pair<uint64_t, bool>> snapshots_sent_;  // peer, whether it took it
   std::vector<ReadCallback> reads_waiting_;             // not yet in a round
   std::vector<uint64_t> snapshots_due_;                 // indexes the apply thread committed
   std::map<std::string, ReadRound> read_rounds_;        // by context, asked of Raft
@@ -396,7 +431,7 @@ class Node {
   // The apply thread's inbox, and the reads waiting for an applied index.
   std::mutex apply_mu_;
   std::condition_variable apply_cv_;
-  std::deque<std::vector<raft::Entry>> to_apply_;
+  std::deque<ApplyBatch> to_apply_;
   std::multimap<uint64_t, ReadRound> reads_at_index_;
   bool apply_stopping_ = false;
 
@@ -408,6 +443,15 @@ class Node {
   bool stopped_ = false;  // stop() finished
   Status failure_;
   std::atomic<bool> failed_{false};
+
+  // The state machine's objects above are replaced whole by install_snapshot (apply thread,
+  // holding this alone); other threads hold it shared while they use them.
+  mutable std::shared_mutex state_mu_;
+  std::string member_dir_;
+  std::mutex receive_mu_;  // one snapshot restored at a time
+
+  std::mutex senders_mu_;
+  std::vector<std::thread> snapshot_senders_;  // joined by stop()
 
   std::thread raft_thread_;
   std::thread apply_thread_;

@@ -155,10 +155,14 @@ void PeerNetwork::on_unreachable(MemberId peer) {
   options_.on_unreachable(peer);
 }
 
-Status PeerNetwork::on_snapshot(MemberId from, std::string_view, ByteSource&) {
-  log(options_.logger, LogLevel::kWarn,
-      "refused a snapshot from peer " + id_to_hex(from) + ": catching up by snapshot is not built yet");
-  return Status::NotSupported("this member cannot receive snapshots yet");
+Status PeerNetwork::on_snapshot(MemberId from, std::string_view metadata, ByteSource& data) {
+  if (!options_.on_snapshot) return Status::FailedPrecondition("this member takes no snapshots");
+  return options_.on_snapshot(from, metadata, data);
+}
+
+void PeerNetwork::send_snapshot(uint64_t peer, std::string metadata, std::unique_ptr<ByteSource> data,
+                                std::function<void(Status)> done) {
+  transport_->send_snapshot(peer, std::move(metadata), std::move(data), std::move(done));
 }
 
 }  // namespace keel::server

@@ -39,6 +39,8 @@ struct PeerNetworkOptions {
   // Called from transport threads.
   std::function<void(raft::Message)> on_message;
   std::function<void(uint64_t peer)> on_unreachable;
+  // A snapshot from a peer: `metadata` as sent, `data` read to its end; OK once it is stored.
+  std::function<Status(uint64_t from, std::string_view metadata, ByteSource& data)> on_snapshot;
   // A peer's call; `reply` (callable once, from any thread) sends the answer back.
   std::function<void(uint64_t from, PeerMethod method, std::string body,
                      std::function<void(Result<std::string>)> reply)>
@@ -62,6 +64,9 @@ class PeerNetwork : public TransportHandler {
   // what expire_calls() says once `deadline` has passed. Never blocks.
   void call(uint64_t peer, PeerMethod method, std::string body,
             std::chrono::steady_clock::time_point deadline, CallDone done);
+  // Streams a snapshot to `peer` (Transport::send_snapshot); `done` gets the receiver's answer.
+  void send_snapshot(uint64_t peer, std::string metadata, std::unique_ptr<ByteSource> data,
+                     std::function<void(Status)> done);
   // Fails the calls whose deadline is at or before `now` with `s`.
   void expire_calls(std::chrono::steady_clock::time_point now, const Status& s);
   std::vector<std::string> listen_urls() const { return transport_->listen_urls(); }

@@ -217,7 +217,7 @@ grpc::ServerUnaryReactor* LeaseService::LeaseLeases(grpc::CallbackServerContext*
                                                     const etcdserverpb::LeaseLeasesRequest* /*request*/,
                                                     etcdserverpb::LeaseLeasesResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  for (int64_t id : node_.lessor().leases()) response->add_leases()->set_id(id);
+  for (int64_t id : node_.leases()) response->add_leases()->set_id(id);
   fill_header(node_.header(), response->mutable_header());
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -233,6 +233,7 @@ int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& 
   options.wal_dir = c.wal_dir;
   options.quota_bytes = c.effective_quota_backend_bytes();
   options.snapshot_count = c.snapshot_count;
+  options.snapshot_catchup_entries = c.snapshot_catchup_entries;
   options.max_snapshots = c.max_snapshots;
   options.max_wals = c.max_wals;
   if (c.auto_compaction_mode == "revision") {

@@ -58,9 +58,11 @@ def hashkv(member, revision):
 
 class ClusterCase(unittest.TestCase):
     size = 3
+    extra_args = ()
 
     def setUp(self):
-        self.cluster = Cluster(self.size, backends=BACKENDS, transport=TRANSPORT).start()
+        self.cluster = Cluster(self.size, backends=BACKENDS, transport=TRANSPORT,
+                               extra_args=self.extra_args).start()
 
     def tearDown(self):
         try:
@@ -231,6 +233,77 @@ class ThreeMembers(ClusterCase):
                 fc.close()
         finally:
             lc.close()
+
+
+class CatchUpBySnapshot(ClusterCase):
+    """A follower that misses more than the leader's log keeps gets the leader's store instead
+    (a snapshot every 40 entries, 10 kept behind it). The members mix LMDB and LevelDB, so the
+    store crosses engines."""
+    extra_args = ("--snapshot-count", "40", "--experimental-snapshot-catchup-entries", "10")
+
+    def write_while_stopped(self, follower, lc, n):
+        follower.proc.send_signal(signal.SIGSTOP)
+        try:
+            for i in range(n):
+                if i % 10 == 9:
+                    lc.delete("snap/%04d" % (i - 1))
+                else:
+                    lc.put("snap/%04d" % i, "v%d" % i)
+        finally:
+            follower.proc.send_signal(signal.SIGCONT)
+
+    def test_a_follower_behind_the_log_gets_the_store_and_its_watch_misses_nothing(self):
+        c = self.cluster
+        leader = c.leader()
+        follower = next(m for m in c.members if m is not leader)
+        lc, fc = client(leader), client(follower)
+        try:
+            lc.put("snap/first", "1")
+            events, cancel = fc.watch_prefix("snap/")
+            self.write_while_stopped(follower, lc, 300)
+            rev = self.assert_same_state(c.members)
+            self.assertIn("installed the leader's snapshot", follower.log())
+            self.assertIn("took the snapshot", leader.log())
+            # The watch on the follower saw every event, in order, across the store's swap.
+            seen = []
+            for ev in events:
+                seen.append(ev.mod_revision)
+                if ev.mod_revision >= rev:
+                    break
+            cancel()
+            self.assertEqual(seen, sorted(set(seen)))
+            self.assertEqual(len(seen), 300)  # 270 puts and 30 deletes, after the first put
+            self.assertEqual(len(list(fc.get_prefix("snap/", serializable=True))), 1 + 270 - 30)
+            # The cluster goes on with the follower in it, and it restarts on the new store.
+            follower.stop()
+            follower.launch()
+            follower.wait_ready()
+            lc.put("snap/after", "x")
+            self.assert_same_state(c.members)
+        finally:
+            lc.close()
+            fc.close()
+
+    def test_a_follower_restarted_behind_the_log_catches_up_by_snapshot(self):
+        c = self.cluster
+        leader = c.leader()
+        follower = next(m for m in c.members if m is not leader)
+        self.assertEqual(follower.stop(), 0)
+        lc = client(leader)
+        try:
+            for i in range(200):
+                lc.put("down/%04d" % i, "v")
+        finally:
+            lc.close()
+        follower.launch()
+        follower.wait_ready()
+        self.assert_same_state(c.members)
+        self.assertIn("installed the leader's snapshot", follower.log())
+        # SIGKILL right after: the WAL's leader snapshot and the store it brought survive together.
+        follower.kill()
+        follower.launch()
+        follower.wait_ready()
+        self.assert_same_state(c.members)
 
 
 class Leases(ClusterCase):

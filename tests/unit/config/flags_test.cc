@@ -38,6 +38,7 @@ TEST(Flags, NoArgumentsGiveTheDefaults) {
   EXPECT_TRUE(c.initial_cluster_state_new);
   EXPECT_EQ(c.initial_cluster_token, "etcd-cluster");
   EXPECT_EQ(c.snapshot_count, 10000u);
+  EXPECT_EQ(c.snapshot_catchup_entries, 5000u);
   EXPECT_EQ(c.heartbeat_interval_ms, 100u);
   EXPECT_EQ(c.election_timeout_ms, 1000u);
   EXPECT_EQ(c.max_request_bytes, 1572864u);
@@ -69,8 +70,10 @@ TEST(Flags, TheNameNamesTheDataDirAndTheInitialCluster) {
 
 TEST(Flags, TakesGoStyleSpellings) {
   MemberConfig c = config_of({"-name=a", "--data-dir=/d", "--snapshot-count", "5", "--client-cert-auth",
-                              "--pre-vote=false", "-initial-cluster-token", "tok"});
+                              "--pre-vote=false", "-initial-cluster-token", "tok",
+                              "--experimental-snapshot-catchup-entries=20"});
   EXPECT_EQ(c.name, "a");
+  EXPECT_EQ(c.snapshot_catchup_entries, 20u);
   EXPECT_EQ(c.data_dir, "/d");
   EXPECT_EQ(c.snapshot_count, 5u);
   EXPECT_TRUE(c.client_tls.client_cert_auth);
@@ -182,6 +185,8 @@ TEST(Flags, RefusesBadInputNamingIt) {
       {{"stray"}, "unknown flag or argument: stray"},
       {{"--snapshot-count", "many"}, "invalid value \"many\" for flag --snapshot-count: parse error"},
       {{"--snapshot-count", "0"}, "invalid value \"0\" for flag --snapshot-count: must be between 1 and"},
+      {{"--experimental-snapshot-catchup-entries", "0"},
+       "invalid value \"0\" for flag --experimental-snapshot-catchup-entries: must be between 1 and"},
       {{"--max-txn-ops", "-1"}, "invalid value \"-1\" for flag --max-txn-ops"},
       {{"--pre-vote=perhaps"}, "Could not convert: --pre-vote"},
       {{"--listen-client-urls", "localhost:2379", "--advertise-client-urls", "http://a:1"},
