@@ -1,5 +1,6 @@
 #include "server/node.h"
 
+#include <cstdlib>
 #include <filesystem>
 
 #include <algorithm>
@@ -1038,8 +1039,10 @@ void Node::apply_loop() {
       send_answers();
       Status s = install_snapshot(next.snapshot.metadata);
       if (!s.ok()) {
-        fail(s);
-        return;
+        // The old store is closed and the new one is not open: nothing can answer a read now.
+        // etcd panics here too; the next start installs the received store again.
+        log(options_.logger, LogLevel::kError, "cannot go on: " + s.to_string());
+        std::abort();
       }
       snapshot_requested_ = next.snapshot.metadata.index;
     }
