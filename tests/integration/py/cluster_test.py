@@ -5,8 +5,9 @@ backends (LMDB and LevelDB), so HashKV agreeing across them also checks the engi
 What this proves: a cluster started with etcd's flags elects a leader, shows the member ids etcd
 would compute, replicates every write to every member (a follower forwards proposals and asks the
 leader for linearizable reads), serves watches on followers, keeps serving through a SIGKILLed
-leader without losing an acknowledged write, catches up a follower that was stopped, and refuses
-a member started with another cluster token ("cluster ID mismatch" in the logs).
+leader without losing an acknowledged write, catches up a follower that was stopped (by the log,
+or by the leader's store when it fell behind the log), and refuses a member started with another
+cluster token ("cluster ID mismatch" in the logs).
 """
 import hashlib
 import json
