@@ -1,14 +1,11 @@
 #include "server/snapshot_transfer.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
 
+#include "wal/coding.h"
 #include "wal/crc32c.h"
 #include "wal/file_system.h"
 
@@ -36,39 +33,21 @@ Status sync_parent(const fs::path& p) { return wal::posix_file_system().sync_dir
 
 class FileSink : public ByteSink {
  public:
-  FileSink(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  Status write(std::string_view data) override {
-    while (!data.empty()) {
-      ssize_t n = ::write(fd_, data.data(), data.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Status::IOError("write " + path_ + ": " + std::strerror(errno));
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-    return Status::OK();
-  }
+  explicit FileSink(wal::WritableFile& file) : file_(file) {}
+  Status write(std::string_view data) override { return file_.append(data); }
 
  private:
-  int fd_;
-  std::string path_;
+  wal::WritableFile& file_;
 };
 
-// Reads a file already unlinked: the space is given back when the stream is destroyed.
-class UnlinkedFileSource : public ByteSource {
+// A file already unlinked: the space is given back when the stream is destroyed.
+class FileSource : public ByteSource {
  public:
-  UnlinkedFileSource(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  ~UnlinkedFileSource() override { ::close(fd_); }
-  Result<size_t> read(char* buf, size_t n) override {
-    for (;;) {
-      ssize_t got = ::read(fd_, buf, n);
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) return Status::IOError("read " + path_ + ": " + std::strerror(errno));
-      return static_cast<size_t>(got);
-    }
-  }
+  explicit FileSource(std::unique_ptr<wal::SequentialFile> file) : file_(std::move(file)) {}
+  Result<size_t> read(char* buf, size_t n) override { return file_->read(buf, n); }
 
  private:
-  int fd_;
-  std::string path_;
+  std::unique_ptr<wal::SequentialFile> file_;
 };
 
 constexpr std::string_view kMagic = "KEELSNAP";
@@ -76,12 +55,9 @@ constexpr uint32_t kVersion = 1;
 enum Tag : uint8_t { kBucket = 1, kPair = 2, kEnd = 3 };
 constexpr size_t kBatchBytes = 4u << 20;  // a commit's worth while filling a store
 
-void put32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-void put64(std::string* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
+using wal::put32;
+using wal::put64;
+
 void put_bytes(std::string* out, std::string_view b) {
   put32(out, static_cast<uint32_t>(b.size()));
   out->append(b);
@@ -123,15 +99,18 @@ class StreamReader {
     crc_ = wal::crc32c_extend(crc_, *out);
     return Status::OK();
   }
-  Result<uint64_t> fixed(size_t bytes) {
+  Result<uint32_t> u32() {
     std::string b;
-    KEEL_RETURN_IF_ERROR(read(bytes, &b));
-    uint64_t v = 0;
-    for (size_t i = 0; i < bytes; ++i) v |= uint64_t(static_cast<uint8_t>(b[i])) << (8 * i);
-    return v;
+    KEEL_RETURN_IF_ERROR(read(4, &b));
+    return wal::get32(b.data());
+  }
+  Result<uint64_t> u64() {
+    std::string b;
+    KEEL_RETURN_IF_ERROR(read(8, &b));
+    return wal::get64(b.data());
   }
   Status bytes(std::string* out, size_t limit) {
-    Result<uint64_t> n = fixed(4);
+    Result<uint32_t> n = u32();
     if (!n.ok()) return n.status();
     if (*n > limit) return Status::Corruption("the snapshot stream holds a string of " + std::to_string(*n) + " bytes");
     return read(static_cast<size_t>(*n), out);
@@ -186,7 +165,7 @@ Status read_store_stream(ByteSource& in, Backend& store) {
   std::string magic;
   KEEL_RETURN_IF_ERROR(r.read(kMagic.size(), &magic));
   if (magic != kMagic) return Status::Corruption("not a keel snapshot stream");
-  Result<uint64_t> version = r.fixed(4);
+  Result<uint32_t> version = r.u32();
   if (!version.ok()) return version.status();
   if (*version != kVersion) {
     return Status::FailedPrecondition("snapshot stream version " + std::to_string(*version) + " (this keel reads " +
@@ -220,12 +199,12 @@ Status read_store_stream(ByteSource& in, Backend& store) {
       return Status::Corruption("the snapshot stream holds an unknown record");
     }
   }
-  Result<uint64_t> count = r.fixed(8);
+  Result<uint64_t> count = r.u64();
   if (!count.ok()) return count.status();
   const uint32_t crc = r.crc();
-  Result<uint64_t> want = r.fixed(4);
+  Result<uint32_t> want = r.u32();
   if (!want.ok()) return want.status();
-  if (*count != pairs || static_cast<uint32_t>(*want) != crc) {
+  if (*count != pairs || *want != crc) {
     return Status::Corruption("the snapshot stream is damaged (its count or checksum does not match)");
   }
   if (!r.at_end()) return Status::Corruption("the snapshot stream goes on after its end");
@@ -299,18 +278,22 @@ Status finish_install(const std::string& db_dir) { return remove_tree(db_dir + "
 
 Result<std::unique_ptr<ByteSource>> copy_to_file(const std::string& path,
                                                  const std::function<Status(ByteSink&)>& copy) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IOError("create " + path + ": " + std::strerror(errno));
-  // Unlinked at once: whatever happens next, the file goes with its descriptor.
-  ::unlink(path.c_str());
-  FileSink sink(fd, path);
-  Status s = copy(sink);
-  if (s.ok() && ::lseek(fd, 0, SEEK_SET) != 0) s = Status::IOError("seek " + path + ": " + std::strerror(errno));
-  if (!s.ok()) {
-    ::close(fd);
-    return s;
-  }
-  return std::unique_ptr<ByteSource>(new UnlinkedFileSource(fd, path));
+  wal::FileSystem& fs = wal::posix_file_system();
+  if (fs.exists(path)) KEEL_RETURN_IF_ERROR(fs.remove(path));  // left by a crash mid-copy
+  Status s = [&]() -> Status {
+    Result<std::unique_ptr<wal::WritableFile>> file = fs.create(path, 0);
+    if (!file.ok()) return file.status();
+    FileSink sink(**file);
+    Status copied = copy(sink);
+    Status closed = (*file)->close();
+    return copied.ok() ? closed : copied;
+  }();
+  Result<std::unique_ptr<wal::SequentialFile>> reader =
+      s.ok() ? fs.open_sequential(path) : Result<std::unique_ptr<wal::SequentialFile>>(s);
+  // Unlinked at once: the file goes with the stream, whatever happens next.
+  (void)fs.remove(path);
+  if (!reader.ok()) return reader.status();
+  return std::unique_ptr<ByteSource>(new FileSource(std::move(reader).value()));
 }
 
 }  // namespace keel::server
