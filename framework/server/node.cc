@@ -353,12 +353,7 @@ Status Node::open_state_machine() {
   members_ = std::move(members).value();
   history_ = std::make_unique<mvcc::StoreHistory>(*kv_);
 
-  Result<BackendStats> stats = backend_->stats();
-  if (stats.ok()) {
-    db_size_ = stats->size_bytes;
-    m_.db_size->set(static_cast<double>(stats->size_bytes));
-    m_.db_size_in_use->set(static_cast<double>(stats->size_in_use_bytes));
-  }
+  measure_db_size();
   m_.compact_revision->set(static_cast<double>(kv_->compacted_revision()));
   return Status::OK();
 }
@@ -546,6 +541,10 @@ void Node::probe_sizes() {
 
 void Node::record_db_size() {
   std::shared_lock lock(state_mu_);
+  measure_db_size();
+}
+
+void Node::measure_db_size() {
   Result<BackendStats> stats = backend_->stats();
   if (!stats.ok()) return;
   db_size_ = stats->size_bytes;

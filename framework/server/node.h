@@ -294,7 +294,10 @@ class Node {
   // Refreshes db_size_ and the gauges read from the engines, off the caller's thread (one probe
   // at a time).
   void probe_sizes();
+  // Reads the Backend's size into db_size_ and the gauges; measure_db_size() is for a caller
+  // that holds state_mu_ already (either way).
   void record_db_size();
+  void measure_db_size();
   // Raises NOSPACE (once) when `body` would take the Backend past the quota.
   Status check_quota(const decltype(InternalRequest::body)& body);
   void release_reads(uint64_t applied);
