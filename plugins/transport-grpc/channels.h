@@ -13,7 +13,7 @@
 
 #include <memory>
 
-#include "peer_url.h"
+#include "keel/peer_url.h"
 
 namespace keel::grpc_transport {
 

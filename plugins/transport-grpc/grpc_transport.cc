@@ -30,7 +30,7 @@ Result<std::unique_ptr<Transport>> GrpcTransport::start(const TransportOptions& 
   }
   std::vector<PeerUrl> urls;
   for (const auto& u : options.listen_urls) {
-    Result<PeerUrl> p = parse_peer_url(u);
+    Result<PeerUrl> p = parse_peer_url(u, "transport-grpc");
     if (!p.ok()) return p.status();
     urls.push_back(std::move(p).value());
   }
@@ -67,7 +67,7 @@ Status GrpcTransport::listen(const std::vector<PeerUrl>& urls) {
 }
 
 Status GrpcTransport::add_peer(MemberId peer, const std::vector<std::string>& urls) {
-  Result<std::vector<PeerUrl>> parsed = parse_peer_urls(urls);
+  Result<std::vector<PeerUrl>> parsed = parse_peer_urls(urls, "transport-grpc");
   if (!parsed.ok()) return parsed.status();
   if (ctx_.stopping()) return Status::Cancelled("transport-grpc: stopped");
   std::unique_lock<std::shared_mutex> lock(peers_mu_);

@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "call_identity.h"
-#include "peer_url.h"
+#include "keel/peer_url.h"
 #include "transport_context.h"
 
 namespace keel::grpc_transport {

@@ -24,7 +24,7 @@
 
 #include "call_identity.h"
 #include "keel/byte_stream.h"
-#include "peer_url.h"
+#include "keel/peer_url.h"
 #include "transport_context.h"
 #include "worker_threads.h"
 

@@ -11,7 +11,7 @@
 #include <cstddef>
 
 #include "keel/status.h"
-#include "peer_url.h"
+#include "keel/peer_url.h"
 
 namespace keel::tcp {
 

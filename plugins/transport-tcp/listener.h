@@ -12,7 +12,7 @@
 #include <string>
 
 #include "keel/status.h"
-#include "peer_url.h"
+#include "keel/peer_url.h"
 #include "transport_context.h"
 
 namespace keel::tcp {

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "keel/transport.h"
-#include "peer_url.h"
+#include "keel/peer_url.h"
 #include "transport_context.h"
 #include "wire_format.h"
 

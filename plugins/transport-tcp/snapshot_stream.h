@@ -11,7 +11,7 @@
 #include "keel/byte_stream.h"
 #include "keel/status.h"
 #include "keel/transport.h"
-#include "peer_url.h"
+#include "keel/peer_url.h"
 #include "snapshot_threads.h"
 #include "transport_context.h"
 

@@ -44,7 +44,7 @@ Result<std::unique_ptr<Transport>> TcpTransport::start(const TransportOptions& o
 Status TcpTransport::listen() {
   std::lock_guard<std::mutex> lock(mu_);
   for (const std::string& text : ctx_.options.listen_urls) {
-    Result<PeerUrl> url = parse_peer_url(text);
+    Result<PeerUrl> url = parse_peer_url(text, "transport-tcp");
     if (!url.ok()) return url.status();
     Result<std::shared_ptr<Listener>> l = Listener::open(
         ctx_, *url, [this](tcp::socket socket) { accept(std::move(socket)); });
@@ -82,7 +82,7 @@ Status TcpTransport::add_peer(MemberId peer, const std::vector<std::string>& url
     if (urls.empty()) return Status::InvalidArgument("transport-tcp: peer " + hex(peer) + " has no URL");
     std::vector<PeerUrl> parsed;
     for (const std::string& text : urls) {
-      Result<PeerUrl> url = parse_peer_url(text);
+      Result<PeerUrl> url = parse_peer_url(text, "transport-tcp");
       if (!url.ok()) return url.status();
       parsed.push_back(std::move(url).value());
     }
