@@ -190,6 +190,27 @@ class TransportConformance : public ::testing::TestWithParam<std::string> {
         << url << ": " << m.status().to_string() << " (wanted " << Status::code_name(code) << ")";
   }
 
+  // A snapshot of kBigSnapshot bytes from `a` that `b` reads slowly, checking bytes, until the end
+  // or an error (then its handler returns what it got): for stopping either side mid-flight.
+  static constexpr uint64_t kBigSnapshot = 64 << 20;
+  struct SnapshotInFlight {
+    std::shared_ptr<SnapshotProgress> progress = std::make_shared<SnapshotProgress>();
+    std::shared_ptr<Completion> done = std::make_shared<Completion>();
+  };
+  static SnapshotInFlight send_big_snapshot(Member* a, Member* b) {
+    SnapshotInFlight s;
+    b->handler.set_snapshot_fn([progress = s.progress](MemberId, std::string_view, ByteSource& data) {
+      Status read = read_pattern(data, *progress, UINT64_MAX, 16 << 10, 5ms);
+      progress->set_phase(SnapshotProgress::kReturned);
+      return read;
+    });
+    a->transport->send_snapshot(
+        b->id, "m",
+        std::make_unique<PatternSource>(kBigSnapshot, std::make_shared<std::atomic<uint64_t>>(0)),
+        Completion::callback(s.done));
+    return s;
+  }
+
   RecordingLogger logger_;
   PluginConfig config_;
   Latch latch_;
@@ -511,32 +532,15 @@ TEST_P(TransportConformance, ASnapshotStreamsWithBackPressureBesideTheMessages) 
   EXPECT_EQ(refused->calls(), 1) << "done called more than once";
 }
 
-// The receiving side of StopEndsWhatIsInFlight: reads slowly, checking bytes, until the end or
-// an error, then returns what it got.
-Recorder::SnapshotFn slow_reader(std::shared_ptr<SnapshotProgress> progress) {
-  return [progress](MemberId, std::string_view, ByteSource& data) {
-    Status s = read_pattern(data, *progress, UINT64_MAX, 16 << 10, 5ms);
-    progress->set_phase(SnapshotProgress::kReturned);
-    return s;
-  };
-}
-
 // The sender stops with frames queued and a snapshot in flight: the snapshot's done is called
 // once, with Cancelled, before stop() returns; stop() again is fine; the receiver's read of the
 // cut stream fails rather than ending as if complete.
 TEST_P(TransportConformance, StoppingTheSenderCancelsWhatIsInFlight) {
-  constexpr uint64_t kSize = 64 << 20;
   Member* a = start(1);
   Member* b = start(2);
   ASSERT_TRUE(a && b);
   connect({a, b});
-  auto progress = std::make_shared<SnapshotProgress>();
-  b->handler.set_snapshot_fn(slow_reader(progress));
-  auto done = std::make_shared<Completion>();
-  a->transport->send_snapshot(
-      b->id, "m",
-      std::make_unique<PatternSource>(kSize, std::make_shared<std::atomic<uint64_t>>(0)),
-      Completion::callback(done));
+  auto [progress, done] = send_big_snapshot(a, b);
   for (int i = 0; i < 5000; ++i)
     a->transport->send(b->id, pattern(1024, i), i % 2 ? Lane::kBulk : Lane::kControl);
   ASSERT_TRUE(eventually([&] { return progress->bytes >= (1u << 20); }))
@@ -550,7 +554,7 @@ TEST_P(TransportConformance, StoppingTheSenderCancelsWhatIsInFlight) {
   EXPECT_TRUE(progress->wait_phase(SnapshotProgress::kReturned))
       << "the receiver's handler never returned";
   EXPECT_FALSE(progress->ended.load())
-      << "a stream cut at " << progress->bytes << " of " << kSize << " bytes read as complete";
+      << "a stream cut at " << progress->bytes << " of " << kBigSnapshot << " bytes read as complete";
   EXPECT_EQ(progress->mismatches.load(), 0u);
   EXPECT_EQ(done->calls(), 1) << "done called again after stop()";
 }
@@ -558,18 +562,11 @@ TEST_P(TransportConformance, StoppingTheSenderCancelsWhatIsInFlight) {
 // The receiver stops mid-snapshot: its handler has returned by the time stop() does (its reads
 // fail), and the sender's done reports an error. Nothing hangs.
 TEST_P(TransportConformance, StoppingTheReceiverFailsTheSnapshot) {
-  constexpr uint64_t kSize = 64 << 20;
   Member* a = start(1);
   Member* b = start(2);
   ASSERT_TRUE(a && b);
   connect({a, b});
-  auto progress = std::make_shared<SnapshotProgress>();
-  b->handler.set_snapshot_fn(slow_reader(progress));
-  auto done = std::make_shared<Completion>();
-  a->transport->send_snapshot(
-      b->id, "m",
-      std::make_unique<PatternSource>(kSize, std::make_shared<std::atomic<uint64_t>>(0)),
-      Completion::callback(done));
+  auto [progress, done] = send_big_snapshot(a, b);
   ASSERT_TRUE(eventually([&] { return progress->bytes >= (1u << 20); }))
       << "the snapshot never started flowing: " << progress->bytes << " bytes read";
 
