@@ -127,7 +127,7 @@ class ThreeMembers(ClusterCase):
                     value, _ = cl.get("k%d" % i, serializable=True)
                     self.assertEqual(value, ("v%d" % i).encode())
             # etcdctl on a follower: a txn and a delete forwarded to the leader.
-            follower = next(m for m in c.members if m is not leader)
+            follower = c.follower(leader)
             follower.etcdctl("put", "fk", "fv")
             _, out, _ = leader.etcdctl("get", "fk", "--print-value-only")
             self.assertEqual(out.strip(), "fv")
@@ -142,7 +142,7 @@ class ThreeMembers(ClusterCase):
     def test_a_watch_on_a_follower_sees_the_leaders_writes(self):
         c = self.cluster
         leader = c.leader()
-        follower = next(m for m in c.members if m is not leader)
+        follower = c.follower(leader)
         fc, lc = client(follower), client(leader)
         try:
             events, cancel = fc.watch_prefix("w/")
@@ -213,7 +213,7 @@ class ThreeMembers(ClusterCase):
     def test_a_stopped_follower_catches_up_by_the_log(self):
         c = self.cluster
         leader = c.leader()
-        follower = next(m for m in c.members if m is not leader)
+        follower = c.follower(leader)
         lc = client(leader)
         written = 0
         try:
@@ -256,7 +256,7 @@ class CatchUpBySnapshot(ClusterCase):
     def test_a_follower_behind_the_log_gets_the_store_and_its_watch_misses_nothing(self):
         c = self.cluster
         leader = c.leader()
-        follower = next(m for m in c.members if m is not leader)
+        follower = c.follower(leader)
         lc, fc = client(leader), client(follower)
         try:
             lc.put("snap/first", "1")
@@ -288,7 +288,7 @@ class CatchUpBySnapshot(ClusterCase):
     def test_a_follower_restarted_behind_the_log_catches_up_by_snapshot(self):
         c = self.cluster
         leader = c.leader()
-        follower = next(m for m in c.members if m is not leader)
+        follower = c.follower(leader)
         self.assertEqual(follower.stop(), 0)
         lc = client(leader)
         try:
@@ -313,7 +313,7 @@ class Leases(ClusterCase):
         only the leader expires leases, and the expiry reaches every member."""
         c = self.cluster
         leader = c.leader()
-        follower = next(m for m in c.members if m is not leader)
+        follower = c.follower(leader)
         _, out, _ = follower.etcdctl("lease", "grant", "60")
         lease = out.split()[1]  # "lease 694d... granted with TTL(60s)"
         follower.etcdctl("put", "--lease", lease, "leased", "v")

@@ -216,6 +216,10 @@ class Cluster:
         raise AssertionError("the members did not agree on a leader within %ds:\n%s" % (
             timeout, self.logs()))
 
+    def follower(self, leader):
+        """A member other than `leader`."""
+        return next(m for m in self.members if m is not leader)
+
     def logs(self, tail=3000):
         return "\n".join("--- %s ---\n%s" % (m.name, m.log()[-tail:]) for m in self.members)
 
