@@ -11,6 +11,9 @@ inline Status ErrNoLeader() { return Status::Unavailable("etcdserver: no leader"
 inline Status ErrLeaderChanged() { return Status::Unavailable("etcdserver: leader changed"); }
 inline Status ErrStopped() { return Status::Unavailable("etcdserver: server stopped"); }
 inline Status ErrTimeout() { return Status::Unavailable("etcdserver: request timed out"); }
+inline Status ErrTimeoutLeaderTransfer() {
+  return Status::Unavailable("etcdserver: request timed out, leader transfer took too long");
+}
 inline Status ErrTooManyRequests() {
   return Status::ResourceExhausted("etcdserver: too many requests");
 }

@@ -488,10 +488,7 @@ void Node::propose(decltype(InternalRequest::body) body, WriteCallback done) {
   if (!proposal.ok()) return done(proposal.status());
   if (!has_leader()) return done(ErrNoLeader());
   const uint64_t id = proposal->id;
-  {
-    std::lock_guard<std::mutex> lock(writes_mu_);
-    writes_[id] = PendingWrite{std::move(done), std::chrono::steady_clock::now() + request_timeout_};
-  }
+  writes_.add(id, std::move(done), std::chrono::steady_clock::now() + request_timeout_);
   m_.proposals_pending->inc();
   {
     std::lock_guard<std::mutex> lock(raft_mu_);
@@ -571,11 +568,22 @@ Result<uint32_t> Node::hash() {
   return backend_hash(*backend_);
 }
 
-Status Node::move_leader(uint64_t target) const {
-  if (leader_.load() != member_id_) return ErrNotLeader();
-  // Alone in the cluster, the only voter there is to move to is this member, which leads.
-  if (target != member_id_) return ErrBadLeaderTransferee();
-  return Status::OK();
+void Node::move_leader(uint64_t target, SteadyTime deadline, std::function<void(Status)> done) {
+  if (leader_.load() != member_id_) return done(ErrNotLeader());
+  std::vector<Member> members = this->members();
+  const bool voter = std::any_of(members.begin(), members.end(),
+                                 [target](const Member& m) { return m.id == target && !m.is_learner; });
+  if (!voter) return done(ErrBadLeaderTransferee());
+  if (target == member_id_) return done(Status::OK());
+  {
+    std::lock_guard<std::mutex> lock(raft_mu_);
+    if (!stopping_) {
+      moves_in_.push_back(LeaderMove{target, deadline, std::move(done)});
+      raft_cv_.notify_one();
+      return;
+    }
+  }
+  done(ErrStopped());
 }
 
 void Node::read_barrier(ReadCallback done) {
@@ -731,12 +739,13 @@ void Node::raft_loop() {
     std::vector<raft::Message> messages;
     std::vector<uint64_t> unreachable;
     std::vector<std::pair<uint64_t, bool>> sent;
+    std::vector<LeaderMove> moves;
     {
       std::unique_lock<std::mutex> lock(raft_mu_);
       if (!raft_->has_ready()) {
         raft_cv_.wait_until(lock, next_tick, [this] {
           return stopping_ || !proposals_.empty() || !reads_waiting_.empty() || !snapshots_due_.empty() ||
-                 !messages_in_.empty();
+                 !messages_in_.empty() || !moves_in_.empty();
         });
       }
       if (stopping_) return;
@@ -746,6 +755,7 @@ void Node::raft_loop() {
       messages.swap(messages_in_);
       unreachable.swap(unreachable_in_);
       sent.swap(snapshots_sent_);
+      moves.swap(moves_in_);
     }
     for (const auto& [peer, ok] : sent) {
       raft_->report_snapshot(peer, ok ? raft::SnapshotStatus::kFinish : raft::SnapshotStatus::kFailure);
@@ -759,10 +769,22 @@ void Node::raft_loop() {
         log(options_.logger, LogLevel::kDebug, "a Raft message from " + id_to_hex(m.from) + " was not taken: " + s.to_string());
       }
     }
+    note_leader();
+    for (LeaderMove& move : moves) {
+      log(options_.logger, LogLevel::kInfo, "leadership transfer to " + id_to_hex(move.target) + " starting");
+      raft_->transfer_leader(move.target);
+      moves_.push_back(std::move(move));
+    }
+    std::vector<uint64_t> handed;
     for (Proposal& p : proposals) {
       Status s = raft_->propose(std::move(p.data));
-      if (!s.ok()) fail_proposal(p.id, proposal_error(s));
+      if (s.ok()) {
+        handed.push_back(p.id);
+      } else {
+        fail_proposal(p.id, proposal_error(s));
+      }
     }
+    if (!handed.empty()) writes_.handed(handed, leader_epoch_);
     if (!reads.empty()) {
       // One ReadIndex round for every read that arrived since the last one. The context carries
       // the member's request-id base (time at start), so an answer meant for a round before a
@@ -783,6 +805,8 @@ void Node::raft_loop() {
       raft_->tick();
       next_tick += tick;
       if (next_tick <= now) next_tick = now + tick;
+      note_leader();
+      settle_leader_moves(now);
       expire_waiters(now);
       if (peers_) peers_->expire_calls(now, ErrTimeout());
       publish_attributes();
@@ -801,9 +825,6 @@ void Node::handle_ready() {
     const bool was_leader = leader_.load() == member_id_;
     const uint64_t old_lead = leader_.exchange(rd.soft_state->lead);
     if (rd.soft_state->lead != old_lead && rd.soft_state->lead != raft::kNone) m_.leader_changes->inc();
-    // The leader that was asked for these rounds' read index may never answer now (etcd 3.4
-    // fails them with "leader changed" rather than letting them time out).
-    if (rd.soft_state->lead != old_lead && old_lead != raft::kNone) fail_read_rounds(ErrLeaderChanged());
     m_.has_leader->set(rd.soft_state->lead != raft::kNone ? 1 : 0);
     m_.is_leader->set(rd.soft_state->role == raft::Role::kLeader ? 1 : 0);
     const bool is_leader = rd.soft_state->role == raft::Role::kLeader;
@@ -909,6 +930,49 @@ void Node::publish_attributes() {
           });
 }
 
+void Node::note_leader() {
+  const uint64_t lead = raft_->raft().lead();
+  if (lead == epoch_lead_) return;
+  epoch_lead_ = lead;
+  ++leader_epoch_;
+  // The leader that was asked for these rounds' read index may never answer now (etcd 3.4 fails
+  // them with "leader changed" rather than letting them time out); the same holds for the
+  // proposals it was handed.
+  fail_read_rounds(ErrLeaderChanged());
+  std::vector<WriteCallback> stranded = writes_.take_stranded(leader_epoch_);
+  if (!stranded.empty()) {
+    log(options_.logger, LogLevel::kInfo,
+        "leader changed: " + std::to_string(stranded.size()) + " proposals it may have lost fail");
+    fail_writes(std::move(stranded), ErrLeaderChanged());
+  }
+  settle_leader_moves(std::chrono::steady_clock::now());
+}
+
+void Node::settle_leader_moves(SteadyTime now) {
+  const uint64_t lead = raft_->raft().lead();
+  for (auto it = moves_.begin(); it != moves_.end();) {
+    if (lead == it->target) {
+      log(options_.logger, LogLevel::kInfo, "leadership transferred to " + id_to_hex(it->target));
+      read_pool_.post([done = std::move(it->done)] { done(Status::OK()); });
+    } else if (it->deadline <= now) {
+      log(options_.logger, LogLevel::kWarn, "leadership transfer to " + id_to_hex(it->target) + " failed: too long");
+      read_pool_.post([done = std::move(it->done)] { done(ErrTimeoutLeaderTransfer()); });
+    } else {
+      ++it;
+      continue;
+    }
+    it = moves_.erase(it);
+  }
+}
+
+void Node::fail_writes(std::vector<WriteCallback> writes, const Status& s) {
+  for (auto& done : writes) {
+    m_.proposals_pending->dec();
+    m_.proposals_failed->inc();
+    done(s);
+  }
+}
+
 void Node::fail_read_rounds(Status s) {
   if (read_rounds_.empty()) return;
   m_.read_indexes_failed->inc(static_cast<double>(read_rounds_.size()));
@@ -992,23 +1056,7 @@ void Node::snapshot_at(uint64_t index) {
 }
 
 void Node::expire_waiters(SteadyTime now) {
-  std::vector<WriteCallback> expired;
-  {
-    std::lock_guard<std::mutex> lock(writes_mu_);
-    for (auto it = writes_.begin(); it != writes_.end();) {
-      if (it->second.deadline <= now) {
-        expired.push_back(std::move(it->second.done));
-        it = writes_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-  for (auto& done : expired) {
-    m_.proposals_pending->dec();
-    m_.proposals_failed->inc();
-    done(ErrTimeout());
-  }
+  fail_writes(writes_.take_expired(now), ErrTimeout());
   // Rounds Raft never answered (leadership moved before the read was confirmed).
   for (auto it = read_rounds_.begin(); it != read_rounds_.end();) {
     if (it->second.deadline <= now) {
@@ -1095,15 +1143,8 @@ void Node::release_reads(uint64_t applied) {
 }
 
 WriteCallback Node::take_waiter(uint64_t id) {
-  WriteCallback done;
-  {
-    std::lock_guard<std::mutex> lock(writes_mu_);
-    auto it = writes_.find(id);
-    if (it == writes_.end()) return done;  // another member's, replayed, or timed out
-    done = std::move(it->second.done);
-    writes_.erase(it);
-  }
-  m_.proposals_pending->dec();
+  WriteCallback done = writes_.take(id);
+  if (done) m_.proposals_pending->dec();
   return done;
 }
 
@@ -1281,16 +1322,11 @@ void Node::stop() {
   }
   read_pool_.stop();
 
-  std::map<uint64_t, PendingWrite> writes;
-  {
-    std::lock_guard<std::mutex> lock(writes_mu_);
-    writes.swap(writes_);
-  }
-  for (auto& [id, w] : writes) {
-    m_.proposals_pending->dec();
-    m_.proposals_failed->inc();
-    w.done(ErrStopped());
-  }
+  fail_writes(writes_.take_all(), ErrStopped());
+  for (auto& move : moves_) move.done(ErrStopped());
+  moves_.clear();
+  for (auto& move : moves_in_) move.done(ErrStopped());
+  moves_in_.clear();
   for (auto& r : reads_waiting_) r(ErrStopped());
   reads_waiting_.clear();
   for (auto& [ctx, round] : read_rounds_) {

@@ -48,7 +48,9 @@
 // and a linearizable read on a follower asks the leader for the read index. The members, their
 // peer and client URLs, are replicated state (member_store.h): each member publishes its name
 // and client URLs through the log once it sees a leader (etcd's publish). A leader change fails
-// the reads waiting on a ReadIndex round at once ("leader changed").
+// the reads waiting on a ReadIndex round and the proposals handed to Raft before it at once
+// ("leader changed"), rather than leaving them to time out. MoveLeader hands leadership to
+// another member with Raft's leader transfer.
 //
 // Restart: the Backend's consistent index says which entries the store holds; the WAL gives back
 // the rest, which are applied again. A failed WAL write or sync, or a failed Backend commit,
@@ -89,6 +91,7 @@
 #include "server/auto_compactor.h"
 #include "server/member_store.h"
 #include "server/peer_network.h"
+#include "server/proposal_waiters.h"
 #include "server/quota.h"
 #include "server/request.h"
 #include "server/task_pool.h"
@@ -212,9 +215,12 @@ class Node {
 
   // The raised alarms of one type (kNone: all), as of the last applied entry.
   std::vector<AlarmMember> alarms(AlarmType type) const;
-  // etcd's MoveLeader: OK when `target` leads (a lone member moving to itself); "not leader" on
-  // a follower; "bad leader transferee" for an id that is not a voting member.
-  Status move_leader(uint64_t target) const;
+  // etcd's MoveLeader: asks Raft to hand leadership to `target` and calls `done` with OK once
+  // `target` leads (at once when it leads already), "not leader" on a follower, "bad leader
+  // transferee" for an id that is not a voting member, or "request timed out, leader transfer
+  // took too long" at `deadline`.
+  void move_leader(uint64_t target, std::chrono::steady_clock::time_point deadline,
+                   std::function<void(Status)> done);
 
   HeaderInfo header() const;
   NodeStatus status() const;
@@ -245,9 +251,11 @@ class Node {
     uint64_t id;
     std::string data;
   };
-  struct PendingWrite {
-    WriteCallback done;
+  // A MoveLeader waiting for its target to lead.
+  struct LeaderMove {
+    uint64_t target;
     std::chrono::steady_clock::time_point deadline;
+    std::function<void(Status)> done;
   };
   // What the Raft thread hands the apply thread, in log order: a snapshot from the leader to
   // install (when not empty), then committed entries.
@@ -327,9 +335,18 @@ class Node {
   // Raft thread: proposes this member's name and client URLs once a leader exists (etcd's
   // publish), again after a failure.
   void publish_attributes();
-  // Raft thread: fails every read waiting on a ReadIndex round ("leader changed"): the leader
-  // that was asked may never answer.
+  // Raft thread, after whatever may move leadership (stepping messages, ticking): when the
+  // leader Raft knows changed, starts a new leader epoch and fails what the change strands with
+  // "leader changed" — the reads waiting on a ReadIndex round and the proposals handed to Raft
+  // before it (proposal_waiters.h) — and answers the MoveLeader calls it settles.
+  void note_leader();
+  // Raft thread: fails every read waiting on a ReadIndex round: the leader that was asked may
+  // never answer.
   void fail_read_rounds(Status s);
+  // Raft thread: answers the MoveLeader calls whose target leads or whose deadline has passed.
+  void settle_leader_moves(std::chrono::steady_clock::time_point now);
+  // Fails writes taken out of writes_ with `s`.
+  void fail_writes(std::vector<WriteCallback> writes, const Status& s);
   // The waiting call's callback for `id`, taken out of writes_ (empty if none waits).
   WriteCallback take_waiter(uint64_t id);
   void complete(uint64_t id, Result<WriteResult> result);
@@ -424,12 +441,18 @@ class Node {
   std::vector<ReadCallback> reads_waiting_;             // not yet in a round
   std::vector<uint64_t> snapshots_due_;                 // indexes the apply thread committed
   std::map<std::string, ReadRound> read_rounds_;        // by context, asked of Raft
+  std::vector<LeaderMove> moves_in_;                    // not yet asked of Raft
   uint64_t read_seq_ = 0;
   bool stopping_ = false;
 
+  // The Raft thread's: the leader Raft knew last, the leader epoch (changes of it seen), and the
+  // MoveLeader calls asked of Raft.
+  uint64_t epoch_lead_ = raft::kNone;
+  uint64_t leader_epoch_ = 1;
+  std::vector<LeaderMove> moves_;
+
   // Writes waiting for their entry to apply, by request id.
-  std::mutex writes_mu_;
-  std::map<uint64_t, PendingWrite> writes_;
+  ProposalWaiters<WriteCallback> writes_;
 
   // The apply thread's inbox, and the reads waiting for an applied index.
   std::mutex apply_mu_;

@@ -1,4 +1,6 @@
 // Maintenance: the member's status, Hash, HashKV, defragmentation, alarms and MoveLeader.
+#include <chrono>
+
 #include "grpc/convert.h"
 #include "grpc/services.h"
 #include "server/version.h"
@@ -6,6 +8,10 @@
 namespace keel::grpcsvc {
 
 namespace {
+
+// How long a MoveLeader waits for the new leader when its client set no deadline (etcd would
+// wait for ever).
+constexpr std::chrono::seconds kMaxLeaderMoveWait{60};
 
 void add_alarms(const std::vector<server::AlarmMember>& alarms, etcdserverpb::AlarmResponse* response) {
   for (const server::AlarmMember& a : alarms) {
@@ -57,13 +63,16 @@ grpc::ServerUnaryReactor* MaintenanceService::MoveLeader(grpc::CallbackServerCon
                                                          const etcdserverpb::MoveLeaderRequest* request,
                                                          etcdserverpb::MoveLeaderResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  keel::Status s = node_.move_leader(request->targetid());
-  if (!s.ok()) {
-    reactor->Finish(to_grpc_status(s));
-    return reactor;
-  }
-  fill_header(node_.header(), response->mutable_header());
-  reactor->Finish(grpc::Status::OK);
+  // etcd waits for the new leader as long as the client does (its context), polling each tick.
+  const auto client_deadline = context->deadline();
+  const auto now = std::chrono::system_clock::now();
+  const auto wait = client_deadline > now + kMaxLeaderMoveWait ? kMaxLeaderMoveWait : client_deadline - now;
+  node_.move_leader(request->targetid(), std::chrono::steady_clock::now() + wait,
+                    [this, reactor, response](keel::Status s) {
+                      if (!s.ok()) return reactor->Finish(to_grpc_status(s));
+                      fill_header(node_.header(), response->mutable_header());
+                      reactor->Finish(grpc::Status::OK);
+                    });
   return reactor;
 }
 

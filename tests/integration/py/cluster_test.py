@@ -6,8 +6,9 @@ What this proves: a cluster started with etcd's flags elects a leader, shows the
 would compute, replicates every write to every member (a follower forwards proposals and asks the
 leader for linearizable reads), serves watches on followers, keeps serving through a SIGKILLed
 leader without losing an acknowledged write, catches up a follower that was stopped (by the log,
-or by the leader's store when it fell behind the log), and refuses a member started with another
-cluster token ("cluster ID mismatch" in the logs).
+or by the leader's store when it fell behind the log), hands leadership over on MoveLeader, fails
+the proposals a leader change strands at once ("leader changed"), and refuses a member started
+with another cluster token ("cluster ID mismatch" in the logs).
 """
 import hashlib
 import json
@@ -350,6 +351,85 @@ class Leases(ClusterCase):
             self.assertIn("already expired", out)
         finally:
             oc.close()
+
+
+class LeaderChanges(ClusterCase):
+    """etcd's MoveLeader, and what a leader change strands: a proposal handed to a leader that is
+    gone fails at once with etcd's "leader changed" rather than after the request timeout."""
+
+    def move_leader(self, member, target):
+        """Maintenance.MoveLeader on `member` through python3-etcd3's stubs: (code, details)."""
+        import grpc
+        from etcd3 import etcdrpc as rpc
+        with grpc.insecure_channel("127.0.0.1:%d" % member.client_port) as channel:
+            try:
+                rpc.MaintenanceStub(channel).MoveLeader(rpc.MoveLeaderRequest(targetID=target), timeout=30)
+                return grpc.StatusCode.OK, ""
+            except grpc.RpcError as e:
+                return e.code(), e.details()
+
+    def test_move_leader_hands_leadership_to_a_follower(self):
+        import grpc
+        c = self.cluster
+        leader = c.leader()
+        target = c.follower(leader)
+        leader_id = c.status(leader)["header"]["member_id"]
+        target_id = c.status(target)["header"]["member_id"]
+        _, out, _ = leader.etcdctl("move-leader", "%x" % target_id)
+        self.assertEqual(out, "Leadership transferred from %x to %x\n" % (leader_id, target_id))
+        self.assertIs(c.leader(), target)
+        # The old leader forwards writes to the new one; a MoveLeader there is refused.
+        leader.etcdctl("put", "moved", "yes")
+        _, out, _ = target.etcdctl("get", "moved", "--print-value-only")
+        self.assertEqual(out.strip(), "yes")
+        self.assertEqual(self.move_leader(leader, leader_id),
+                         (grpc.StatusCode.FAILED_PRECONDITION, "etcdserver: not leader"))
+        self.assertEqual(self.move_leader(target, 0x1234),
+                         (grpc.StatusCode.FAILED_PRECONDITION, "etcdserver: bad leader transferee"))
+        # To itself: nothing to do.
+        self.assertEqual(self.move_leader(target, target_id), (grpc.StatusCode.OK, ""))
+        # And back: the old leader leads again.
+        self.assertEqual(self.move_leader(target, leader_id), (grpc.StatusCode.OK, ""))
+        self.assertIs(c.leader(), leader)
+        self.assert_same_state(c.members)
+
+    def test_a_proposal_on_a_leader_that_lost_its_followers_fails_with_leader_changed(self):
+        c = self.cluster
+        leader = c.leader()
+        followers = [m for m in c.members if m is not leader]
+        for m in followers:
+            m.proc.send_signal(signal.SIGSTOP)
+        try:
+            # The leader appends it but cannot commit it; it steps down once it has not heard
+            # from a quorum for an election timeout (check-quorum), well before the request
+            # timeout, and the write fails then.
+            code, out, err = leader.etcdctl("put", "stranded", "v", "--command-timeout=60s", check=False)
+        finally:
+            for m in followers:
+                m.proc.send_signal(signal.SIGCONT)
+        self.assertNotEqual(code, 0, out)
+        self.assertIn("etcdserver: leader changed", err)
+        self.assertIn("proposals it may have lost fail", leader.log())
+        self.assert_same_state(c.members)
+
+    def test_a_proposal_forwarded_to_a_lost_leader_fails_with_leader_changed(self):
+        c = self.cluster
+        leader = c.leader()
+        follower = c.follower(leader)
+        leader.proc.send_signal(signal.SIGSTOP)
+        try:
+            # Forwarded to the stopped leader, which never appends it: once the followers elect
+            # another leader, the write fails rather than waiting out the request timeout.
+            code, out, err = follower.etcdctl("put", "forwarded", "v", "--command-timeout=60s", check=False)
+            self.assertNotEqual(code, 0, out)
+            self.assertIn("etcdserver: leader changed", err)
+            c.leader(among=[m for m in c.members if m is not leader])
+            follower.etcdctl("put", "after", "v")
+        finally:
+            leader.proc.send_signal(signal.SIGCONT)
+        self.assert_same_state(c.members)
+        _, out, _ = leader.etcdctl("get", "after", "--print-value-only")
+        self.assertEqual(out.strip(), "v")
 
 
 class FiveMembers(ClusterCase):
