@@ -661,6 +661,8 @@ void Node::serve_call(uint64_t from, PeerMethod method, std::string body,
         reply(std::move(answer));
       });
     }
+    case PeerMethod::kProbe:
+      return reply(std::string());  // the peer network answers probes before they get here
   }
   log(options_.logger, LogLevel::kWarn, "peer " + id_to_hex(from) + " called an unknown method");
 }
@@ -808,7 +810,10 @@ void Node::raft_loop() {
       note_leader();
       settle_leader_moves(now);
       expire_waiters(now);
-      if (peers_) peers_->expire_calls(now, ErrTimeout());
+      if (peers_) {
+        peers_->expire_calls(now, ErrTimeout());
+        peers_->probe(now);
+      }
       publish_attributes();
       propose_lease_upkeep();
       propose_auto_compaction();

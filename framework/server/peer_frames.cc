@@ -82,7 +82,8 @@ Result<PeerCall> decode_call_frame(std::string_view frame) {
   uint8_t method;
   if (!raft::GetVarint64(&in, &call.call_id) || !get_byte(&in, &method)) return malformed("call");
   if (method != static_cast<uint8_t>(PeerMethod::kLeaseRenew) &&
-      method != static_cast<uint8_t>(PeerMethod::kLeaseTimeToLive)) {
+      method != static_cast<uint8_t>(PeerMethod::kLeaseTimeToLive) &&
+      method != static_cast<uint8_t>(PeerMethod::kProbe)) {
     return Status::Corruption("peer frame: unknown method " + std::to_string(method));
   }
   call.method = static_cast<PeerMethod>(method);

@@ -32,7 +32,8 @@ Result<raft::Message> decode_raft_frame(std::string_view frame);
 // The lane a message takes: appends that carry entries on the bulk lane, the rest on control.
 Lane lane_of(const raft::Message& m);
 
-enum class PeerMethod : uint8_t { kLeaseRenew = 1, kLeaseTimeToLive = 2 };
+// kProbe: an empty call the peer network answers itself, to measure the round trip.
+enum class PeerMethod : uint8_t { kLeaseRenew = 1, kLeaseTimeToLive = 2, kProbe = 3 };
 
 struct PeerCall {
   uint64_t call_id = 0;

@@ -1,5 +1,6 @@
 #include "server/peer_network.h"
 
+#include <cstdio>
 #include <utility>
 
 #include "raft/codec.h"
@@ -10,6 +11,13 @@ namespace {
 
 void log(Logger* logger, LogLevel level, const std::string& message) {
   if (logger != nullptr) logger->log(level, message);
+}
+
+// A peer's id as etcd's metrics label it (Go's types.ID: hex without leading zeros).
+std::string label(uint64_t id) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(id));
+  return buf;
 }
 
 }  // namespace
@@ -23,6 +31,25 @@ PeerNetwork::PeerNetwork(PeerNetworkOptions options) : options_(std::move(option
                                         "The total number of bytes received from peers.", {"From"});
     sent_failures_ = &r.counter_family("etcd_network_peer_sent_failures_total",
                                        "The total number of send failures from peers.", {"To"});
+    round_trip_ = &r.histogram_family("etcd_network_peer_round_trip_time_seconds",
+                                      "Round-Trip-Time histogram between peers.", {"To"},
+                                      metrics::exponential_buckets(0.0001, 2, 14));
+    // etcd's buckets for snapshots: 100 ms to about 51 s, doubling.
+    const std::vector<double> snapshot_buckets = metrics::exponential_buckets(0.1, 2, 10);
+    snapshots_sent_ = &r.counter_family("etcd_network_snapshot_send_success",
+                                        "Total number of successful snapshot sends", {"To"});
+    snapshot_send_failures_ = &r.counter_family("etcd_network_snapshot_send_failures",
+                                                "Total number of snapshot send failures", {"To"});
+    snapshot_send_seconds_ = &r.histogram_family("etcd_network_snapshot_send_total_duration_seconds",
+                                                 "Total latency distributions of v3 snapshot sends", {"To"},
+                                                 snapshot_buckets);
+    snapshots_received_ = &r.counter_family("etcd_network_snapshot_receive_success",
+                                            "Total number of successful snapshot receives", {"From"});
+    snapshot_receive_failures_ = &r.counter_family("etcd_network_snapshot_receive_failures",
+                                                   "Total number of snapshot receive failures", {"From"});
+    snapshot_receive_seconds_ = &r.histogram_family("etcd_network_snapshot_receive_total_duration_seconds",
+                                                    "Total latency distributions of v3 snapshot receives",
+                                                    {"From"}, snapshot_buckets);
   }
 }
 
@@ -54,11 +81,33 @@ void PeerNetwork::stop(const Status& s) {
 }
 
 Status PeerNetwork::add_peer(uint64_t peer, const std::vector<std::string>& urls) {
-  return transport_->add_peer(peer, urls);
+  KEEL_RETURN_IF_ERROR(transport_->add_peer(peer, urls));
+  std::lock_guard<std::mutex> lock(calls_mu_);
+  peers_.push_back(peer);
+  return Status::OK();
+}
+
+void PeerNetwork::probe(std::chrono::steady_clock::time_point now) {
+  if (round_trip_ == nullptr || now - last_probe_ < kProbeInterval) return;
+  last_probe_ = now;
+  std::vector<uint64_t> peers;
+  {
+    std::lock_guard<std::mutex> lock(calls_mu_);
+    peers = peers_;
+  }
+  for (uint64_t peer : peers) {
+    // An unanswered probe expires with the other calls; only answers are measured.
+    call(peer, PeerMethod::kProbe, std::string(), now + kProbeInterval,
+         [this, peer, sent = std::chrono::steady_clock::now()](Result<std::string> answer) {
+           if (!answer.ok()) return;
+           round_trip_->with({label(peer)})
+               .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count());
+         });
+  }
 }
 
 void PeerNetwork::send_frame(uint64_t to, std::string frame, Lane lane) {
-  if (sent_bytes_ != nullptr) sent_bytes_->with({id_to_hex(to)}).inc(static_cast<double>(frame.size()));
+  if (sent_bytes_ != nullptr) sent_bytes_->with({label(to)}).inc(static_cast<double>(frame.size()));
   transport_->send(to, std::move(frame), lane);
 }
 
@@ -103,6 +152,9 @@ void PeerNetwork::on_call_frame(uint64_t from, std::string_view frame) {
     return;
   }
   const uint64_t call_id = c->call_id;
+  if (c->method == PeerMethod::kProbe) {
+    return send_frame(from, encode_reply_frame(PeerReply{call_id, Status::OK(), std::string()}), Lane::kControl);
+  }
   options_.on_call(from, c->method, std::move(c->body), [this, from, call_id](Result<std::string> answer) {
     PeerReply reply{call_id, answer.status(), answer.ok() ? std::move(answer).value() : std::string()};
     send_frame(from, encode_reply_frame(reply), Lane::kControl);
@@ -131,7 +183,7 @@ void PeerNetwork::on_reply_frame(uint64_t from, std::string_view frame) {
 }
 
 void PeerNetwork::on_message(MemberId from, std::string frame) {
-  if (received_bytes_ != nullptr) received_bytes_->with({id_to_hex(from)}).inc(static_cast<double>(frame.size()));
+  if (received_bytes_ != nullptr) received_bytes_->with({label(from)}).inc(static_cast<double>(frame.size()));
   Result<PeerFrameKind> kind = frame_kind(frame);
   if (kind.ok() && *kind == PeerFrameKind::kCall) return on_call_frame(from, frame);
   if (kind.ok() && *kind == PeerFrameKind::kReply) return on_reply_frame(from, frame);
@@ -151,18 +203,44 @@ void PeerNetwork::on_message(MemberId from, std::string frame) {
 }
 
 void PeerNetwork::on_unreachable(MemberId peer) {
-  if (sent_failures_ != nullptr) sent_failures_->with({id_to_hex(peer)}).inc();
+  if (sent_failures_ != nullptr) sent_failures_->with({label(peer)}).inc();
   options_.on_unreachable(peer);
 }
 
 Status PeerNetwork::on_snapshot(MemberId from, std::string_view metadata, ByteSource& data) {
   if (!options_.on_snapshot) return Status::FailedPrecondition("this member takes no snapshots");
-  return options_.on_snapshot(from, metadata, data);
+  const auto started = std::chrono::steady_clock::now();
+  Status s = options_.on_snapshot(from, metadata, data);
+  if (snapshots_received_ != nullptr) {
+    const std::string from_label = label(from);
+    if (s.ok()) {
+      snapshots_received_->with({from_label}).inc();
+      snapshot_receive_seconds_->with({from_label}).observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    } else {
+      snapshot_receive_failures_->with({from_label}).inc();
+    }
+  }
+  return s;
 }
 
 void PeerNetwork::send_snapshot(uint64_t peer, std::string metadata, std::unique_ptr<ByteSource> data,
                                 std::function<void(Status)> done) {
-  transport_->send_snapshot(peer, std::move(metadata), std::move(data), std::move(done));
+  transport_->send_snapshot(
+      peer, std::move(metadata), std::move(data),
+      [this, peer, started = std::chrono::steady_clock::now(), done = std::move(done)](Status s) {
+        if (snapshots_sent_ != nullptr) {
+          const std::string to_label = label(peer);
+          if (s.ok()) {
+            snapshots_sent_->with({to_label}).inc();
+            snapshot_send_seconds_->with({to_label}).observe(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+          } else {
+            snapshot_send_failures_->with({to_label}).inc();
+          }
+        }
+        done(s);
+      });
 }
 
 }  // namespace keel::server

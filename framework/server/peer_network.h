@@ -2,8 +2,12 @@
 // (peer_frames.h) on the bulk lane when they carry entries and on the control lane otherwise, so
 // a heartbeat or a vote never waits behind a large append; frames that arrive become Raft
 // messages for the Raft thread. Calls (a follower's lease keep-alive for the leader) go out with
-// a call id and wait for the reply with that id, or for their deadline. It counts the bytes sent
-// to and received from each peer under etcd's metric names.
+// a call id and wait for the reply with that id, or for their deadline.
+//
+// It measures under etcd's metric names: the bytes sent to and received from each peer, the
+// snapshots sent and received (count, failures, duration), and the round trip to each peer,
+// probed every kProbeInterval with an empty call it answers itself (etcd's prober does the same
+// over HTTP).
 //
 // A frame that does not decode, or whose message claims another sender than the connection's, or
 // is addressed to another member, is dropped and logged: a peer cannot speak for another.
@@ -30,6 +34,9 @@
 #include "server/peer_frames.h"
 
 namespace keel::server {
+
+// How often probe() measures the round trip to each peer (etcd's prober: every 4 s).
+inline constexpr std::chrono::seconds kProbeInterval{4};
 
 struct PeerNetworkOptions {
   uint64_t member_id = 0;
@@ -69,6 +76,9 @@ class PeerNetwork : public TransportHandler {
                      std::function<void(Status)> done);
   // Fails the calls whose deadline is at or before `now` with `s`.
   void expire_calls(std::chrono::steady_clock::time_point now, const Status& s);
+  // Sends each peer a probe when kProbeInterval has passed since the last; the replies measure
+  // the round trip. Called often (each Raft tick); never blocks.
+  void probe(std::chrono::steady_clock::time_point now);
   std::vector<std::string> listen_urls() const { return transport_->listen_urls(); }
   // Stops the transport (no callback runs once it returns) and fails the calls still waiting with
   // `s`. Idempotent.
@@ -95,10 +105,19 @@ class PeerNetwork : public TransportHandler {
   std::map<uint64_t, PendingCall> calls_;  // by call id
   uint64_t next_call_id_ = 0;
   bool stopped_ = false;
+  std::vector<uint64_t> peers_;  // guarded by calls_mu_
+  std::chrono::steady_clock::time_point last_probe_;  // probe()'s caller's alone
   std::unique_ptr<Transport> transport_;
   metrics::Family<metrics::Counter>* sent_bytes_ = nullptr;
   metrics::Family<metrics::Counter>* received_bytes_ = nullptr;
   metrics::Family<metrics::Counter>* sent_failures_ = nullptr;
+  metrics::Family<metrics::Histogram>* round_trip_ = nullptr;
+  metrics::Family<metrics::Counter>* snapshots_sent_ = nullptr;
+  metrics::Family<metrics::Counter>* snapshot_send_failures_ = nullptr;
+  metrics::Family<metrics::Histogram>* snapshot_send_seconds_ = nullptr;
+  metrics::Family<metrics::Counter>* snapshots_received_ = nullptr;
+  metrics::Family<metrics::Counter>* snapshot_receive_failures_ = nullptr;
+  metrics::Family<metrics::Histogram>* snapshot_receive_seconds_ = nullptr;
 };
 
 }  // namespace keel::server

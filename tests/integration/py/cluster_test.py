@@ -53,6 +53,18 @@ def wait_for(what, check, timeout=60, interval=0.1):
     raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
 
 
+def metric(member, name, **labels):
+    """The value of one sample on `member`'s /metrics (None when absent)."""
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % member.client_port, timeout=30) as r:
+        text = r.read().decode()
+    want = name + ("{" + ",".join('%s="%s"' % kv for kv in sorted(labels.items())) + "}" if labels else "")
+    for line in text.splitlines():
+        if line.startswith(want + " "):
+            return float(line.split()[-1])
+    return None
+
+
 def hashkv(member, revision):
     _, out, _ = member.etcdctl("endpoint", "hashkv", "--rev", str(revision), "-w", "json")
     return json.loads(out)[0]["HashKV"]["hash"]
@@ -115,6 +127,16 @@ class ThreeMembers(ClusterCase):
         self.assertEqual({r["Status"]["leader"] for r in rows}, {c.status(leader)["header"]["member_id"]})
         _, out, err = c.members[2].etcdctl("endpoint", "health", "--cluster")
         self.assertEqual((out + err).count("is healthy"), 3, out + err)
+        # Each member measures its round trip to each peer (probed every 4 s), labelled as etcd
+        # labels peers: the id in hex without leading zeros.
+        ids = {m.name: c.status(m)["header"]["member_id"] for m in c.members}
+        for m in c.members:
+            for other in c.members:
+                if other is m:
+                    continue
+                wait_for("%s's round trip to %s measured" % (m.name, other.name), lambda m=m, other=other: metric(
+                    m, "etcd_network_peer_round_trip_time_seconds_count", To="%x" % ids[other.name]), timeout=30)
+                self.assertGreater(metric(m, "etcd_network_peer_sent_bytes_total", To="%x" % ids[other.name]), 0)
 
         # A write on each member, read back from each: linearizable, then serializable.
         clients = [client(m) for m in c.members]
@@ -266,6 +288,13 @@ class CatchUpBySnapshot(ClusterCase):
             rev = self.assert_same_state(c.members)
             self.assertIn("installed the leader's snapshot", follower.log())
             self.assertIn("took the snapshot", leader.log())
+            leader_id = c.status(leader)["header"]["member_id"]
+            follower_id = c.status(follower)["header"]["member_id"]
+            self.assertGreaterEqual(metric(leader, "etcd_network_snapshot_send_success", To="%x" % follower_id), 1)
+            self.assertGreaterEqual(metric(
+                leader, "etcd_network_snapshot_send_total_duration_seconds_count", To="%x" % follower_id), 1)
+            self.assertGreaterEqual(metric(
+                follower, "etcd_network_snapshot_receive_success", From="%x" % leader_id), 1)
             # The watch on the follower saw every event, in order, across the store's swap.
             seen = []
             for ev in events:

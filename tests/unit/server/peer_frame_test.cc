@@ -65,6 +65,14 @@ TEST(PeerFrame, RefusesWhatIsNotAFrame) {
 namespace keel::server {
 namespace {
 
+TEST(PeerCallFrame, AProbeIsAnEmptyCall) {
+  Result<PeerCall> c = decode_call_frame(encode_call_frame(PeerCall{5, PeerMethod::kProbe, ""}));
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->call_id, 5u);
+  EXPECT_EQ(c->method, PeerMethod::kProbe);
+  EXPECT_EQ(c->body, "");
+}
+
 TEST(PeerCallFrame, CallsAndRepliesRoundTrip) {
   const std::string call = encode_call_frame(PeerCall{300, PeerMethod::kLeaseTimeToLive, encode_lease_ttl_request(-7, true)});
   EXPECT_EQ(frame_kind(call).value(), PeerFrameKind::kCall);
