@@ -55,15 +55,15 @@ class Node::CurrentHistory : public EventHistory {
                      size_t max_events, bool with_prev_kv, std::vector<Event>* out,
                      int64_t* compacted_at) override {
     std::shared_lock lock(node_.state_mu_);
-    return node_.history_->read_events(key, range_end, from, to, max_events, with_prev_kv, out, compacted_at);
+    return node_.state_->history().read_events(key, range_end, from, to, max_events, with_prev_kv, out, compacted_at);
   }
   int64_t current_revision() override {
     std::shared_lock lock(node_.state_mu_);
-    return node_.history_->current_revision();
+    return node_.state_->history().current_revision();
   }
   int64_t compacted_revision() override {
     std::shared_lock lock(node_.state_mu_);
-    return node_.history_->compacted_revision();
+    return node_.state_->history().compacted_revision();
   }
 
  private:
@@ -92,60 +92,9 @@ Result<std::unique_ptr<Node>> Node::open(const NodeOptions& options) {
   return node;
 }
 
-void Node::register_measures() {
-  if (options_.metrics == nullptr) own_metrics_ = std::make_unique<metrics::Registry>();
-  metrics::Registry& r = options_.metrics != nullptr ? *options_.metrics : *own_metrics_;
-  // etcd's bucket choice for both disk latencies: 1 ms to about 8 s, doubling.
-  const std::vector<double> disk_buckets = metrics::exponential_buckets(0.001, 2, 14);
-  m_.proposals_committed =
-      &r.gauge("etcd_server_proposals_committed_total", "The total number of consensus proposals committed.");
-  m_.proposals_applied =
-      &r.gauge("etcd_server_proposals_applied_total", "The total number of consensus proposals applied.");
-  m_.proposals_pending = &r.gauge("etcd_server_proposals_pending", "The current number of pending proposals to commit.");
-  m_.proposals_failed = &r.counter("etcd_server_proposals_failed_total", "The total number of failed proposals seen.");
-  m_.has_leader = &r.gauge("etcd_server_has_leader", "Whether or not a leader exists. 1 is existence, 0 is not.");
-  m_.is_leader = &r.gauge("etcd_server_is_leader", "Whether or not this member is a leader. 1 if is, 0 otherwise.");
-  m_.leader_changes = &r.counter("etcd_server_leader_changes_seen_total", "The number of leader changes seen.");
-  m_.wal_fsync = &r.histogram("etcd_disk_wal_fsync_duration_seconds",
-                              "The latency distributions of fsync called by WAL.", disk_buckets);
-  m_.backend_commit = &r.histogram("etcd_disk_backend_commit_duration_seconds",
-                                   "The latency distributions of commit called by backend.", disk_buckets);
-  m_.db_size = &r.gauge("etcd_mvcc_db_total_size_in_bytes",
-                        "Total size of the underlying database physically allocated in bytes.");
-  m_.db_size_in_use = &r.gauge("etcd_mvcc_db_total_size_in_use_in_bytes",
-                               "Total size of the underlying database logically in use in bytes.");
-  m_.quota_bytes = &r.gauge("etcd_server_quota_backend_bytes", "Current backend storage quota size in bytes.");
-  m_.quota_bytes->set(static_cast<double>(std::max<int64_t>(options_.quota_bytes, 0)));
-  m_.watchers = &r.gauge("etcd_debugging_mvcc_watcher_total", "Total number of watchers.");
-  m_.slow_watchers = &r.gauge("etcd_debugging_mvcc_slow_watcher_total", "Total number of unsynced slow watchers.");
-  m_.leases_expired = &r.counter("etcd_debugging_server_lease_expired_total", "The total number of expired leases.");
-  m_.leases_granted = &r.counter("etcd_debugging_lease_granted_total", "The total number of granted leases.");
-  m_.leases_revoked = &r.counter("etcd_debugging_lease_revoked_total", "The total number of revoked leases.");
-  m_.leases_renewed = &r.counter("etcd_debugging_lease_renewed_total",
-                                 "The number of renewed leases seen by the leader.");
-  m_.lease_ttl = &r.histogram("etcd_debugging_lease_ttl_total", "Bucketed histogram of lease TTLs.",
-                              metrics::exponential_buckets(1, 2, 24));
-  m_.puts = &r.counter("etcd_mvcc_put_total", "Total number of puts seen by this member.");
-  m_.deletes = &r.counter("etcd_mvcc_delete_total", "Total number of deletes seen by this member.");
-  m_.txns = &r.counter("etcd_mvcc_txn_total", "Total number of txns seen by this member.");
-  m_.ranges = &r.counter("etcd_mvcc_range_total", "Total number of ranges seen by this member.");
-  m_.compact_revision = &r.gauge("etcd_debugging_mvcc_compact_revision",
-                                 "The revision of the last compaction in store.");
-  m_.slow_applies = &r.counter("etcd_server_slow_apply_total", "The total number of slow apply requests.");
-  m_.read_indexes_failed = &r.counter("etcd_server_read_indexes_failed_total",
-                                      "The total number of failed read indexes seen.");
-  m_.slow_read_indexes = &r.counter("etcd_server_slow_read_indexes_total",
-                                    "The total number of pending read indexes not in sync with leader's or timed out read index requests.");
-  m_.defrag_duration = &r.histogram("etcd_disk_backend_defrag_duration_seconds",
-                                    "The latency distribution of backend defragmentation.",
-                                    metrics::exponential_buckets(0.1, 2, 13));
-  m_.snapshot_duration = &r.histogram("etcd_disk_backend_snapshot_duration_seconds",
-                                      "The latency distribution of backend snapshots.",
-                                      metrics::exponential_buckets(0.01, 2, 17));
-}
-
 Status Node::start() {
-  register_measures();
+  if (options_.metrics == nullptr) own_metrics_ = std::make_unique<metrics::Registry>();
+  m_ = register_node_metrics(options_.metrics != nullptr ? *options_.metrics : *own_metrics_, options_.quota_bytes);
   wal::FileSystem& fs = wal::posix_file_system();
   const std::string member_dir = options_.data_dir + "/member";
   KEEL_RETURN_IF_ERROR(fs.create_dirs(options_.data_dir));
@@ -208,23 +157,23 @@ Status Node::start() {
   }
   // Before or after the WAL's bootstrap alike (a crash between the two): the members bucket is
   // written once, from the same --initial-cluster every member was started with.
-  KEEL_RETURN_IF_ERROR(members_->bootstrap(initial_members));
+  KEEL_RETURN_IF_ERROR(state_->members().bootstrap(initial_members));
 
   Result<raft::Snapshot> snap = storage_->snapshot();
   if (!snap.ok()) return snap.status();
-  if (kv_->consistent_index() < snap->metadata.index && snap->metadata.index > 1) {
+  if (state_->kv().consistent_index() < snap->metadata.index && snap->metadata.index > 1) {
     // The WAL took a leader's snapshot the store never replaced it with (a crash before the
     // apply thread swapped it in): the received store is where the state machine goes on.
     const std::string received = received_backend_dir(storage_->snap_dir(), snap->metadata.index);
     if (!std::filesystem::exists(received)) {
       return Status::Corruption("the WAL continues from a snapshot at index " + std::to_string(snap->metadata.index) +
-                                ", but the store holds index " + std::to_string(kv_->consistent_index()) +
+                                ", but the store holds index " + std::to_string(state_->kv().consistent_index()) +
                                 " and " + received + " is missing");
     }
     KEEL_RETURN_IF_ERROR(install_snapshot(snap->metadata));
   }
   KEEL_RETURN_IF_ERROR(remove_received_backends(storage_->snap_dir(), UINT64_MAX));
-  const uint64_t applied = std::max(kv_->consistent_index(), snap->metadata.index);
+  const uint64_t applied = std::max(state_->kv().consistent_index(), snap->metadata.index);
   Result<raft::InitialState> initial = storage_->initial_state();
   if (!initial.ok()) return initial.status();
   if (applied > initial->hard_state.commit) {
@@ -270,7 +219,7 @@ Status Node::start() {
 
   log(options_.logger, LogLevel::kInfo,
       "member " + id_to_hex(member_id_) + " of cluster " + id_to_hex(cluster_id_) +
-          ": store at revision " + std::to_string(kv_->current_revision()) + ", applied index " +
+          ": store at revision " + std::to_string(state_->kv().current_revision()) + ", applied index " +
           std::to_string(applied) + ", WAL committed up to " + std::to_string(committed_.load()));
 
   // A member alone in its cluster need not wait out an election timeout to lead.
@@ -305,7 +254,7 @@ Status Node::start() {
     Result<std::unique_ptr<PeerNetwork>> network = PeerNetwork::start(*options_.transport, std::move(net));
     if (!network.ok()) return network.status();
     peers_ = std::move(network).value();
-    for (const Member& m : members_->list()) {
+    for (const Member& m : state_->members().list()) {
       if (m.id == member_id_) continue;
       Status added = peers_->add_peer(m.id, m.peer_urls);
       if (!added.ok()) return added.with_context("peer " + id_to_hex(m.id));
@@ -318,63 +267,34 @@ Status Node::start() {
 }
 
 Status Node::open_state_machine() {
-  BackendOptions backend_options;
-  backend_options.dir = member_dir_ + "/db";
-  Result<std::unique_ptr<Backend>> backend = options_.backend->open(backend_options);
-  if (!backend.ok()) return backend.status().with_context("opening the backend in " + backend_options.dir);
-  backend_ = std::move(backend).value();
-
-  mvcc::StoreOptions store_options;
-  store_options.batch_limit = options_.backend_batch_limit;
-  store_options.batch_interval = options_.backend_batch_interval;
-  store_options.compaction_batch_limit = options_.compaction_batch_limit;
-  store_options.sync_commits = !options_.unsafe_no_fsync;
-  store_options.max_txn_ops = options_.max_txn_ops;
-  store_options.commit_duration = m_.backend_commit;
-  Result<std::unique_ptr<mvcc::KvStore>> kv = mvcc::KvStore::open(*backend_, store_options);
-  if (!kv.ok()) return kv.status();
-  kv_ = std::move(kv).value();
-
-  lease::LessorOptions lessor_options;
-  lessor_options.election_timeout = options_.election_timeout;
-  lessor_options.granted = m_.leases_granted;
-  lessor_options.revoked = m_.leases_revoked;
-  lessor_options.renewed = m_.leases_renewed;
-  lessor_options.granted_ttl = m_.lease_ttl;
-  Result<std::unique_ptr<lease::Lessor>> lessor = lease::Lessor::open(*kv_, *clock_, lessor_options);
-  if (!lessor.ok()) return lessor.status();
-  lessor_ = std::move(lessor).value();
-
-  Result<std::unique_ptr<AlarmStore>> alarms = AlarmStore::open(*kv_);
-  if (!alarms.ok()) return alarms.status();
-  alarms_ = std::move(alarms).value();
-  Result<std::unique_ptr<MemberStore>> members = MemberStore::open(*kv_);
-  if (!members.ok()) return members.status();
-  members_ = std::move(members).value();
-  history_ = std::make_unique<mvcc::StoreHistory>(*kv_);
-
+  StateMachineOptions sm;
+  sm.backend = options_.backend;
+  sm.dir = member_dir_ + "/db";
+  sm.store.batch_limit = options_.backend_batch_limit;
+  sm.store.batch_interval = options_.backend_batch_interval;
+  sm.store.compaction_batch_limit = options_.compaction_batch_limit;
+  sm.store.sync_commits = !options_.unsafe_no_fsync;
+  sm.store.max_txn_ops = options_.max_txn_ops;
+  sm.election_timeout = options_.election_timeout;
+  sm.clock = clock_;
+  sm.metrics = &m_;
+  Result<std::unique_ptr<StateMachine>> opened = StateMachine::open(sm);
+  if (!opened.ok()) return opened.status();
+  state_ = std::move(opened).value();
   measure_db_size();
-  m_.compact_revision->set(static_cast<double>(kv_->compacted_revision()));
   return Status::OK();
 }
 
 void Node::close_state_machine() {
-  history_.reset();
-  lessor_.reset();
-  alarms_.reset();
-  members_.reset();
-  if (kv_) {
-    Status s = kv_->close();
-    if (!s.ok()) log(options_.logger, LogLevel::kError, "closing the store: " + s.to_string());
-  }
-  kv_.reset();
-  if (backend_) backend_->close();
-  backend_.reset();
+  if (!state_) return;
+  Status s = state_->close();
+  if (!s.ok()) log(options_.logger, LogLevel::kError, "closing the store: " + s.to_string());
+  state_.reset();
 }
 
 Status Node::install_snapshot(const raft::SnapshotMetadata& snapshot) {
   const std::string received = received_backend_dir(storage_->snap_dir(), snapshot.index);
-  const int64_t revision_before = kv_->current_revision();
+  const int64_t revision_before = state_->kv().current_revision();
   // No store is received meanwhile (one for this index again would be written where this one is).
   std::lock_guard<std::mutex> receiving(receive_mu_);
   {
@@ -384,23 +304,23 @@ Status Node::install_snapshot(const raft::SnapshotMetadata& snapshot) {
     if (s.ok()) s = open_state_machine();
     if (!s.ok()) return s.with_context("installing the leader's snapshot at index " + std::to_string(snapshot.index));
   }
-  const uint64_t index = kv_->consistent_index();
+  const uint64_t index = state_->kv().consistent_index();
   if (index < snapshot.index) {
     return Status::Corruption("the store received for the snapshot at index " + std::to_string(snapshot.index) +
                               " holds index " + std::to_string(index) + " only");
   }
   applied_ = std::max(applied_.load(), index);
   KEEL_RETURN_IF_ERROR(remove_received_backends(storage_->snap_dir(), snapshot.index));
-  if (leader_.load() == member_id_) lessor_->promote(options_.election_timeout);
+  if (leader_.load() == member_id_) state_->lessor().promote(options_.election_timeout);
   // The watch hub learns the new store's revision; its watchers catch up on what they missed from
   // the new history (keel/watch_hub.h), or hear it was compacted.
-  const int64_t revision = kv_->current_revision();
+  const int64_t revision = state_->kv().current_revision();
   if (hub_ && revision > revision_before) {
-    hub_->compacted(kv_->compacted_revision());
+    hub_->compacted(state_->kv().compacted_revision());
     std::vector<Event> events;
     int64_t compacted_at = 0;
     const std::string all(1, '\0');
-    Status read = history_->read_events(all, all, revision, revision, SIZE_MAX, true, &events, &compacted_at);
+    Status read = state_->history().read_events(all, all, revision, revision, SIZE_MAX, true, &events, &compacted_at);
     if (!read.ok()) events.clear();
     hub_->publish(revision, std::move(events));
   }
@@ -449,8 +369,8 @@ void Node::send_snapshot(raft::Message m) {
     Result<std::unique_ptr<ByteSource>> copy =
         copy_to_file(storage_->snap_dir() + "/" + id_to_hex(to) + ".outgoing", [this](ByteSink& out) {
           std::shared_lock lock(state_mu_);
-          KEEL_RETURN_IF_ERROR(kv_->force_commit());
-          return write_store_stream(*backend_, out);
+          KEEL_RETURN_IF_ERROR(state_->kv().force_commit());
+          return write_store_stream(state_->backend(), out);
         });
     if (!copy.ok()) {
       log(options_.logger, LogLevel::kWarn, "copying the store for " + id_to_hex(to) + ": " + copy.status().to_string());
@@ -513,7 +433,7 @@ Status Node::check_quota(const decltype(InternalRequest::body)& body) {
   bool raised = false;
   {
     std::shared_lock lock(state_mu_);
-    raised = alarms_->active(AlarmType::kNoSpace);
+    raised = state_->alarms().active(AlarmType::kNoSpace);
   }
   if (!raised) {
     log(options_.logger, LogLevel::kWarn,
@@ -542,7 +462,7 @@ void Node::record_db_size() {
 }
 
 void Node::measure_db_size() {
-  Result<BackendStats> stats = backend_->stats();
+  Result<BackendStats> stats = state_->backend().stats();
   if (!stats.ok()) return;
   db_size_ = stats->size_bytes;
   m_.db_size->set(static_cast<double>(stats->size_bytes));
@@ -554,7 +474,7 @@ Status Node::defragment() {
   Status s;
   {
     std::shared_lock lock(state_mu_);
-    s = backend_->defragment();
+    s = state_->backend().defragment();
   }
   m_.defrag_duration->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   // Read the new size now, so the quota sees the space freed before defragment() returns.
@@ -564,8 +484,8 @@ Status Node::defragment() {
 
 Result<uint32_t> Node::hash() {
   std::shared_lock lock(state_mu_);
-  KEEL_RETURN_IF_ERROR(kv_->force_commit());
-  return backend_hash(*backend_);
+  KEEL_RETURN_IF_ERROR(state_->kv().force_commit());
+  return backend_hash(state_->backend());
 }
 
 void Node::move_leader(uint64_t target, SteadyTime deadline, std::function<void(Status)> done) {
@@ -610,7 +530,7 @@ void Node::renew_lease(int64_t id, std::function<void(Result<int64_t>)> done) {
   if (!leader.ok()) return done(leader.status());
   if (*leader == raft::kNone) {
     std::shared_lock lock(state_mu_);
-    Result<int64_t> ttl = lessor_->renew(id);
+    Result<int64_t> ttl = state_->lessor().renew(id);
     lock.unlock();
     return done(std::move(ttl));
   }
@@ -626,7 +546,7 @@ void Node::lease_time_to_live(int64_t id, bool keys,
     return read_barrier([this, id, keys, done = std::move(done)](Status ready) {
       if (!ready.ok()) return done(ready);
       std::shared_lock lock(state_mu_);
-      lease::LeaseTimeToLiveResponse answer = lessor_->time_to_live(id, keys);
+      lease::LeaseTimeToLiveResponse answer = state_->lessor().time_to_live(id, keys);
       lock.unlock();
       done(std::move(answer));
     });
@@ -644,7 +564,7 @@ void Node::serve_call(uint64_t from, PeerMethod method, std::string body,
       Result<int64_t> id = decode_lease_renew(body);
       if (!id.ok()) return reply(id.status());
       std::shared_lock lock(state_mu_);
-      Result<int64_t> ttl = lessor_->renew(*id);
+      Result<int64_t> ttl = state_->lessor().renew(*id);
       lock.unlock();
       return reply(ttl.ok() ? Result<std::string>(encode_renewed_ttl(*ttl)) : Result<std::string>(ttl.status()));
     }
@@ -656,7 +576,7 @@ void Node::serve_call(uint64_t from, PeerMethod method, std::string body,
       return read_barrier([this, id, keys, reply = std::move(reply)](Status ready) {
         if (!ready.ok()) return reply(ready);
         std::shared_lock lock(state_mu_);
-        std::string answer = encode_lease_ttl(lessor_->time_to_live(id, keys));
+        std::string answer = encode_lease_ttl(state_->lessor().time_to_live(id, keys));
         lock.unlock();
         reply(std::move(answer));
       });
@@ -670,47 +590,47 @@ void Node::serve_call(uint64_t from, PeerMethod method, std::string body,
 Result<mvcc::RangeResponse> Node::range(const mvcc::RangeRequest& request) const {
   m_.ranges->inc();
   std::shared_lock lock(state_mu_);
-  return kv_->range(request);
+  return state_->kv().range(request);
 }
 
 Result<mvcc::TxnResponse> Node::read_txn(const mvcc::TxnRequest& request) const {
   m_.txns->inc();
   std::shared_lock lock(state_mu_);
-  return kv_->read_txn(request);
+  return state_->kv().read_txn(request);
 }
 
 Result<mvcc::HashKvResponse> Node::hash_kv(int64_t revision) const {
   std::shared_lock lock(state_mu_);
-  return kv_->hash_kv(revision);
+  return state_->kv().hash_kv(revision);
 }
 
 std::vector<AlarmMember> Node::alarms(AlarmType type) const {
   std::shared_lock lock(state_mu_);
-  return alarms_->list(type);
+  return state_->alarms().list(type);
 }
 
 std::vector<Member> Node::members() const {
   std::shared_lock lock(state_mu_);
-  return members_->list();
+  return state_->members().list();
 }
 
 std::vector<int64_t> Node::leases() const {
   std::shared_lock lock(state_mu_);
-  return lessor_->leases();
+  return state_->lessor().leases();
 }
 
 Status Node::copy_backend(ByteSink& out) {
   const auto started = std::chrono::steady_clock::now();
   std::shared_lock lock(state_mu_);
-  KEEL_RETURN_IF_ERROR(kv_->force_commit());
-  Status s = backend_->copy_to(out);
+  KEEL_RETURN_IF_ERROR(state_->kv().force_commit());
+  Status s = state_->backend().copy_to(out);
   m_.snapshot_duration->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   return s;
 }
 
 HeaderInfo Node::header() const {
   std::shared_lock lock(state_mu_);
-  return HeaderInfo{cluster_id_, member_id_, kv_->current_revision(), term_.load()};
+  return HeaderInfo{cluster_id_, member_id_, state_->kv().current_revision(), term_.load()};
 }
 
 NodeStatus Node::status() const {
@@ -721,7 +641,7 @@ NodeStatus Node::status() const {
   s.raft_index = committed_.load();
   s.applied_index = applied_.load();
   std::shared_lock lock(state_mu_);
-  Result<BackendStats> stats = backend_->stats();
+  Result<BackendStats> stats = state_->backend().stats();
   if (stats.ok()) {
     s.db_size = stats->size_bytes;
     s.db_size_in_use = stats->size_in_use_bytes;
@@ -794,12 +714,10 @@ void Node::raft_loop() {
       std::string ctx = std::to_string(request_id_base_) + "/" + std::to_string(++read_seq_);
       Status s = raft_->read_index(ctx);
       if (s.ok()) {
-        read_rounds_[ctx] =
-            ReadRound{std::move(reads), std::chrono::steady_clock::now() + request_timeout_, 0};
+        read_rounds_.start(ctx, std::move(reads), std::chrono::steady_clock::now() + request_timeout_);
       } else {
-        Status err = raft::IsNoLeader(s) ? ErrNoLeader() : s;
         m_.read_indexes_failed->inc();
-        for (auto& r : reads) read_pool_.post([r = std::move(r), err] { r(err); });
+        serve_reads(std::move(reads), raft::IsNoLeader(s) ? ErrNoLeader() : s);
       }
     }
     const SteadyTime now = std::chrono::steady_clock::now();
@@ -835,11 +753,11 @@ void Node::handle_ready() {
     const bool is_leader = rd.soft_state->role == raft::Role::kLeader;
     std::shared_lock state(state_mu_);
     if (is_leader && !was_leader) {
-      lessor_->promote(options_.election_timeout);
+      state_->lessor().promote(options_.election_timeout);
       auto_compactor_.restart(std::chrono::steady_clock::now());
       log(options_.logger, LogLevel::kInfo, "member " + id_to_hex(member_id_) + " leads");
     } else if (!is_leader && was_leader) {
-      lessor_->demote();
+      state_->lessor().demote();
     }
   }
   if (!rd.snapshot.empty()) {
@@ -881,24 +799,8 @@ void Node::handle_ready() {
     m_.proposals_committed->set(static_cast<double>(rd.hard_state->commit));
   }
   if (!leads) send_messages(rd.messages);
-  if (!rd.read_states.empty()) {
-    std::vector<ReadCallback> ready_now;
-    {
-      std::lock_guard<std::mutex> lock(apply_mu_);
-      for (const raft::ReadState& rs : rd.read_states) {
-        auto it = read_rounds_.find(rs.request_ctx);
-        if (it == read_rounds_.end()) continue;
-        ReadRound round = std::move(it->second);
-        read_rounds_.erase(it);
-        round.index = rs.index;
-        if (applied_.load() >= rs.index) {
-          for (auto& r : round.waiting) ready_now.push_back(std::move(r));
-        } else {
-          reads_at_index_.emplace(rs.index, std::move(round));
-        }
-      }
-    }
-    for (auto& r : ready_now) read_pool_.post([r = std::move(r)] { r(Status::OK()); });
+  for (const raft::ReadState& rs : rd.read_states) {
+    serve_reads(read_rounds_.answered(rs.request_ctx, rs.index), Status::OK());
   }
   if (!rd.committed_entries.empty()) {
     std::lock_guard<std::mutex> lock(apply_mu_);
@@ -979,12 +881,14 @@ void Node::fail_writes(std::vector<WriteCallback> writes, const Status& s) {
 }
 
 void Node::fail_read_rounds(Status s) {
-  if (read_rounds_.empty()) return;
-  m_.read_indexes_failed->inc(static_cast<double>(read_rounds_.size()));
-  for (auto& [ctx, round] : read_rounds_) {
-    for (auto& r : round.waiting) read_pool_.post([r = std::move(r), s] { r(s); });
-  }
-  read_rounds_.clear();
+  size_t rounds = 0;
+  std::vector<ReadCallback> reads = read_rounds_.take_unanswered(&rounds);
+  m_.read_indexes_failed->inc(static_cast<double>(rounds));
+  serve_reads(std::move(reads), s);
+}
+
+void Node::serve_reads(std::vector<ReadCallback> reads, const Status& s) {
+  for (auto& r : reads) read_pool_.post([r = std::move(r), s] { r(s); });
 }
 
 void Node::propose_internal(decltype(InternalRequest::body) body) {
@@ -998,18 +902,18 @@ void Node::propose_internal(decltype(InternalRequest::body) body) {
 
 void Node::propose_lease_upkeep() {
   std::shared_lock state(state_mu_);
-  if (!lessor_->is_primary()) return;
+  if (!state_->lessor().is_primary()) return;
   // etcd's leaseRevokeRate (1000 a second), spread over the ticks.
   constexpr int64_t kRevokesPerSecond = 1000;
   const int64_t per_tick = std::max<int64_t>(
       1, kRevokesPerSecond * options_.heartbeat_interval.count() / 1000);
   // An expired lease is reported again only after the lessor's retry interval, so a revoke in
   // flight is not proposed twice in a row.
-  for (int64_t id : lessor_->expired_leases(static_cast<size_t>(per_tick))) {
+  for (int64_t id : state_->lessor().expired_leases(static_cast<size_t>(per_tick))) {
     m_.leases_expired->inc();
     propose_internal(LeaseRevokeRequest{id});
   }
-  std::vector<lease::LeaseCheckpoint> due = lessor_->checkpoints_due();
+  std::vector<lease::LeaseCheckpoint> due = state_->lessor().checkpoints_due();
   // Bounded so that one entry stays well below max-request-bytes.
   constexpr size_t kCheckpointsPerEntry = 1000;
   for (size_t i = 0; i < due.size(); i += kCheckpointsPerEntry) {
@@ -1023,8 +927,8 @@ void Node::propose_lease_upkeep() {
 void Node::propose_auto_compaction() {
   if (!auto_compactor_.enabled() || leader_.load() != member_id_) return;
   std::shared_lock state(state_mu_);
-  const int64_t revision = auto_compactor_.poll(std::chrono::steady_clock::now(), kv_->current_revision(),
-                                                kv_->compacted_revision());
+  const int64_t revision = auto_compactor_.poll(std::chrono::steady_clock::now(), state_->kv().current_revision(),
+                                                state_->kv().compacted_revision());
   state.unlock();
   if (revision == 0) return;
   log(options_.logger, LogLevel::kInfo, "auto-compaction: compacting to revision " + std::to_string(revision));
@@ -1063,15 +967,10 @@ void Node::snapshot_at(uint64_t index) {
 void Node::expire_waiters(SteadyTime now) {
   fail_writes(writes_.take_expired(now), ErrTimeout());
   // Rounds Raft never answered (leadership moved before the read was confirmed).
-  for (auto it = read_rounds_.begin(); it != read_rounds_.end();) {
-    if (it->second.deadline <= now) {
-      m_.slow_read_indexes->inc();
-      for (auto& r : it->second.waiting) read_pool_.post([r = std::move(r)] { r(ErrTimeout()); });
-      it = read_rounds_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  size_t rounds = 0;
+  std::vector<ReadCallback> expired = read_rounds_.take_expired(now, &rounds);
+  m_.slow_read_indexes->inc(static_cast<double>(rounds));
+  serve_reads(std::move(expired), ErrTimeout());
 }
 
 // ---- the apply thread ----
@@ -1110,7 +1009,7 @@ void Node::apply_loop() {
     // What was applied is answered, even when the member stops on the entry after it.
     send_answers();
     if (failed_.load()) return;
-    release_reads(applied_.load());
+    serve_reads(read_rounds_.reached(applied_.load()), Status::OK());
     m_.proposals_applied->set(static_cast<double>(applied_.load()));
     if (options_.snapshot_count > 0 && applied_.load() - snapshot_requested_ >= options_.snapshot_count) {
       request_snapshot(applied_.load());
@@ -1121,7 +1020,7 @@ void Node::apply_loop() {
 
 void Node::request_snapshot(uint64_t index) {
   // The snapshot lets the WAL forget entries up to `index`: they must be in the Backend first.
-  Status s = kv_->force_commit();
+  Status s = state_->kv().force_commit();
   if (!s.ok()) {
     fail(s.with_context("backend commit before a snapshot"));
     return;
@@ -1132,19 +1031,6 @@ void Node::request_snapshot(uint64_t index) {
     snapshots_due_.push_back(index);
   }
   raft_cv_.notify_one();
-}
-
-void Node::release_reads(uint64_t applied) {
-  std::vector<ReadCallback> ready;
-  {
-    std::lock_guard<std::mutex> lock(apply_mu_);
-    auto end = reads_at_index_.upper_bound(applied);
-    for (auto it = reads_at_index_.begin(); it != end; ++it) {
-      for (auto& r : it->second.waiting) ready.push_back(std::move(r));
-    }
-    reads_at_index_.erase(reads_at_index_.begin(), end);
-  }
-  for (auto& r : ready) read_pool_.post([r = std::move(r)] { r(Status::OK()); });
 }
 
 WriteCallback Node::take_waiter(uint64_t id) {
@@ -1178,110 +1064,24 @@ void Node::send_answers() {
   answers_.clear();
 }
 
-namespace {
-
-// A write result carries the store's error in the Status; an IOError means the store stopped.
-template <typename T>
-Result<WriteResult> widen(Result<T> r) {
-  if (!r.ok()) return r.status();
-  return WriteResult(std::move(r).value());
-}
-
-}  // namespace
-
 void Node::apply_entry(const raft::Entry& e) {
-  if (e.type == raft::EntryType::kConfChange || e.data.empty()) {
-    // The new leader's empty entry; configuration changes arrive with clustering.
-    kv_->set_consistent_index(e.index);
+  Result<AppliedEntry> applied = state_->apply(e, *hub_);
+  if (!applied.ok()) {
+    fail(applied.status());
     return;
   }
-  Result<InternalRequest> decoded = decode_request(e.data);
-  if (!decoded.ok()) {
-    fail(decoded.status().with_context("the entry at index " + std::to_string(e.index)));
+  if (applied->request_id == 0) return;
+  if (applied->after_purge) {
+    // etcd's physical compaction answers once the purge is done, without holding up applying.
+    read_pool_.post([this, id = applied->request_id, result = std::move(applied->result)]() mutable {
+      std::shared_lock lock(state_mu_);
+      Status purged = state_->kv().wait_compaction();
+      lock.unlock();
+      complete(id, purged.ok() ? std::move(result) : Result<WriteResult>(purged));
+    });
     return;
   }
-  InternalRequest& request = *decoded;
-  std::vector<Event> events;
-  auto publish = [&](int64_t revision) {
-    if (events.empty()) return;
-    hub_->publish(revision, std::move(events));
-  };
-  Result<WriteResult> result = Status::Internal("unhandled request");
-  if (Status refused = alarm_refusal(request.body); !refused.ok()) {
-    kv_->set_consistent_index(e.index);
-    result = refused;
-  } else if (auto* put = std::get_if<mvcc::PutRequest>(&request.body)) {
-    auto r = kv_->put(*put, e.index, &events);
-    m_.puts->inc();
-    if (r.ok()) publish(r->header.revision);
-    result = widen(std::move(r));
-  } else if (auto* del = std::get_if<mvcc::DeleteRangeRequest>(&request.body)) {
-    auto r = kv_->delete_range(*del, e.index, &events);
-    m_.deletes->inc();
-    if (r.ok()) publish(r->header.revision);
-    result = widen(std::move(r));
-  } else if (auto* txn = std::get_if<mvcc::TxnRequest>(&request.body)) {
-    auto r = kv_->txn(*txn, e.index, &events);
-    m_.txns->inc();
-    if (r.ok()) publish(r->header.revision);
-    result = widen(std::move(r));
-  } else if (auto* compaction = std::get_if<CompactionRequest>(&request.body)) {
-    auto r = kv_->compact(compaction->revision, e.index);
-    if (r.ok()) {
-      hub_->compacted(compaction->revision);
-      m_.compact_revision->set(static_cast<double>(compaction->revision));
-    }
-    if (r.ok() && compaction->physical) {
-      // etcd's physical compaction answers once the purge is done, without holding up applying.
-      const uint64_t id = request.id;
-      read_pool_.post([this, id, r]() mutable {
-        Status purged = kv_->wait_compaction();
-        complete(id, purged.ok() ? Result<WriteResult>(WriteResult(std::move(r).value()))
-                                 : Result<WriteResult>(purged));
-      });
-      return;
-    }
-    result = widen(std::move(r));
-  } else if (auto* grant = std::get_if<LeaseGrantRequest>(&request.body)) {
-    result = widen(lessor_->grant(grant->id, grant->ttl, e.index));
-  } else if (auto* revoke = std::get_if<LeaseRevokeRequest>(&request.body)) {
-    auto r = lessor_->revoke(revoke->id, e.index, &events);
-    if (r.ok()) publish(r->revision);
-    result = widen(std::move(r));
-  } else if (auto* checkpoint = std::get_if<LeaseCheckpointRequest>(&request.body)) {
-    Status s = lessor_->checkpoint(checkpoint->checkpoints, e.index);
-    result = s.ok() ? Result<WriteResult>(WriteResult()) : Result<WriteResult>(s);
-  } else if (auto* attributes = std::get_if<MemberAttributesRequest>(&request.body)) {
-    Status s = members_->apply(*attributes, e.index);
-    result = s.ok() ? Result<WriteResult>(WriteResult()) : Result<WriteResult>(s);
-  } else if (auto* alarm = std::get_if<AlarmRequest>(&request.body)) {
-    if (alarm->action == AlarmRequest::Action::kActivate) {
-      result = widen(alarms_->activate(alarm->member_id, alarm->alarm, e.index));
-    } else if (alarm->action == AlarmRequest::Action::kDeactivate) {
-      result = widen(alarms_->deactivate(alarm->member_id, alarm->alarm, e.index));
-    } else {
-      kv_->set_consistent_index(e.index);
-      result = WriteResult(alarms_->list(alarm->alarm));
-    }
-  }
-  if (!result.ok() && result.status().is_io_error()) {
-    fail(result.status().with_context("backend"));
-    return;
-  }
-  answer(request.id, std::move(result));
-}
-
-Status Node::alarm_refusal(const decltype(InternalRequest::body)& body) const {
-  if (alarms_->active(AlarmType::kCorrupt)) {
-    // etcd's corrupt applier refuses every request but alarms (and keel's lease checkpoints and
-    // member attributes, which change no key; etcd's publish does not pass its applier).
-    if (!std::holds_alternative<AlarmRequest>(body) && !std::holds_alternative<LeaseCheckpointRequest>(body) &&
-        !std::holds_alternative<MemberAttributesRequest>(body)) {
-      return ErrCorrupt();
-    }
-  }
-  if (alarms_->active(AlarmType::kNoSpace) && guarded_by_quota(body)) return ErrNoSpace();
-  return Status::OK();
+  answer(applied->request_id, std::move(applied->result));
 }
 
 // ---- stopping ----
@@ -1334,14 +1134,7 @@ void Node::stop() {
   moves_in_.clear();
   for (auto& r : reads_waiting_) r(ErrStopped());
   reads_waiting_.clear();
-  for (auto& [ctx, round] : read_rounds_) {
-    for (auto& r : round.waiting) r(ErrStopped());
-  }
-  read_rounds_.clear();
-  for (auto& [index, round] : reads_at_index_) {
-    for (auto& r : round.waiting) r(ErrStopped());
-  }
-  reads_at_index_.clear();
+  for (auto& r : read_rounds_.take_all()) r(ErrStopped());
 
   if (peers_) peers_->stop(ErrStopped());  // before what its callbacks touch goes away
   raft_.reset();

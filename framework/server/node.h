@@ -15,6 +15,11 @@
 //                     socket inline), runs the released reads, physical compactions' waits and
 //                     the Backend size probes, so none holds up applying.
 //
+// The pieces it composes, each with one job: the replicated state and the applier
+// (state_machine.h), the callers waiting for their proposals (proposal_waiters.h) and for a
+// read index (read_rounds.h), the peers
+// (peer_network.h), the metrics (node_metrics.h).
+//
 // Writes: propose() encodes the request into a Raft entry, refuses it with etcd's errors when it
 // is too large, when applying lags committing by more than kMaxApplyBacklog entries, or when
 // there is no leader, and answers once the entry is applied (or with "request timed out").
@@ -90,10 +95,13 @@
 #include "server/alarm_store.h"
 #include "server/auto_compactor.h"
 #include "server/member_store.h"
+#include "server/node_metrics.h"
 #include "server/peer_network.h"
 #include "server/proposal_waiters.h"
 #include "server/quota.h"
+#include "server/read_rounds.h"
 #include "server/request.h"
+#include "server/state_machine.h"
 #include "server/task_pool.h"
 #include "wal/wal_storage.h"
 
@@ -153,11 +161,6 @@ struct NodeOptions {
   metrics::Registry* metrics = nullptr;
 };
 
-// What a replicated request answers, by kind.
-using WriteResult =
-    std::variant<std::monostate, mvcc::PutResponse, mvcc::DeleteRangeResponse, mvcc::TxnResponse,
-                 mvcc::CompactResponse, lease::LeaseGrantResponse, lease::LeaseRevokeResponse,
-                 std::vector<AlarmMember>>;
 using WriteCallback = std::function<void(Result<WriteResult>)>;
 using ReadCallback = std::function<void(Status)>;
 
@@ -264,11 +267,6 @@ class Node {
     std::vector<raft::Entry> entries;
   };
   class CurrentHistory;
-  struct ReadRound {
-    std::vector<ReadCallback> waiting;
-    std::chrono::steady_clock::time_point deadline;
-    uint64_t index = 0;  // the read index, once Raft answered
-  };
 
   explicit Node(const NodeOptions& options);
   Status start();
@@ -291,8 +289,6 @@ class Node {
   void handle_ready();
   void apply_loop();
   void apply_entry(const raft::Entry& entry);
-  // The refusal of etcd's capped (NOSPACE) and corrupt appliers, or OK.
-  Status alarm_refusal(const decltype(InternalRequest::body)& body) const;
   // Apply thread: commits the store and asks the Raft thread to snapshot at `index`.
   void request_snapshot(uint64_t index);
   // Raft thread: marks the WAL with a snapshot at `index` and purges what it makes obsolete.
@@ -308,7 +304,8 @@ class Node {
   void measure_db_size();
   // Raises NOSPACE (once) when `body` would take the Backend past the quota.
   Status check_quota(const decltype(InternalRequest::body)& body);
-  void release_reads(uint64_t applied);
+  // Calls each read with `s` on the read pool.
+  void serve_reads(std::vector<ReadCallback> reads, const Status& s);
   void expire_waiters(std::chrono::steady_clock::time_point now);
   // Raft thread: replicates a request no client waits for (lease revokes and checkpoints).
   void propose_internal(decltype(InternalRequest::body) body);
@@ -355,62 +352,22 @@ class Node {
   void answer(uint64_t id, Result<WriteResult> result);
   void send_answers();
   uint64_t next_request_id();
+  // Fails a proposal Raft or the member refused (not an answer of the store's).
+  void fail_proposal(uint64_t id, Status s);
 
   const NodeOptions options_;
   std::chrono::milliseconds request_timeout_;
   uint64_t member_id_ = 0;
   uint64_t cluster_id_ = 0;
 
-  // The member's measurements (the Registry's; plain updates, no callbacks into the node, so
-  // the registry may outlive it).
-  struct Measures {
-    metrics::Gauge* proposals_committed;
-    metrics::Gauge* proposals_applied;
-    metrics::Gauge* proposals_pending;
-    metrics::Counter* proposals_failed;
-    metrics::Gauge* has_leader;
-    metrics::Gauge* is_leader;
-    metrics::Counter* leader_changes;
-    metrics::Histogram* wal_fsync;
-    metrics::Histogram* backend_commit;
-    metrics::Gauge* db_size;
-    metrics::Gauge* db_size_in_use;
-    metrics::Gauge* quota_bytes;
-    metrics::Gauge* watchers;
-    metrics::Gauge* slow_watchers;
-    metrics::Counter* leases_expired;
-    metrics::Counter* leases_granted;
-    metrics::Counter* leases_revoked;
-    metrics::Counter* leases_renewed;
-    metrics::Histogram* lease_ttl;
-    metrics::Counter* puts;
-    metrics::Counter* deletes;
-    metrics::Counter* txns;
-    metrics::Counter* ranges;
-    metrics::Gauge* compact_revision;
-    metrics::Counter* slow_applies;
-    metrics::Counter* read_indexes_failed;
-    metrics::Counter* slow_read_indexes;
-    metrics::Histogram* defrag_duration;
-    metrics::Histogram* snapshot_duration;
-  };
-  void register_measures();
-  // Fails a proposal Raft or the member refused (not an answer of the store's).
-  void fail_proposal(uint64_t id, Status s);
-
   std::unique_ptr<metrics::Registry> own_metrics_;
-  Measures m_{};
+  NodeMetrics m_{};  // in options_.metrics, or in own_metrics_
   std::unique_ptr<Clock> own_clock_;
   Clock* clock_ = nullptr;
-  std::unique_ptr<Backend> backend_;
-  std::unique_ptr<mvcc::KvStore> kv_;
-  std::unique_ptr<lease::Lessor> lessor_;
-  std::unique_ptr<AlarmStore> alarms_;
-  std::unique_ptr<MemberStore> members_;
+  std::unique_ptr<StateMachine> state_;  // replaced whole by install_snapshot
   std::unique_ptr<PeerNetwork> peers_;
   std::atomic<int> publish_state_{0};  // 0 not yet, 1 proposed, 2 applied
-  std::unique_ptr<mvcc::StoreHistory> history_;        // over kv_; replaced with it
-  std::unique_ptr<CurrentHistory> current_history_;  // what the hub reads: history_, locked
+  std::unique_ptr<CurrentHistory> current_history_;  // what the hub reads: state_'s, locked
   std::unique_ptr<WatchHub> hub_;
   std::unique_ptr<wal::WalStorage> storage_;
   raft::SplitMix64 random_;
@@ -440,7 +397,6 @@ class Node {
   std::vector<std::pair<uint64_t, bool>> snapshots_sent_;  // peer, whether it took it
   std::vector<ReadCallback> reads_waiting_;             // not yet in a round
   std::vector<uint64_t> snapshots_due_;                 // indexes the apply thread committed
-  std::map<std::string, ReadRound> read_rounds_;        // by context, asked of Raft
   std::vector<LeaderMove> moves_in_;                    // not yet asked of Raft
   uint64_t read_seq_ = 0;
   bool stopping_ = false;
@@ -453,12 +409,13 @@ class Node {
 
   // Writes waiting for their entry to apply, by request id.
   ProposalWaiters<WriteCallback> writes_;
+  // Linearizable reads asked of Raft, then waiting for the applied index.
+  ReadRounds<ReadCallback> read_rounds_{applied_};
 
   // The apply thread's inbox, and the reads waiting for an applied index.
   std::mutex apply_mu_;
   std::condition_variable apply_cv_;
   std::deque<ApplyBatch> to_apply_;
-  std::multimap<uint64_t, ReadRound> reads_at_index_;
   bool apply_stopping_ = false;
 
   TaskPool read_pool_;

@@ -27,15 +27,32 @@ bool backend_built(const std::string& name) {
   return std::filesystem::exists(std::string(KEEL_PLUGIN_BUILD_DIR) + "/keel-backend-" + name + ".so");
 }
 
-Result<std::unique_ptr<BackendPlugin>> load_backend(const std::string& name) {
+namespace {
+
+// The plugin of `kind` named `name` from the build's plugin folder, made by `create` with an
+// empty configuration (plugins stay loaded for the whole run).
+template <typename P>
+Result<std::unique_ptr<P>> load_plugin(PluginKind kind, const std::string& name,
+                                       Result<std::unique_ptr<P>> (*create)(const plugin_host::LoadedPlugin&,
+                                                                            const PluginContext&)) {
   static auto* host = new plugin_host::PluginHost({KEEL_PLUGIN_BUILD_DIR});
   static auto* logger = new StderrLogger();
   static auto* configs = new std::vector<std::unique_ptr<PluginConfig>>();
-  auto plugin = host->resolve(PluginKind::kBackend, name);
+  auto plugin = host->resolve(kind, name);
   if (!plugin.ok()) return plugin.status();
-  configs->push_back(std::make_unique<PluginConfig>("backend." + name));
+  configs->push_back(std::make_unique<PluginConfig>(std::string(plugin_kind_name(kind)) + "." + name));
   PluginContext context{*configs->back(), *logger};
-  return plugin_host::create_backend(*plugin, context);
+  return create(*plugin, context);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<BackendPlugin>> load_backend(const std::string& name) {
+  return load_plugin(PluginKind::kBackend, name, &plugin_host::create_backend);
+}
+
+Result<std::unique_ptr<WatchHubPlugin>> load_watch_hub(const std::string& name) {
+  return load_plugin(PluginKind::kWatchHub, name, &plugin_host::create_watch_hub);
 }
 
 TempDir::TempDir() {

@@ -13,6 +13,7 @@
 
 #include "keel/backend.h"
 #include "keel/clock.h"
+#include "keel/watch_hub.h"
 #include "mvcc/kv_store.h"
 
 namespace keel::mvcc::testing {
@@ -34,6 +35,8 @@ std::vector<std::string> backend_names();
 bool backend_built(const std::string& name);
 // Loads the backend plugin `name` (plugins stay loaded for the whole run).
 Result<std::unique_ptr<BackendPlugin>> load_backend(const std::string& name);
+// Loads the watch hub plugin `name` ("default" is keel's).
+Result<std::unique_ptr<WatchHubPlugin>> load_watch_hub(const std::string& name);
 
 class TempDir {
  public:
