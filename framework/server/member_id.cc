@@ -41,4 +41,10 @@ std::string id_to_hex(uint64_t id) {
   return buf;
 }
 
+std::string id_to_go_hex(uint64_t id) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(id));
+  return buf;
+}
+
 }  // namespace keel::server

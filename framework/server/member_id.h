@@ -15,6 +15,9 @@ uint64_t compute_member_id(std::vector<std::string> peer_urls, const std::string
 uint64_t compute_cluster_id(std::vector<uint64_t> member_ids);
 // 16 lower-case hex digits, as etcd prints ids.
 std::string id_to_hex(uint64_t id);
+// Lower-case hex without leading zeros: Go's types.ID, as etcd's metric labels and error texts
+// print ids.
+std::string id_to_go_hex(uint64_t id);
 
 }  // namespace keel::server
 

@@ -31,6 +31,9 @@ void log(Logger* logger, LogLevel level, const std::string& message) {
 }
 
 // Raft's refusals of a proposal, as etcd answers them.
+// What a starting member answers a peer's call or snapshot before it serves.
+Status not_serving_yet() { return Status::Unavailable("the member is still starting"); }
+
 Status proposal_error(const Status& s) {
   if (raft::IsNoLeader(s)) return ErrNoLeader();
   if (raft::IsTransferInProgress(s)) return ErrLeaderChanged();
@@ -145,6 +148,17 @@ Status Node::start() {
   wal_options.unsafe_no_fsync = options_.unsafe_no_fsync;
   wal_options.logger = options_.logger;
   wal_options.wal_dir = options_.wal_dir;
+  Result<bool> have_log = wal::WalStorage::exists(fs, member_dir, wal_options);
+  if (!have_log.ok()) return have_log.status();
+  if (options_.transport != nullptr) {
+    // The recorded members, or (a first start, or a crash before they were recorded) the initial
+    // cluster's, which the members bucket records below.
+    std::vector<Member> members = state_->members().list();
+    if (members.empty()) members = initial_members;
+    KEEL_RETURN_IF_ERROR(start_peer_network(members));
+    // Before the log is created: a refused member leaves no log behind.
+    if (!*have_log && options_.initial_cluster_state_new) KEEL_RETURN_IF_ERROR(refuse_if_bootstrapped(members));
+  }
   Result<std::unique_ptr<wal::WalStorage>> storage =
       wal::WalStorage::open(fs, member_dir, wal::WalMetadata{member_id_, cluster_id_}, wal_options);
   if (!storage.ok()) return storage.status();
@@ -226,43 +240,93 @@ Status Node::start() {
   const raft::ConfState& conf = snap->metadata.conf_state;
   if (conf.voters.size() == 1 && conf.voters[0] == member_id_) raft_->campaign();
 
-  if (options_.transport != nullptr) {
-    PeerNetworkOptions net;
-    net.member_id = member_id_;
-    net.cluster_id = cluster_id_;
-    net.listen_urls = options_.listen_peer_urls;
-    // An append is cut to max_request_bytes' worth of entries; room for the message around it.
-    net.max_frame_bytes = std::max<size_t>(16u << 20, 2 * options_.max_request_bytes + (1u << 20));
-    net.on_message = [this](raft::Message m) {
-      std::lock_guard<std::mutex> lock(raft_mu_);
-      messages_in_.push_back(std::move(m));
-      raft_cv_.notify_one();
-    };
-    net.on_unreachable = [this](uint64_t peer) {
-      std::lock_guard<std::mutex> lock(raft_mu_);
-      unreachable_in_.push_back(peer);
-    };
-    net.on_snapshot = [this](uint64_t from, std::string_view metadata, ByteSource& data) {
-      return receive_snapshot(from, metadata, data);
-    };
-    net.on_call = [this](uint64_t from, PeerMethod method, std::string body,
-                         std::function<void(Result<std::string>)> reply) {
-      serve_call(from, method, std::move(body), std::move(reply));
-    };
-    net.logger = options_.logger;
-    net.metrics = options_.metrics != nullptr ? options_.metrics : own_metrics_.get();
-    Result<std::unique_ptr<PeerNetwork>> network = PeerNetwork::start(*options_.transport, std::move(net));
-    if (!network.ok()) return network.status();
-    peers_ = std::move(network).value();
-    for (const Member& m : state_->members().list()) {
-      if (m.id == member_id_) continue;
-      Status added = peers_->add_peer(m.id, m.peer_urls);
-      if (!added.ok()) return added.with_context("peer " + id_to_hex(m.id));
-    }
-  }
-
   raft_thread_ = std::thread([this] { raft_loop(); });
   apply_thread_ = std::thread([this] { apply_loop(); });
+  serving_ = true;
+  return Status::OK();
+}
+
+Status Node::start_peer_network(const std::vector<Member>& members) {
+  PeerNetworkOptions net;
+  net.member_id = member_id_;
+  net.cluster_id = cluster_id_;
+  net.listen_urls = options_.listen_peer_urls;
+  // An append is cut to max_request_bytes' worth of entries; room for the message around it.
+  net.max_frame_bytes = std::max<size_t>(16u << 20, 2 * options_.max_request_bytes + (1u << 20));
+  net.on_message = [this](raft::Message m) {
+    std::lock_guard<std::mutex> lock(raft_mu_);
+    messages_in_.push_back(std::move(m));
+    raft_cv_.notify_one();
+  };
+  net.on_unreachable = [this](uint64_t peer) {
+    std::lock_guard<std::mutex> lock(raft_mu_);
+    unreachable_in_.push_back(peer);
+  };
+  net.on_snapshot = [this](uint64_t from, std::string_view metadata, ByteSource& data) {
+    if (!serving_) return not_serving_yet();
+    return receive_snapshot(from, metadata, data);
+  };
+  net.on_call = [this](uint64_t from, PeerMethod method, std::string body,
+                       std::function<void(Result<std::string>)> reply) {
+    if (!serving_) return reply(not_serving_yet());
+    serve_call(from, method, std::move(body), std::move(reply));
+  };
+  net.logger = options_.logger;
+  net.metrics = options_.metrics != nullptr ? options_.metrics : own_metrics_.get();
+  Result<std::unique_ptr<PeerNetwork>> network = PeerNetwork::start(*options_.transport, std::move(net));
+  if (!network.ok()) return network.status();
+  peers_ = std::move(network).value();
+  for (const Member& m : members) {
+    if (m.id == member_id_) continue;
+    Status added = peers_->add_peer(m.id, m.peer_urls);
+    if (!added.ok()) return added.with_context("peer " + id_to_hex(m.id));
+  }
+  return Status::OK();
+}
+
+Status Node::refuse_if_bootstrapped(const std::vector<Member>& members) {
+  struct Answers {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t waiting = 0;
+    bool answered = false;  // a peer told its members: etcd decides on the first such answer
+    bool bootstrapped = false;
+  };
+  auto answers = std::make_shared<Answers>();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1) + options_.election_timeout;
+  std::vector<uint64_t> peers;
+  for (const Member& m : members) {
+    if (m.id != member_id_) peers.push_back(m.id);
+  }
+  answers->waiting = peers.size();
+  for (uint64_t peer : peers) {
+    peers_->call(
+        peer, PeerMethod::kMembers, std::string(), deadline,
+        [answers, self = member_id_](Result<std::string> body) {
+          Result<std::vector<Member>> known =
+              body.ok() ? decode_members(*body) : Result<std::vector<Member>>(body.status());
+          std::lock_guard<std::mutex> lock(answers->mu);
+          --answers->waiting;
+          if (known.ok() && !answers->answered) {
+            answers->answered = true;
+            for (const Member& m : *known) {
+              if (m.id == self && !m.client_urls.empty()) answers->bootstrapped = true;
+            }
+          }
+          answers->cv.notify_all();
+        },
+        PeerNetwork::IfUnreachable::kFail);
+  }
+  bool bootstrapped;
+  {
+    std::unique_lock<std::mutex> lock(answers->mu);
+    answers->cv.wait_until(lock, deadline, [&] { return answers->answered || answers->waiting == 0; });
+    bootstrapped = answers->bootstrapped;
+  }
+  peers_->expire_calls(deadline, Status::DeadlineExceeded("no answer"));  // those still waiting
+  if (bootstrapped) {
+    return Status::FailedPrecondition("member " + id_to_go_hex(member_id_) + " has already been bootstrapped");
+  }
   return Status::OK();
 }
 
@@ -583,6 +647,12 @@ void Node::serve_call(uint64_t from, PeerMethod method, std::string body,
     }
     case PeerMethod::kProbe:
       return reply(std::string());  // the peer network answers probes before they get here
+    case PeerMethod::kMembers: {
+      std::shared_lock lock(state_mu_);
+      std::string members = encode_members(state_->members().list());
+      lock.unlock();
+      return reply(std::move(members));
+    }
   }
   log(options_.logger, LogLevel::kWarn, "peer " + id_to_hex(from) + " called an unknown method");
 }

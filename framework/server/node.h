@@ -55,7 +55,9 @@
 // and client URLs through the log once it sees a leader (etcd's publish). A leader change fails
 // the reads waiting on a ReadIndex round and the proposals handed to Raft before it at once
 // ("leader changed"), rather than leaving them to time out. MoveLeader hands leadership to
-// another member with Raft's leader transfer.
+// another member with Raft's leader transfer. A first start on an empty data dir asks the peers
+// whether the cluster knows this member as started already, and refuses if so (etcd's rule: a
+// member that lost its data is replaced, never restarted under its old id).
 //
 // Restart: the Backend's consistent index says which entries the store holds; the WAL gives back
 // the rest, which are applied again. A failed WAL write or sync, or a failed Backend commit,
@@ -126,6 +128,11 @@ struct NodeOptions {
   // The cluster's members on its first start, this one among them (--initial-cluster). Empty: this
   // member alone. Their peer URLs and the token make their ids, and the ids the cluster's id.
   std::vector<InitialMember> initial_cluster;
+  // --initial-cluster-state new: a first start (an empty data dir) asks its peers whether the
+  // cluster already knows this member as started, and refuses to start if it does (etcd's
+  // "member ... has already been bootstrapped": the member lost its data, and starting it anew
+  // under the same id could lose acknowledged writes).
+  bool initial_cluster_state_new = true;
   std::vector<std::string> listen_peer_urls;
   std::chrono::milliseconds heartbeat_interval{100};
   std::chrono::milliseconds election_timeout{1000};
@@ -270,6 +277,14 @@ class Node {
 
   explicit Node(const NodeOptions& options);
   Status start();
+  // Starts the peer network with `members` (this one left out) as its peers. Until the member
+  // serves, peers' calls and snapshots are refused; their Raft messages wait in the inbox.
+  Status start_peer_network(const std::vector<Member>& members);
+  // A first start with --initial-cluster-state new: asks the peers among `members` for theirs, and
+  // refuses (FailedPrecondition, etcd's text) when one answers that this member has published its
+  // client URLs, i.e. started before. No answer within etcd's bootstrap timeout (1 s + the
+  // election timeout) counts as "not bootstrapped", as etcd's isMemberBootstrapped.
+  Status refuse_if_bootstrapped(const std::vector<Member>& members);
   // Opens the state machine over the store in member/db: the Backend, the MVCC store, the
   // lessor, the alarms, the members and the history the watch hub reads.
   Status open_state_machine();
@@ -324,7 +339,8 @@ class Node {
                    done(decode(*answer));
                  });
   }
-  // Transport threads: a peer's call (the leader answering a follower's lease requests).
+  // Transport threads: a peer's call (the leader answering a follower's lease requests, any
+  // member telling a starting one the members it knows).
   void serve_call(uint64_t from, PeerMethod method, std::string body,
                   std::function<void(Result<std::string>)> reply);
   // The leader to ask from a follower, or why there is none (ErrNoLeader); kNone on the leader.
@@ -386,6 +402,7 @@ class Node {
   std::atomic<uint64_t> request_seq_{0};
   std::atomic<uint64_t> db_size_{0};      // the Backend's size at the last probe
   std::atomic<bool> probing_{false};
+  std::atomic<bool> serving_{false};      // set once start() has started the threads
   uint64_t request_id_base_ = 0;
 
   // The Raft thread's inbox.

@@ -81,9 +81,7 @@ Result<PeerCall> decode_call_frame(std::string_view frame) {
   PeerCall call;
   uint8_t method;
   if (!raft::GetVarint64(&in, &call.call_id) || !get_byte(&in, &method)) return malformed("call");
-  if (method != static_cast<uint8_t>(PeerMethod::kLeaseRenew) &&
-      method != static_cast<uint8_t>(PeerMethod::kLeaseTimeToLive) &&
-      method != static_cast<uint8_t>(PeerMethod::kProbe)) {
+  if (method < static_cast<uint8_t>(PeerMethod::kLeaseRenew) || method > static_cast<uint8_t>(PeerMethod::kMembers)) {
     return Status::Corruption("peer frame: unknown method " + std::to_string(method));
   }
   call.method = static_cast<PeerMethod>(method);
@@ -174,6 +172,32 @@ Result<lease::LeaseTimeToLiveResponse> decode_lease_ttl(std::string_view body) {
   }
   if (!body.empty()) return malformed("lease time-to-live (trailing bytes)");
   return r;
+}
+
+std::string encode_members(const std::vector<Member>& members) {
+  std::string out;
+  raft::PutVarint64(&out, members.size());
+  for (const Member& m : members) {
+    raft::PutVarint64(&out, m.id);
+    raft::PutBytes(&out, encode_member(m));
+  }
+  return out;
+}
+
+Result<std::vector<Member>> decode_members(std::string_view body) {
+  uint64_t n;
+  if (!raft::GetVarint64(&body, &n) || n > body.size()) return malformed("members");
+  std::vector<Member> members;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t id;
+    std::string record;
+    if (!raft::GetVarint64(&body, &id) || !raft::GetBytes(&body, &record)) return malformed("member");
+    Result<Member> m = decode_member(id, record);
+    if (!m.ok()) return malformed("member");
+    members.push_back(std::move(m).value());
+  }
+  if (!body.empty()) return malformed("members (trailing bytes)");
+  return members;
 }
 
 }  // namespace keel::server

@@ -1,7 +1,8 @@
 // Peer frames: what one member sends another through the Transport (docs/format/peer-frames.md).
 // A kind byte leads: a Raft message; or a call, which one member asks of another beside Raft (a
 // follower's lease keep-alive and TimeToLive, which only the leader's lessor can answer: etcd
-// forwards both to the leader), with the caller's call id, the method and its body; or the reply
+// forwards both to the leader; a round-trip probe; the members a peer knows), with the caller's
+// call id, the method and its body; or the reply
 // to a call, with the same id, a Status (code and message) and, when OK, the answer's body.
 //
 // Decoders refuse anything that is not exactly one frame of a known kind (Corruption).
@@ -13,11 +14,13 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "keel/status.h"
 #include "keel/transport.h"
 #include "lease/lessor.h"
 #include "raft/raft.h"
+#include "server/member_store.h"
 
 namespace keel::server {
 
@@ -32,8 +35,10 @@ Result<raft::Message> decode_raft_frame(std::string_view frame);
 // The lane a message takes: appends that carry entries on the bulk lane, the rest on control.
 Lane lane_of(const raft::Message& m);
 
-// kProbe: an empty call the peer network answers itself, to measure the round trip.
-enum class PeerMethod : uint8_t { kLeaseRenew = 1, kLeaseTimeToLive = 2, kProbe = 3 };
+// kProbe: an empty call the peer network answers itself, to measure the round trip. kMembers:
+// the cluster's members as the peer knows them (a member starting on an empty data dir asks, as
+// etcd's isMemberBootstrapped does).
+enum class PeerMethod : uint8_t { kLeaseRenew = 1, kLeaseTimeToLive = 2, kProbe = 3, kMembers = 4 };
 
 struct PeerCall {
   uint64_t call_id = 0;
@@ -61,6 +66,8 @@ std::string encode_renewed_ttl(int64_t ttl);
 Result<int64_t> decode_renewed_ttl(std::string_view body);
 std::string encode_lease_ttl(const lease::LeaseTimeToLiveResponse& r);
 Result<lease::LeaseTimeToLiveResponse> decode_lease_ttl(std::string_view body);
+std::string encode_members(const std::vector<Member>& members);
+Result<std::vector<Member>> decode_members(std::string_view body);
 
 }  // namespace keel::server
 

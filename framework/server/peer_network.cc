@@ -1,6 +1,5 @@
 #include "server/peer_network.h"
 
-#include <cstdio>
 #include <utility>
 
 #include "raft/codec.h"
@@ -13,12 +12,8 @@ void log(Logger* logger, LogLevel level, const std::string& message) {
   if (logger != nullptr) logger->log(level, message);
 }
 
-// A peer's id as etcd's metrics label it (Go's types.ID: hex without leading zeros).
-std::string label(uint64_t id) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(id));
-  return buf;
-}
+// A peer's id as etcd's metrics label it.
+std::string label(uint64_t id) { return id_to_go_hex(id); }
 
 }  // namespace
 
@@ -116,13 +111,14 @@ void PeerNetwork::send(const std::vector<raft::Message>& messages) {
 }
 
 void PeerNetwork::call(uint64_t peer, PeerMethod method, std::string body,
-                       std::chrono::steady_clock::time_point deadline, CallDone done) {
+                       std::chrono::steady_clock::time_point deadline, CallDone done,
+                       IfUnreachable if_unreachable) {
   PeerCall c{0, method, std::move(body)};
   {
     std::lock_guard<std::mutex> lock(calls_mu_);
     if (!stopped_) {
       c.call_id = ++next_call_id_;
-      calls_[c.call_id] = PendingCall{std::move(done), deadline};
+      calls_[c.call_id] = PendingCall{std::move(done), deadline, peer, if_unreachable};
     }
   }
   if (c.call_id == 0) return done(Status::Cancelled("the peer network stopped"));
@@ -204,6 +200,19 @@ void PeerNetwork::on_message(MemberId from, std::string frame) {
 
 void PeerNetwork::on_unreachable(MemberId peer) {
   if (sent_failures_ != nullptr) sent_failures_->with({label(peer)}).inc();
+  std::vector<CallDone> failed;
+  {
+    std::lock_guard<std::mutex> lock(calls_mu_);
+    for (auto it = calls_.begin(); it != calls_.end();) {
+      if (it->second.peer == peer && it->second.if_unreachable == IfUnreachable::kFail) {
+        failed.push_back(std::move(it->second.done));
+        it = calls_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& done : failed) done(Status::Unavailable("peer " + id_to_hex(peer) + " is unreachable"));
   options_.on_unreachable(peer);
 }
 

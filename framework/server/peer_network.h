@@ -67,10 +67,15 @@ class PeerNetwork : public TransportHandler {
   // sent here: the caller streams them.
   void send(const std::vector<raft::Message>& messages);
   using CallDone = std::function<void(Result<std::string>)>;
+  // What a call does when the transport reports its peer unreachable: wait on for the answer (the
+  // frame may still get through once the transport reconnects), or fail at once with Unavailable
+  // (an asker with other peers to ask need not wait out a dead one).
+  enum class IfUnreachable { kWait, kFail };
   // Asks `peer` to run `method` on `body`; `done` gets the answer's body or the peer's error, or
   // what expire_calls() says once `deadline` has passed. Never blocks.
   void call(uint64_t peer, PeerMethod method, std::string body,
-            std::chrono::steady_clock::time_point deadline, CallDone done);
+            std::chrono::steady_clock::time_point deadline, CallDone done,
+            IfUnreachable if_unreachable = IfUnreachable::kWait);
   // Streams a snapshot to `peer` (Transport::send_snapshot); `done` gets the receiver's answer.
   void send_snapshot(uint64_t peer, std::string metadata, std::unique_ptr<ByteSource> data,
                      std::function<void(Status)> done);
@@ -93,6 +98,8 @@ class PeerNetwork : public TransportHandler {
   struct PendingCall {
     CallDone done;
     std::chrono::steady_clock::time_point deadline;
+    uint64_t peer = 0;
+    IfUnreachable if_unreachable = IfUnreachable::kWait;
   };
 
   explicit PeerNetwork(PeerNetworkOptions options);

@@ -2,11 +2,23 @@
 
 namespace keel::wal {
 
+namespace {
+
+std::string wal_dir_of(const std::string& dir, const WalOptions& options) {
+  return options.wal_dir.empty() ? dir + "/wal" : options.wal_dir;
+}
+
+}  // namespace
+
+Result<bool> WalStorage::exists(FileSystem& fs, const std::string& dir, const WalOptions& options) {
+  return Wal::exists(fs, wal_dir_of(dir, options));
+}
+
 Result<std::unique_ptr<WalStorage>> WalStorage::open(FileSystem& fs, const std::string& dir,
                                                      const WalMetadata& metadata, const WalOptions& options) {
   std::unique_ptr<WalStorage> s(new WalStorage);
   s->fs_ = &fs;
-  s->wal_dir_ = options.wal_dir.empty() ? dir + "/wal" : options.wal_dir;
+  s->wal_dir_ = wal_dir_of(dir, options);
   s->snap_dir_ = dir + "/snap";
   KEEL_RETURN_IF_ERROR(fs.create_dirs(s->snap_dir_));
 

@@ -31,6 +31,9 @@ class WalStorage : public raft::Storage {
   // FailedPrecondition otherwise (another member's or another cluster's data).
   static Result<std::unique_ptr<WalStorage>> open(FileSystem& fs, const std::string& dir,
                                                   const WalMetadata& metadata, const WalOptions& options);
+  // Whether open() with the same `dir` and `options` would find a log (a segment) rather than
+  // create one. Creates nothing.
+  static Result<bool> exists(FileSystem& fs, const std::string& dir, const WalOptions& options);
 
   // raft::Storage, answered from memory.
   Result<raft::InitialState> initial_state() const override { return memory_.initial_state(); }

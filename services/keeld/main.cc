@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -24,6 +23,7 @@
 #include "server/node.h"
 #include "keel/plugin.h"
 #include "plugin_host/plugin_host.h"
+#include "wal/wal_storage.h"
 #include "spdlog_logger.h"
 
 namespace keel {
@@ -183,8 +183,10 @@ bool plain_http(const std::vector<config::Url>& urls, const char* flag, const ch
 int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& logger) {
   // A restart reads its cluster from its WAL, whatever the flags say (as etcd); a first start with
   // "existing" would join a running cluster, which needs run-time membership.
-  const std::string wal_dir = c.wal_dir.empty() ? c.data_dir + "/member/wal" : c.wal_dir;
-  if (!c.initial_cluster_state_new && c.initial_cluster.size() > 1 && !std::filesystem::exists(wal_dir)) {
+  wal::WalOptions wal_options;
+  wal_options.wal_dir = c.wal_dir;
+  Result<bool> have_log = wal::WalStorage::exists(wal::posix_file_system(), c.data_dir + "/member", wal_options);
+  if (!c.initial_cluster_state_new && c.initial_cluster.size() > 1 && !(have_log.ok() && *have_log)) {
     std::cerr << "keeld: cannot start: --initial-cluster-state existing (joining a running cluster) "
                  "comes with run-time membership, which is not built yet\n";
     return 2;
@@ -216,6 +218,7 @@ int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& 
   options.client_urls = url_texts(c.advertise_client_urls);
   options.cluster_token = c.initial_cluster_token;
   for (const auto& m : c.initial_cluster) options.initial_cluster.push_back({m.name, url_texts(m.peer_urls)});
+  options.initial_cluster_state_new = c.initial_cluster_state_new;
   options.listen_peer_urls = url_texts(c.listen_peer_urls);
   // A member alone keeps its peer port closed: nothing would reach it there until run-time
   // membership can add a member.

@@ -7,12 +7,14 @@ would compute, replicates every write to every member (a follower forwards propo
 leader for linearizable reads), serves watches on followers, keeps serving through a SIGKILLed
 leader without losing an acknowledged write, catches up a follower that was stopped (by the log,
 or by the leader's store when it fell behind the log), hands leadership over on MoveLeader, fails
-the proposals a leader change strands at once ("leader changed"), and refuses a member started
-with another cluster token ("cluster ID mismatch" in the logs).
+the proposals a leader change strands at once ("leader changed"), refuses a member started
+with another cluster token ("cluster ID mismatch" in the logs), and refuses to start a member
+anew under the id of one that lost its data (etcd's "has already been bootstrapped").
 """
 import hashlib
 import json
 import os
+import shutil
 import signal
 import struct
 import sys
@@ -255,6 +257,42 @@ class ThreeMembers(ClusterCase):
                 self.assertEqual(len(list(fc.get_prefix("stopped/", serializable=True))), written)
             finally:
                 fc.close()
+        finally:
+            lc.close()
+
+
+    def test_a_follower_that_lost_its_data_is_refused_as_etcd_refuses_it(self):
+        # etcd 3.4's isMemberBootstrapped: a member started anew (empty data dir, state "new") asks
+        # its peers for the members, and refuses to start when the cluster knows it as started
+        # (its client URLs published): under its old id it could lose acknowledged writes.
+        c = self.cluster
+        leader = c.leader()
+        follower = c.follower(leader)
+        token = follower.extra_args[follower.extra_args.index("--initial-cluster-token") + 1]
+        wait_for("every member's client URLs published", lambda: all(
+            x.get("clientURLs") for x in json.loads(leader.etcdctl("member", "list", "-w", "json")[1])["members"]))
+        lc = client(leader)
+        try:
+            lc.put("before", "v")
+            self.assertEqual(follower.stop(), 0)
+            data_dir = os.path.join(follower.data_dir, "member-data")
+            shutil.rmtree(data_dir)
+            follower.launch()
+            code = follower.proc.wait(timeout=60)
+            run_log = follower.log()[follower._offset:]
+            self.assertEqual(code, 1, run_log)
+            self.assertIn("member %x has already been bootstrapped" % etcd_member_id([follower.peer_url], token),
+                          run_log)
+            self.assertFalse(os.path.exists(os.path.join(data_dir, "member", "wal")), "a refused member wrote a WAL")
+            # The two left keep serving.
+            lc.put("after", "v")
+            others = [m for m in c.members if m is not follower]
+            for m in others:
+                mc = client(m)
+                try:
+                    self.assertEqual(mc.get("after")[0], b"v")
+                finally:
+                    mc.close()
         finally:
             lc.close()
 

@@ -106,6 +106,29 @@ TEST(PeerCallFrame, CallsAndRepliesRoundTrip) {
   EXPECT_EQ(decode_lease_renew(encode_lease_renew(INT64_MIN)).value(), INT64_MIN);
 }
 
+TEST(PeerCallFrame, TheMembersAnswerRoundTripsAndRefusesDamage) {
+  const std::vector<Member> members = {
+      Member{0x8e9e05c52164694dull, "infra1", {"http://127.0.0.1:2380"}, {"http://127.0.0.1:2379"}, false},
+      Member{7, "", {"http://127.0.0.1:2381", "http://127.0.0.2:2381"}, {}, true},
+  };
+  Result<PeerCall> c = decode_call_frame(encode_call_frame(PeerCall{9, PeerMethod::kMembers, ""}));
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->method, PeerMethod::kMembers);
+  const std::string body = encode_members(members);
+  Result<std::vector<Member>> back = decode_members(body);
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(*back, members);
+  EXPECT_TRUE(decode_members(encode_members({})).value().empty());
+
+  for (size_t n = 0; n < body.size(); ++n) {
+    EXPECT_EQ(decode_members(body.substr(0, n)).status().code(), Status::Code::kCorruption) << "cut at " << n;
+  }
+  EXPECT_FALSE(decode_members(body + "x").ok());
+  std::string huge_count = body;
+  huge_count[0] = 0x7f;  // more members than bytes left
+  EXPECT_FALSE(decode_members(huge_count).ok());
+}
+
 TEST(PeerCallFrame, RefusesDamage) {
   const std::string call = encode_call_frame(PeerCall{1, PeerMethod::kLeaseRenew, encode_lease_renew(5)});
   std::string unknown_method = call;

@@ -1,0 +1,204 @@
+// The member's end of the Transport (framework/server/peer_network.h), over each transport plugin
+// loaded as keeld loads it, on 127.0.0.1: a call gets the callee's answer or its error; a call to
+// a peer nothing listens for fails at once when it asked to, and otherwise waits for its deadline
+// or the network's stop; Raft messages arrive as from their sender, and one that claims another
+// sender is dropped.
+//
+// Every wait is bounded (transport_test_util.h); nothing asserts how long something took.
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "keel/plugin.h"
+#include "plugin_host/plugin_host.h"
+#include "server/peer_network.h"
+#include "transport_test_util.h"
+
+namespace keel::testing {
+namespace {
+
+using server::Member;
+using server::PeerMethod;
+using server::PeerNetwork;
+
+// A call's answer, delivered once from any thread.
+class Answer {
+ public:
+  PeerNetwork::CallDone done() {
+    return [promise = promise_](Result<std::string> r) { promise->set_value(std::move(r)); };
+  }
+  bool arrived() { return future_.wait_for(kWait) == std::future_status::ready; }
+  bool pending() { return future_.wait_for(std::chrono::seconds(0)) != std::future_status::ready; }
+  Result<std::string> get() { return future_.get(); }
+
+ private:
+  std::shared_ptr<std::promise<Result<std::string>>> promise_ = std::make_shared<std::promise<Result<std::string>>>();
+  std::future<Result<std::string>> future_ = promise_->get_future();
+};
+
+// One member's network and what reached it.
+struct Side {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<raft::Message> messages;
+  std::unique_ptr<PeerNetwork> net;
+
+  bool wait_messages(size_t n) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, kWait, [&] { return messages.size() >= n; });
+  }
+};
+
+const std::vector<Member> kMembers = {
+    Member{1, "one", {"http://127.0.0.1:1"}, {"http://127.0.0.1:2"}, false},
+    Member{2, "two", {"http://127.0.0.1:3"}, {}, false},
+};
+
+raft::Message heartbeat(uint64_t from, uint64_t to) {
+  raft::Message m;
+  m.type = raft::MessageType::kHeartbeat;
+  m.from = from;
+  m.to = to;
+  m.term = 7;
+  return m;
+}
+
+class PeerNetworkTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    config_ = PluginConfig("transport." + GetParam());
+    plugin_host::PluginHost host({KEEL_PLUGIN_BUILD_DIR});
+    Result<plugin_host::LoadedPlugin> p = host.resolve(PluginKind::kTransport, GetParam());
+    ASSERT_TRUE(p.ok()) << p.status().to_string();
+    auto engine = plugin_host::create_transport(*p, PluginContext{config_, logger_});
+    ASSERT_TRUE(engine.ok()) << engine.status().to_string();
+    engine_ = std::move(engine).value();
+  }
+
+  void TearDown() override {
+    must_return("stopping the peer networks", [&] { sides_.clear(); });
+  }
+
+  // Starts member `id`'s network on a free port. Its calls are answered: kMembers with kMembers,
+  // a lease renew with etcd's "lease not found".
+  Side* start(uint64_t id) {
+    auto side = std::make_unique<Side>();
+    Side* s = side.get();
+    server::PeerNetworkOptions options;
+    options.member_id = id;
+    options.cluster_id = 1;
+    options.listen_urls = {"http://127.0.0.1:0"};
+    options.on_message = [s](raft::Message m) {
+      std::lock_guard<std::mutex> lock(s->mu);
+      s->messages.push_back(std::move(m));
+      s->cv.notify_all();
+    };
+    options.on_unreachable = [](uint64_t) {};
+    options.on_call = [](uint64_t, PeerMethod method, std::string,
+                         std::function<void(Result<std::string>)> reply) {
+      if (method == PeerMethod::kMembers) return reply(server::encode_members(kMembers));
+      reply(Status::NotFound("etcdserver: requested lease not found"));
+    };
+    options.logger = &logger_;
+    Result<std::unique_ptr<PeerNetwork>> net = PeerNetwork::start(*engine_, std::move(options));
+    EXPECT_TRUE(net.ok()) << net.status().to_string();
+    if (!net.ok()) return nullptr;
+    s->net = std::move(net).value();
+    sides_.push_back(std::move(side));
+    return s;
+  }
+
+  static std::chrono::steady_clock::time_point far_away() {
+    return std::chrono::steady_clock::now() + std::chrono::hours(1);
+  }
+
+  PluginConfig config_;
+  RecordingLogger logger_;
+  std::unique_ptr<TransportPlugin> engine_;
+  std::vector<std::unique_ptr<Side>> sides_;
+};
+
+TEST_P(PeerNetworkTest, ACallGetsTheCalleesAnswerOrItsError) {
+  Side* a = start(1);
+  Side* b = start(2);
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  ASSERT_TRUE(a->net->add_peer(2, b->net->listen_urls()).ok());
+  ASSERT_TRUE(b->net->add_peer(1, a->net->listen_urls()).ok());
+
+  Answer members;
+  a->net->call(2, PeerMethod::kMembers, "", far_away(), members.done());
+  ASSERT_TRUE(members.arrived()) << logger_.all_lines();
+  Result<std::string> body = members.get();
+  ASSERT_TRUE(body.ok()) << body.status().to_string();
+  EXPECT_EQ(server::decode_members(*body).value(), kMembers);
+
+  Answer renew;
+  b->net->call(1, PeerMethod::kLeaseRenew, server::encode_lease_renew(5), far_away(), renew.done());
+  ASSERT_TRUE(renew.arrived()) << logger_.all_lines();
+  Result<std::string> refused = renew.get();
+  EXPECT_EQ(refused.status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(refused.status().message(), "etcdserver: requested lease not found");
+}
+
+TEST_P(PeerNetworkTest, ACallToAPeerNothingListensForFailsWhenAskedToAndOtherwiseWaits) {
+  Side* a = start(1);
+  ASSERT_NE(a, nullptr);
+  std::string dead_url;
+  {
+    RawSocket closed(/*listen=*/false);
+    ASSERT_TRUE(closed.ok());
+    dead_url = closed.url();
+  }  // closed: nothing listens on its port now
+  ASSERT_TRUE(a->net->add_peer(9, {dead_url}).ok());
+
+  Answer waits;
+  a->net->call(9, PeerMethod::kMembers, "", far_away(), waits.done());
+  Answer fails;
+  a->net->call(9, PeerMethod::kMembers, "", far_away(), fails.done(), PeerNetwork::IfUnreachable::kFail);
+  ASSERT_TRUE(fails.arrived()) << "a call that asked to fail on an unreachable peer never did";
+  Result<std::string> failed = fails.get();
+  EXPECT_EQ(failed.status().code(), Status::Code::kUnavailable);
+  EXPECT_NE(failed.status().message().find("unreachable"), std::string::npos) << failed.status().to_string();
+
+  // The other waits on (its frame may still get through), until its deadline has passed.
+  EXPECT_TRUE(waits.pending());
+  a->net->expire_calls(std::chrono::steady_clock::now(), Status::DeadlineExceeded("not yet"));
+  EXPECT_TRUE(waits.pending()) << "a call expired before its deadline";
+  a->net->expire_calls(far_away() + std::chrono::seconds(1), Status::DeadlineExceeded("expired"));
+  ASSERT_TRUE(waits.arrived());
+  EXPECT_EQ(waits.get().status().message(), "expired");
+
+  // Stopping the network fails what still waits, with the status it is given.
+  Answer stopped;
+  a->net->call(9, PeerMethod::kMembers, "", far_away(), stopped.done());
+  a->net->stop(Status::Cancelled("stopped"));
+  ASSERT_TRUE(stopped.arrived());
+  EXPECT_EQ(stopped.get().status().message(), "stopped");
+  Answer after_stop;
+  a->net->call(9, PeerMethod::kMembers, "", far_away(), after_stop.done());
+  ASSERT_TRUE(after_stop.arrived());
+  EXPECT_EQ(after_stop.get().status().code(), Status::Code::kCancelled);
+}
+
+TEST_P(PeerNetworkTest, RaftMessagesArriveFromTheirSenderAndAForgedSenderIsDropped) {
+  Side* a = start(1);
+  Side* b = start(2);
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  ASSERT_TRUE(a->net->add_peer(2, b->net->listen_urls()).ok());
+
+  // Both on the control lane, in order: once the second arrived, the first would have too.
+  a->net->send({heartbeat(3, 2), heartbeat(1, 2)});
+  ASSERT_TRUE(b->wait_messages(1)) << logger_.all_lines();
+  ASSERT_TRUE(logger_.wait_for_line("claims to be from"));
+  std::lock_guard<std::mutex> lock(b->mu);
+  ASSERT_EQ(b->messages.size(), 1u);
+  EXPECT_EQ(b->messages[0].from, 1u);
+  EXPECT_EQ(b->messages[0].to, 2u);
+  EXPECT_EQ(b->messages[0].term, 7u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Plugins, PeerNetworkTest, ::testing::Values("tcp", "grpc"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace keel::testing
