@@ -14,7 +14,6 @@
 #include "server/request_codec.h"
 #include "server/snapshot_transfer.h"
 #include "wal/file_system.h"
-#include "wal/snapshot_file.h"
 
 namespace keel::server {
 namespace {
@@ -40,12 +39,6 @@ Status proposal_error(const Status& s) {
   if (raft::IsProposalDropped(s)) return ErrTooManyRequests();
   return s;
 }
-
-// A local snapshot's data: none (the state machine is the Backend's own files).
-class NoData : public ByteSource {
- public:
-  Result<size_t> read(char*, size_t) override { return size_t{0}; }
-};
 
 }  // namespace
 
@@ -81,6 +74,56 @@ Node::Node(const NodeOptions& options)
       random_(0),
       auto_compactor_(options.auto_compaction),
       read_pool_(2) {}
+
+// The driver's output, back into the member (the Raft thread's).
+class Node::RaftEvents : public RaftOutput {
+ public:
+  explicit RaftEvents(Node& node) : node_(node) {}
+
+  void on_soft_state(const raft::SoftState& soft) override {
+    const bool was_leader = node_.leader_.load() == node_.member_id_;
+    const uint64_t old_lead = node_.leader_.exchange(soft.lead);
+    if (soft.lead != old_lead && soft.lead != raft::kNone) node_.m_.leader_changes->inc();
+    node_.m_.has_leader->set(soft.lead != raft::kNone ? 1 : 0);
+    node_.m_.is_leader->set(soft.role == raft::Role::kLeader ? 1 : 0);
+    const bool is_leader = soft.role == raft::Role::kLeader;
+    std::shared_lock state(node_.state_mu_);
+    if (is_leader && !was_leader) {
+      node_.state_->lessor().promote(node_.options_.election_timeout);
+      node_.auto_compactor_.restart(std::chrono::steady_clock::now());
+      log(node_.options_.logger, LogLevel::kInfo, "member " + id_to_hex(node_.member_id_) + " leads");
+    } else if (!is_leader && was_leader) {
+      node_.state_->lessor().demote();
+    }
+  }
+
+  void send(std::vector<raft::Message>& messages) override { node_.send_messages(messages); }
+
+  void on_hard_state(const raft::HardState& hard) override {
+    node_.term_ = hard.term;
+    node_.committed_ = hard.commit;
+    node_.m_.proposals_committed->set(static_cast<double>(hard.commit));
+  }
+
+  void on_read_states(const std::vector<raft::ReadState>& states) override {
+    for (const raft::ReadState& rs : states) {
+      node_.serve_reads(node_.read_rounds_.answered(rs.request_ctx, rs.index), Status::OK());
+    }
+  }
+
+  // The apply thread swaps the store received for the snapshot in before the entries after it.
+  void apply_snapshot(raft::Snapshot snapshot) override { hand_to_apply(ApplyBatch{std::move(snapshot), {}}); }
+  void apply_entries(std::vector<raft::Entry> entries) override { hand_to_apply(ApplyBatch{{}, std::move(entries)}); }
+
+ private:
+  void hand_to_apply(ApplyBatch batch) {
+    std::lock_guard<std::mutex> lock(node_.apply_mu_);
+    node_.to_apply_.push_back(std::move(batch));
+    node_.apply_cv_.notify_one();
+  }
+
+  Node& node_;
+};
 
 Result<std::unique_ptr<Node>> Node::open(const NodeOptions& options) {
   if (options.backend == nullptr || options.watch_hub == nullptr) {
@@ -209,7 +252,6 @@ Status Node::start() {
   }
   applied_ = applied;
   snapshot_requested_ = snap->metadata.index;
-  conf_state_ = snap->metadata.conf_state;
   committed_ = initial->hard_state.commit;
   m_.proposals_applied->set(static_cast<double>(applied));
   m_.proposals_committed->set(static_cast<double>(committed_.load()));
@@ -220,16 +262,24 @@ Status Node::start() {
   config.heartbeat_tick = 1;
   config.election_tick =
       static_cast<int>(options_.election_timeout.count() / options_.heartbeat_interval.count());
-  config.storage = storage_.get();
   config.random = &random_;
   config.applied = std::min(applied, initial->hard_state.commit);
   config.pre_vote = options_.pre_vote;
   config.check_quorum = true;
   config.max_uncommitted_entries_size = 1ull << 30;
   config.max_committed_size_per_ready = 64ull << 20;
-  Result<std::unique_ptr<raft::RawNode>> raw = raft::RawNode::Create(config);
-  if (!raw.ok()) return raw.status();
-  raft_ = std::move(raw).value();
+  RaftDriverOptions driver_options;
+  driver_options.unsafe_no_fsync = options_.unsafe_no_fsync;
+  driver_options.backend_name = options_.backend_name;
+  driver_options.snapshot_catchup_entries = options_.snapshot_catchup_entries;
+  driver_options.max_wals = options_.max_wals;
+  driver_options.max_snapshots = options_.max_snapshots;
+  driver_options.logger = options_.logger;
+  driver_options.wal_fsync = m_.wal_fsync;
+  Result<std::unique_ptr<RaftDriver>> driver = RaftDriver::open(*storage_, config, std::move(driver_options));
+  if (!driver.ok()) return driver.status();
+  driver_ = std::move(driver).value();
+  raft_events_ = std::make_unique<RaftEvents>(*this);
 
   log(options_.logger, LogLevel::kInfo,
       "member " + id_to_hex(member_id_) + " of cluster " + id_to_hex(cluster_id_) +
@@ -238,7 +288,7 @@ Status Node::start() {
 
   // A member alone in its cluster need not wait out an election timeout to lead.
   const raft::ConfState& conf = snap->metadata.conf_state;
-  if (conf.voters.size() == 1 && conf.voters[0] == member_id_) raft_->campaign();
+  if (conf.voters.size() == 1 && conf.voters[0] == member_id_) driver_->raft().campaign();
 
   raft_thread_ = std::thread([this] { raft_loop(); });
   apply_thread_ = std::thread([this] { apply_loop(); });
@@ -734,7 +784,7 @@ void Node::raft_loop() {
     std::vector<LeaderMove> moves;
     {
       std::unique_lock<std::mutex> lock(raft_mu_);
-      if (!raft_->has_ready()) {
+      if (!driver_->raft().has_ready()) {
         raft_cv_.wait_until(lock, next_tick, [this] {
           return stopping_ || !proposals_.empty() || !reads_waiting_.empty() || !snapshots_due_.empty() ||
                  !messages_in_.empty() || !moves_in_.empty();
@@ -750,13 +800,16 @@ void Node::raft_loop() {
       moves.swap(moves_in_);
     }
     for (const auto& [peer, ok] : sent) {
-      raft_->report_snapshot(peer, ok ? raft::SnapshotStatus::kFinish : raft::SnapshotStatus::kFailure);
+      driver_->raft().report_snapshot(peer, ok ? raft::SnapshotStatus::kFinish : raft::SnapshotStatus::kFailure);
     }
-    for (uint64_t index : snapshots) snapshot_at(index);
+    for (uint64_t index : snapshots) {
+      Status s = driver_->snapshot_at(index);
+      if (!s.ok()) fail(s);
+    }
     if (failed_.load()) return;
-    for (uint64_t peer : unreachable) raft_->report_unreachable(peer);
+    for (uint64_t peer : unreachable) driver_->raft().report_unreachable(peer);
     for (const raft::Message& m : messages) {
-      Status s = raft_->step(m);
+      Status s = driver_->raft().step(m);
       if (!s.ok()) {
         log(options_.logger, LogLevel::kDebug, "a Raft message from " + id_to_hex(m.from) + " was not taken: " + s.to_string());
       }
@@ -764,12 +817,12 @@ void Node::raft_loop() {
     note_leader();
     for (LeaderMove& move : moves) {
       log(options_.logger, LogLevel::kInfo, "leadership transfer to " + id_to_hex(move.target) + " starting");
-      raft_->transfer_leader(move.target);
+      driver_->raft().transfer_leader(move.target);
       moves_.push_back(std::move(move));
     }
     std::vector<uint64_t> handed;
     for (Proposal& p : proposals) {
-      Status s = raft_->propose(std::move(p.data));
+      Status s = driver_->raft().propose(std::move(p.data));
       if (s.ok()) {
         handed.push_back(p.id);
       } else {
@@ -782,7 +835,7 @@ void Node::raft_loop() {
       // the member's request-id base (time at start), so an answer meant for a round before a
       // restart never releases a round after it.
       std::string ctx = std::to_string(request_id_base_) + "/" + std::to_string(++read_seq_);
-      Status s = raft_->read_index(ctx);
+      Status s = driver_->raft().read_index(ctx);
       if (s.ok()) {
         read_rounds_.start(ctx, std::move(reads), std::chrono::steady_clock::now() + request_timeout_);
       } else {
@@ -792,7 +845,7 @@ void Node::raft_loop() {
     }
     const SteadyTime now = std::chrono::steady_clock::now();
     if (now >= next_tick) {
-      raft_->tick();
+      driver_->raft().tick();
       next_tick += tick;
       if (next_tick <= now) next_tick = now + tick;
       note_leader();
@@ -807,77 +860,14 @@ void Node::raft_loop() {
       propose_auto_compaction();
       probe_sizes();
     }
-    if (raft_->has_ready()) handle_ready();
+    if (driver_->raft().has_ready()) handle_ready();
     if (failed_.load()) return;
   }
 }
 
 void Node::handle_ready() {
-  raft::Ready rd = raft_->ready();
-  if (rd.soft_state) {
-    const bool was_leader = leader_.load() == member_id_;
-    const uint64_t old_lead = leader_.exchange(rd.soft_state->lead);
-    if (rd.soft_state->lead != old_lead && rd.soft_state->lead != raft::kNone) m_.leader_changes->inc();
-    m_.has_leader->set(rd.soft_state->lead != raft::kNone ? 1 : 0);
-    m_.is_leader->set(rd.soft_state->role == raft::Role::kLeader ? 1 : 0);
-    const bool is_leader = rd.soft_state->role == raft::Role::kLeader;
-    std::shared_lock state(state_mu_);
-    if (is_leader && !was_leader) {
-      state_->lessor().promote(options_.election_timeout);
-      auto_compactor_.restart(std::chrono::steady_clock::now());
-      log(options_.logger, LogLevel::kInfo, "member " + id_to_hex(member_id_) + " leads");
-    } else if (!is_leader && was_leader) {
-      state_->lessor().demote();
-    }
-  }
-  if (!rd.snapshot.empty()) {
-    // The leader's store for it is in snap/ already (receive_snapshot): the file names the
-    // snapshot for a restart, the marker replaces the log with it, and the apply thread swaps
-    // the store in before the entries that follow.
-    NoData no_data;
-    Result<std::string> file = wal::write_snapshot_file(wal::posix_file_system(), storage_->snap_dir(),
-                                                        rd.snapshot.metadata, options_.backend_name, no_data);
-    Status s = file.ok() ? storage_->save_snapshot(rd.snapshot) : file.status();
-    if (!s.ok()) {
-      fail(s.with_context("saving the leader's snapshot"));
-      return;
-    }
-    conf_state_ = rd.snapshot.metadata.conf_state;
-    std::lock_guard<std::mutex> lock(apply_mu_);
-    to_apply_.push_back(ApplyBatch{rd.snapshot, {}});
-    apply_cv_.notify_one();
-  }
-  // A leader sends its appends before its own WAL write and sync, so the followers' syncs run
-  // beside its own (the dissertation's 10.2.1); their answers are stepped only after this sync
-  // returns, so nothing commits on an entry not yet durable here. A follower's answers promise
-  // durability: they leave only after its sync.
-  const bool leads = leader_.load() == member_id_;
-  if (leads) send_messages(rd.messages);
-  const auto persist_started = std::chrono::steady_clock::now();
-  Status s = storage_->persist(rd.hard_state.value_or(raft::HardState{}), rd.entries, rd.must_sync);
-  if (rd.must_sync && !options_.unsafe_no_fsync) {
-    // The write and its fdatasync: keel's WAL writes and syncs in one call.
-    m_.wal_fsync->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - persist_started).count());
-  }
-  if (!s.ok()) {
-    fail(s.with_context("WAL"));
-    return;
-  }
-  if (rd.hard_state) {
-    term_ = rd.hard_state->term;
-    committed_ = rd.hard_state->commit;
-    m_.proposals_committed->set(static_cast<double>(rd.hard_state->commit));
-  }
-  if (!leads) send_messages(rd.messages);
-  for (const raft::ReadState& rs : rd.read_states) {
-    serve_reads(read_rounds_.answered(rs.request_ctx, rs.index), Status::OK());
-  }
-  if (!rd.committed_entries.empty()) {
-    std::lock_guard<std::mutex> lock(apply_mu_);
-    to_apply_.push_back(ApplyBatch{{}, std::move(rd.committed_entries)});
-    apply_cv_.notify_one();
-  }
-  raft_->advance();
+  Status s = driver_->handle_ready(*raft_events_);
+  if (!s.ok()) fail(s);
 }
 
 void Node::send_messages(std::vector<raft::Message>& messages) {
@@ -908,7 +898,7 @@ void Node::publish_attributes() {
 }
 
 void Node::note_leader() {
-  const uint64_t lead = raft_->raft().lead();
+  const uint64_t lead = driver_->lead();
   if (lead == epoch_lead_) return;
   epoch_lead_ = lead;
   ++leader_epoch_;
@@ -926,7 +916,7 @@ void Node::note_leader() {
 }
 
 void Node::settle_leader_moves(SteadyTime now) {
-  const uint64_t lead = raft_->raft().lead();
+  const uint64_t lead = driver_->lead();
   for (auto it = moves_.begin(); it != moves_.end();) {
     if (lead == it->target) {
       log(options_.logger, LogLevel::kInfo, "leadership transferred to " + id_to_hex(it->target));
@@ -964,7 +954,7 @@ void Node::serve_reads(std::vector<ReadCallback> reads, const Status& s) {
 void Node::propose_internal(decltype(InternalRequest::body) body) {
   // Nobody waits for it: complete() finds no one for its id.
   Result<Proposal> proposal = make_proposal(std::move(body));
-  Status s = proposal.ok() ? raft_->propose(std::move(proposal->data)) : proposal.status();
+  Status s = proposal.ok() ? driver_->raft().propose(std::move(proposal->data)) : proposal.status();
   if (!s.ok()) {
     log(options_.logger, LogLevel::kDebug, "lease upkeep proposal refused: " + s.to_string());
   }
@@ -1003,35 +993,6 @@ void Node::propose_auto_compaction() {
   if (revision == 0) return;
   log(options_.logger, LogLevel::kInfo, "auto-compaction: compacting to revision " + std::to_string(revision));
   propose_internal(CompactionRequest{revision, false});
-}
-
-void Node::snapshot_at(uint64_t index) {
-  Result<uint64_t> term = storage_->term(index);
-  if (!term.ok()) {
-    // Already behind a newer snapshot (raft compacted it): nothing to do.
-    log(options_.logger, LogLevel::kDebug, "snapshot at " + std::to_string(index) + " skipped: " +
-                                               term.status().to_string());
-    return;
-  }
-  raft::SnapshotMetadata metadata;
-  metadata.index = index;
-  metadata.term = *term;
-  metadata.conf_state = conf_state_;
-  // The data is empty: the Backend holds the state machine, committed up to `index` already.
-  NoData no_data;
-  Result<std::string> file =
-      wal::write_snapshot_file(wal::posix_file_system(), storage_->snap_dir(), metadata, options_.backend_name, no_data);
-  Status s = file.status();
-  if (s.ok()) s = storage_->record_local_snapshot(metadata, "");
-  const uint64_t keep = options_.snapshot_catchup_entries;
-  if (s.ok()) s = storage_->compact(index > keep ? index - keep : 0, options_.max_wals,
-                                    options_.max_snapshots);
-  if (!s.ok()) {
-    fail(s.with_context("snapshot at index " + std::to_string(index)));
-    return;
-  }
-  log(options_.logger, LogLevel::kInfo, "snapshot at index " + std::to_string(index) + " (term " +
-                                            std::to_string(*term) + "); WAL purged up to it");
 }
 
 void Node::expire_waiters(SteadyTime now) {
@@ -1207,7 +1168,8 @@ void Node::stop() {
   for (auto& r : read_rounds_.take_all()) r(ErrStopped());
 
   if (peers_) peers_->stop(ErrStopped());  // before what its callbacks touch goes away
-  raft_.reset();
+  driver_.reset();
+  raft_events_.reset();
   peers_.reset();
   hub_.reset();
   current_history_.reset();

@@ -2,10 +2,11 @@
 // MVCC store, the lessor, the watch hub, the WAL and the Raft state machine, and runs them on
 // three threads (DESIGN.md "Threads and speed"):
 //
-//   the Raft thread   ticks, feeds proposals and read requests to RawNode, and handles each
-//                     Ready: WAL append (one fdatasync per Ready, so every proposal gathered
-//                     while the previous sync ran shares the next one), messages, then hands
-//                     committed entries to the apply thread and advances;
+//   the Raft thread   ticks, feeds proposals and read requests to Raft, and has the Raft driver
+//                     (raft_driver.h) take each Ready: WAL append (one fdatasync per Ready, so
+//                     every proposal gathered while the previous sync ran shares the next one),
+//                     messages in the order safety needs, then committed entries handed to the
+//                     apply thread;
 //   the apply thread  applies committed entries in order (one MVCC write per entry, Backend
 //                     commits batched by the store), publishes each revision's events to the
 //                     watch hub, answers the waiting calls by request id once their batch
@@ -15,10 +16,10 @@
 //                     socket inline), runs the released reads, physical compactions' waits and
 //                     the Backend size probes, so none holds up applying.
 //
-// The pieces it composes, each with one job: the replicated state and the applier
-// (state_machine.h), the callers waiting for their proposals (proposal_waiters.h) and for a
-// read index (read_rounds.h), the peers
-// (peer_network.h), the metrics (node_metrics.h).
+// The pieces it composes, each with one job: Raft over the WAL (raft_driver.h), the replicated
+// state and the applier (state_machine.h), the callers waiting for their proposals
+// (proposal_waiters.h) and for a read index (read_rounds.h), the peers (peer_network.h), the
+// metrics (node_metrics.h).
 //
 // Writes: propose() encodes the request into a Raft entry, refuses it with etcd's errors when it
 // is too large, when applying lags committing by more than kMaxApplyBacklog entries, or when
@@ -101,6 +102,7 @@
 #include "server/peer_network.h"
 #include "server/proposal_waiters.h"
 #include "server/quota.h"
+#include "server/raft_driver.h"
 #include "server/read_rounds.h"
 #include "server/request.h"
 #include "server/state_machine.h"
@@ -274,6 +276,7 @@ class Node {
     std::vector<raft::Entry> entries;
   };
   class CurrentHistory;
+  class RaftEvents;
 
   explicit Node(const NodeOptions& options);
   Status start();
@@ -301,13 +304,13 @@ class Node {
   // lags committing.
   Result<Proposal> make_proposal(decltype(InternalRequest::body) body);
   void raft_loop();
+  // Raft thread: takes Raft's Ready through the driver (raft_driver.h); stops the member when the
+  // WAL fails.
   void handle_ready();
   void apply_loop();
   void apply_entry(const raft::Entry& entry);
   // Apply thread: commits the store and asks the Raft thread to snapshot at `index`.
   void request_snapshot(uint64_t index);
-  // Raft thread: marks the WAL with a snapshot at `index` and purges what it makes obsolete.
-  void snapshot_at(uint64_t index);
   // Raft thread, each tick on the leader: proposes the compaction the policy asks for.
   void propose_auto_compaction();
   // Refreshes db_size_ and the gauges read from the engines, off the caller's thread (one probe
@@ -327,7 +330,8 @@ class Node {
   // Raft thread, each tick: on the leader, proposes revoking expired leases and checkpoints due.
   void propose_lease_upkeep();
   void fail(Status s);
-  // Raft thread: sends a Ready's messages to the peers; snapshots are refused for now.
+  // Raft thread: sends a Ready's messages to the peers; a snapshot message becomes a stream of
+  // the store (send_snapshot).
   void send_messages(std::vector<raft::Message>& messages);
   // Calls `leader` and gives `done` the answer as `decode` reads it, or the call's error.
   template <typename T>
@@ -387,8 +391,8 @@ class Node {
   std::unique_ptr<WatchHub> hub_;
   std::unique_ptr<wal::WalStorage> storage_;
   raft::SplitMix64 random_;
-  std::unique_ptr<raft::RawNode> raft_;  // the Raft thread's alone
-  raft::ConfState conf_state_;           // the Raft thread's: the membership snapshots record
+  std::unique_ptr<RaftDriver> driver_;   // the Raft thread's alone
+  std::unique_ptr<RaftEvents> raft_events_;  // what the driver hands out, back into the member
   AutoCompactor auto_compactor_;         // the Raft thread's
   uint64_t snapshot_requested_ = 0;      // the apply thread's: the index of the last request
   // The apply thread's: the answers of the batch being applied.
