@@ -29,10 +29,10 @@ void log(Logger* logger, LogLevel level, const std::string& message) {
   if (logger != nullptr) logger->log(level, message);
 }
 
-// Raft's refusals of a proposal, as etcd answers them.
 // What a starting member answers a peer's call or snapshot before it serves.
 Status not_serving_yet() { return Status::Unavailable("the member is still starting"); }
 
+// Raft's refusals of a proposal, as etcd answers them.
 Status proposal_error(const Status& s) {
   if (raft::IsNoLeader(s)) return ErrNoLeader();
   if (raft::IsTransferInProgress(s)) return ErrLeaderChanged();
