@@ -111,6 +111,16 @@ class Node::RaftEvents : public RaftOutput {
     }
   }
 
+  // Nothing proposes a membership change yet (run-time membership comes with the Cluster
+  // service's MemberAdd and MemberRemove); one that arrives from the log is applied to Raft by
+  // the driver and said here.
+  void on_conf_change(uint64_t index, const raft::ConfChange& change, const raft::ConfState& membership) override {
+    log(node_.options_.logger, LogLevel::kInfo,
+        "configuration change at index " + std::to_string(index) + " applied (member " + id_to_hex(change.node_id) +
+            "): " + std::to_string(membership.voters.size()) + " voters, " +
+            std::to_string(membership.learners.size()) + " learners");
+  }
+
   // The apply thread swaps the store received for the snapshot in before the entries after it.
   void apply_snapshot(raft::Snapshot snapshot) override { hand_to_apply(ApplyBatch{std::move(snapshot), {}}); }
   void apply_entries(std::vector<raft::Entry> entries) override { hand_to_apply(ApplyBatch{{}, std::move(entries)}); }

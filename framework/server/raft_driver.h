@@ -11,7 +11,14 @@
 //   4. the hard state and the entries written, and synced when Raft says they must be;
 //   5. every other message leaves only now (a follower's answers promise durability, a vote
 //      needs the term and vote it was cast in on disk);
-//   6. the answered ReadIndex rounds, then the committed entries to apply; then Raft goes on.
+//   6. the answered ReadIndex rounds; each committed configuration change applied to Raft (the
+//      membership changes here, on this thread, before the next Ready) and said; then the
+//      committed entries to apply, conf changes among them; then Raft goes on.
+//
+// The membership as of any index since the log's snapshot is kept, so a local snapshot records
+// the membership of its own index even when later changes were applied already; on open, the
+// changes between the log's snapshot and the applied index (which Raft does not hand out again)
+// are applied to Raft once more.
 //
 // It also takes the member's local snapshots (snapshot_at): a snapshot file at an applied index,
 // recorded in the WAL, the log compacted behind it but for the entries a lagging follower still
@@ -25,6 +32,7 @@
 #define KEEL_SERVER_RAFT_DRIVER_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,6 +65,11 @@ class RaftOutput {
   // The hard state now durable (when the Ready changed it).
   virtual void on_hard_state(const raft::HardState& state) = 0;
   virtual void on_read_states(const std::vector<raft::ReadState>& states) = 0;
+  // A committed configuration change at `index`, now applied to Raft: `membership` is the new
+  // one. A change Raft refused (it would remove every voter) comes with node_id kNone and
+  // leaves the membership as it was.
+  virtual void on_conf_change(uint64_t index, const raft::ConfChange& change,
+                              const raft::ConfState& membership) = 0;
   // A leader's snapshot, now the start of the log: the state machine becomes the Backend
   // received for it, before the entries that follow are applied.
   virtual void apply_snapshot(raft::Snapshot snapshot) = 0;
@@ -72,8 +85,10 @@ class RaftDriver {
   raft::RawNode& raft() { return *raft_; }
   // The leader Raft knows (raft::kNone when none).
   uint64_t lead() const { return raft_->raft().lead(); }
-  // The membership the log's last snapshot records, as the next local snapshot will.
+  // The membership after the last configuration change applied.
   const raft::ConfState& conf_state() const { return conf_state_; }
+  // The membership as of `index` (at or after the log's snapshot).
+  const raft::ConfState& conf_state_at(uint64_t index) const;
 
   // Takes one Ready, if Raft has one, through the steps above; the WAL's error if a write, a sync
   // or a snapshot's recording failed (nothing after it was handed out).
@@ -87,10 +102,17 @@ class RaftDriver {
   RaftDriver(wal::WalStorage& storage, RaftDriverOptions options)
       : storage_(storage), options_(std::move(options)) {}
 
+  // Applies the committed conf change entry `e` to Raft and records the membership after it.
+  Result<raft::ConfState> apply_conf_change(const raft::Entry& e, raft::ConfChange* change);
+  // The log now starts with a snapshot of `membership` at `index`: older history goes.
+  void rebase(uint64_t index, const raft::ConfState& membership);
+
   wal::WalStorage& storage_;
   const RaftDriverOptions options_;
   std::unique_ptr<raft::RawNode> raft_;
   raft::ConfState conf_state_;
+  raft::ConfState base_conf_state_;                  // as of the log's snapshot
+  std::map<uint64_t, raft::ConfState> conf_history_;  // by index, after the snapshot
 };
 
 }  // namespace keel::server

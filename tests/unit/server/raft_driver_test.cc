@@ -41,11 +41,16 @@ class Recorder : public RaftOutput {
   }
   void on_hard_state(const raft::HardState& state) override { hard = state; }
   void on_read_states(const std::vector<raft::ReadState>&) override {}
+  void on_conf_change(uint64_t index, const raft::ConfChange& change, const raft::ConfState& membership) override {
+    handed.push_back("conf change " + std::to_string(index));
+    changes.push_back(change);
+    this->membership = membership;
+  }
   void apply_snapshot(raft::Snapshot snapshot) override { handed.push_back("snapshot " + std::to_string(snapshot.metadata.index)); }
   void apply_entries(std::vector<raft::Entry> entries) override {
     for (const raft::Entry& e : entries) {
       handed.push_back("entry " + std::to_string(e.index));
-      if (!e.data.empty()) applied_data.push_back(e.data);
+      if (e.type == raft::EntryType::kNormal && !e.data.empty()) applied_data.push_back(e.data);
       applied = e.index;
     }
   }
@@ -55,6 +60,8 @@ class Recorder : public RaftOutput {
   std::vector<Sent> sent;
   std::vector<std::string> handed;       // "snapshot <index>" and "entry <index>", in order
   std::vector<std::string> applied_data;  // the entries' data, in order
+  std::vector<raft::ConfChange> changes;  // the configuration changes said, in order
+  raft::ConfState membership;             // after the last of them
   uint64_t applied = 0;
 
  private:
@@ -84,8 +91,9 @@ class RaftDriverTest : public ::testing::Test {
     }
   }
 
-  // Opens (or reopens) `m`'s WAL and a driver over it, as a member starting does.
-  void open(Member& m) {
+  // Opens (or reopens) `m`'s WAL and a driver over it, as a member starting does: a founding
+  // member (`bootstrap`) records the first membership; one added later starts empty.
+  void open(Member& m, bool bootstrap = true) {
     m.driver.reset();
     wal::WalOptions wal_options;
     Result<std::unique_ptr<wal::WalStorage>> storage = wal::WalStorage::open(
@@ -93,7 +101,7 @@ class RaftDriverTest : public ::testing::Test {
     ASSERT_TRUE(storage.ok()) << storage.status().to_string();
     m.storage = std::move(storage).value();
     m.storage_view = m.storage.get();
-    if (m.storage->needs_bootstrap()) {
+    if (bootstrap && m.storage->needs_bootstrap()) {
       raft::ConfState conf;
       conf.voters = {1, 2, 3};
       ASSERT_TRUE(m.storage->bootstrap(conf).ok());
@@ -115,6 +123,53 @@ class RaftDriverTest : public ::testing::Test {
   }
 
   Member& member(uint64_t id) { return *members_.at(id); }
+
+  // A member that was not among the founders: an empty WAL, known to nobody yet.
+  Member& add_empty_member(uint64_t id) {
+    auto m = std::make_unique<Member>();
+    m->id = id;
+    m->random = raft::SplitMix64(id);
+    members_[id] = std::move(m);
+    open(*members_[id], /*bootstrap=*/false);
+    return *members_[id];
+  }
+
+  // The leader proposes `type` for `id`; true once every connected member applied it.
+  void change_membership(uint64_t leader, raft::ConfChangeType type, uint64_t id) {
+    raft::ConfChange change;
+    change.type = type;
+    change.node_id = id;
+    ASSERT_TRUE(member(leader).driver->raft().propose_conf_change(change).ok());
+    settle();
+    heartbeats(leader);
+  }
+
+  // A few heartbeat rounds of `leader` (a member it does not know of yet hears from it only so).
+  void heartbeats(uint64_t leader, int rounds = 3) {
+    for (int i = 0; i < rounds; ++i) {
+      member(leader).driver->raft().tick();
+      settle();
+    }
+  }
+
+  // Ticks `ids` (and carries their messages) until one of them leads; that one, or kNone if none
+  // did within `rounds` election timeouts.
+  uint64_t tick_until_one_leads(const std::vector<uint64_t>& ids, int rounds = 10) {
+    for (int i = 0; i < rounds * 2 * 10; ++i) {
+      for (uint64_t id : ids) member(id).driver->raft().tick();
+      settle();
+      for (uint64_t id : ids) {
+        if (member(id).driver->lead() == id) return id;
+      }
+    }
+    return raft::kNone;
+  }
+
+  static raft::ConfState voters(std::vector<uint64_t> ids) {
+    raft::ConfState cs;
+    cs.voters = std::move(ids);
+    return cs;
+  }
 
   // Each member takes its Ready once; returns what they sent (in the order sent).
   std::vector<raft::Message> ready_all() {
@@ -279,6 +334,97 @@ TEST_F(RaftDriverTest, ALaggingFollowerGetsTheLeadersSnapshotBeforeTheEntriesAft
     file = file || e.path().extension() == ".snap";
   }
   EXPECT_TRUE(file) << "no snapshot file in " << lagging.storage->snap_dir();
+}
+
+TEST_F(RaftDriverTest, AVoterAddedByAConfChangeGetsTheLogAndCountsForElections) {
+  elect(1);
+  ASSERT_TRUE(member(1).driver->raft().propose("before the change").ok());
+  settle();
+  Member& added = add_empty_member(4);
+  change_membership(1, raft::ConfChangeType::kAddVoter, 4);
+  for (uint64_t id = 1; id <= 3; ++id) {
+    EXPECT_EQ(member(id).driver->conf_state(), voters({1, 2, 3, 4})) << "member " << id;
+    EXPECT_EQ(member(id).driver->raft().status().conf_state, voters({1, 2, 3, 4})) << "member " << id;
+    ASSERT_FALSE(member(id).out.changes.empty()) << "member " << id;
+    EXPECT_EQ(member(id).out.changes.back().node_id, 4u);
+    EXPECT_EQ(member(id).out.membership, voters({1, 2, 3, 4}));
+  }
+  // The new member starts from the leader's snapshot of the founding membership, then the log.
+  ASSERT_FALSE(added.out.handed.empty()) << "the new member got nothing from the leader";
+  EXPECT_EQ(added.out.handed.front(), "snapshot 1");
+  EXPECT_EQ(added.driver->raft().status().conf_state, voters({1, 2, 3, 4}));
+  EXPECT_EQ(added.out.applied_data, std::vector<std::string>{"before the change"});
+
+  // Four voters: without the leader, 2 and 3 alone are no quorum; with 4 they are.
+  member(1).connected = false;
+  const uint64_t leader = tick_until_one_leads({2, 3, 4});
+  EXPECT_NE(leader, raft::kNone) << "members 2, 3 and 4 elected nobody: 4 does not vote";
+  EXPECT_EQ(added.driver->lead(), leader);
+}
+
+TEST_F(RaftDriverTest, ARemovedVoterNoLongerCountsAndASnapshotRecordsTheMembershipOfItsIndex) {
+  elect(1);
+  ASSERT_TRUE(member(1).driver->raft().propose("put a").ok());
+  settle();
+  const uint64_t before_change = member(2).out.applied;
+  change_membership(1, raft::ConfChangeType::kRemoveNode, 3);
+  const uint64_t change_index = member(2).out.applied;
+  ASSERT_GT(change_index, before_change);
+  EXPECT_EQ(member(2).driver->conf_state(), voters({1, 2}));
+  EXPECT_EQ(member(2).driver->conf_state_at(before_change), voters({1, 2, 3}));
+  EXPECT_EQ(member(2).driver->conf_state_at(change_index), voters({1, 2}));
+
+  // Two voters left: the leader commits with member 2 alone.
+  member(3).connected = false;
+  ASSERT_TRUE(member(1).driver->raft().propose("put b").ok());
+  settle();
+  EXPECT_EQ(member(2).out.applied_data.back(), "put b");
+
+  // A snapshot taken at an index before the change records the three voters of that index.
+  Member& m = member(2);
+  ASSERT_TRUE(m.driver->snapshot_at(before_change).ok());
+  EXPECT_EQ(m.storage->snapshot().value().metadata.conf_state, voters({1, 2, 3}));
+  ASSERT_TRUE(m.driver->snapshot_at(change_index).ok());
+  EXPECT_EQ(m.storage->snapshot().value().metadata.conf_state, voters({1, 2}));
+}
+
+TEST_F(RaftDriverTest, ARestartBringsBackTheChangesAppliedBeforeIt) {
+  elect(1);
+  change_membership(1, raft::ConfChangeType::kRemoveNode, 3);
+  Member& m = member(2);
+  ASSERT_EQ(m.out.hard.commit, m.out.applied);
+  // Reopened with everything applied: Raft hands none of it out again, so the driver must apply
+  // the removal itself, or member 2 would count member 3's vote.
+  open(m);
+  EXPECT_TRUE(m.out.changes.size() == 1) << "the change was said again on restart";
+  EXPECT_EQ(m.driver->conf_state(), voters({1, 2}));
+  EXPECT_EQ(m.driver->raft().status().conf_state, voters({1, 2}));
+
+  member(1).connected = false;
+  EXPECT_EQ(tick_until_one_leads({2, 3}), raft::kNone) << "an election won with the vote of a removed member";
+}
+
+TEST_F(RaftDriverTest, AConfChangeThatDoesNotDecodeStopsTheMember) {
+  elect(1);
+  // Written as a conf change entry by hand: Raft itself only ever writes what it encoded.
+  raft::Entry bad;
+  bad.type = raft::EntryType::kConfChange;
+  bad.data = "\xff\xff";
+  Member& m = member(2);
+  raft::Message append;
+  append.type = raft::MessageType::kApp;
+  append.from = 1;
+  append.to = 2;
+  append.term = m.out.hard.term;
+  append.log_term = m.storage->term(m.storage->last_index().value()).value();
+  append.index = m.storage->last_index().value();
+  bad.term = append.term;
+  bad.index = append.index + 1;
+  append.entries = {bad};
+  append.commit = bad.index;
+  ASSERT_TRUE(m.driver->raft().step(append).ok());
+  Status s = m.driver->handle_ready(m.out);
+  EXPECT_EQ(s.code(), Status::Code::kCorruption) << s.to_string();
 }
 
 }  // namespace
