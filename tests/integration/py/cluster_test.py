@@ -23,7 +23,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from keel_harness import Cluster  # noqa: E402
+from keel_harness import Cluster, metric  # noqa: E402
 
 TRANSPORT = os.environ.get("KEEL_TRANSPORT", "grpc")
 BACKENDS = ("lmdb", "leveldb")
@@ -53,18 +53,6 @@ def wait_for(what, check, timeout=60, interval=0.1):
             last = e
         time.sleep(interval)
     raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
-
-
-def metric(member, name, **labels):
-    """The value of one sample on `member`'s /metrics (None when absent)."""
-    import urllib.request
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % member.client_port, timeout=30) as r:
-        text = r.read().decode()
-    want = name + ("{" + ",".join('%s="%s"' % kv for kv in sorted(labels.items())) + "}" if labels else "")
-    for line in text.splitlines():
-        if line.startswith(want + " "):
-            return float(line.split()[-1])
-    return None
 
 
 def hashkv(member, revision):

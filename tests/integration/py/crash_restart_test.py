@@ -61,7 +61,15 @@ class CrashRestart(unittest.TestCase):
                 writers = [Writer(k.client_port, w, cycle) for w in range(WRITERS)]
                 for w in writers:
                     w.start()
-                time.sleep(rng.uniform(0.05, 0.6))
+                # The kill lands under the load: once this cycle's writers have a write
+                # acknowledged, after a random further while (the moment of the kill varies;
+                # nothing waits on it).
+                deadline = time.monotonic() + 30
+                while not any(w.acked for w in writers):
+                    self.assertLess(time.monotonic(), deadline,
+                                    "cycle %d: no write acknowledged:\n%s" % (cycle, k.log()[-4000:]))
+                    time.sleep(0.01)
+                time.sleep(rng.uniform(0, 0.55))
                 k.kill()
                 for w in writers:
                     w.join(30)

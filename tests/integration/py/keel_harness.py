@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.request
 
 KEELD = os.environ.get("KEELD", "keeld")
 ETCDCTL = shutil.which("etcdctl") or "/usr/bin/etcdctl"
@@ -127,6 +128,17 @@ class Keeld:
             raise AssertionError("etcdctl %s failed (%d): %s%s\nkeeld log:\n%s" % (
                 " ".join(args), p.returncode, p.stdout, p.stderr, self.log()[-4000:]))
         return p.returncode, p.stdout, p.stderr
+
+
+def metric(member, name, **labels):
+    """The value of one sample on `member`'s /metrics (None when absent)."""
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % member.client_port, timeout=30) as r:
+        text = r.read().decode()
+    want = name + ("{" + ",".join('%s="%s"' % kv for kv in sorted(labels.items())) + "}" if labels else "")
+    for line in text.splitlines():
+        if line.startswith(want + " "):
+            return float(line.split()[-1])
+    return None
 
 
 class MemberTestCase(unittest.TestCase):

@@ -12,7 +12,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from keel_harness import ETCDCTL, ClientTestCase, MemberTestCase  # noqa: E402
+from keel_harness import ETCDCTL, ClientTestCase, MemberTestCase, metric  # noqa: E402
 
 
 
@@ -20,9 +20,24 @@ class EtcdctlWatch(MemberTestCase):
     def ctl(self, *args):
         return self.k.etcdctl(*args)[1]
 
+    def wait_watchers(self, want, what, timeout=30):
+        """Waits until the member counts `want` watchers (etcd_debugging_mvcc_watcher_total,
+        which the member reads from its watch hub on every heartbeat)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            n = metric(self.k, "etcd_debugging_mvcc_watcher_total")
+            if n == want:
+                return
+            self.assertLess(time.monotonic(), deadline, "%s: the member counts %r watchers, not %d"
+                            % (what, n, want))
+            time.sleep(0.05)
+
     def watch_lines(self, args, count, stdin=None, during=None, timeout=30):
         """Runs `etcdctl watch ARGS`, does `during` once it is watching, and returns the first
         `count` lines it prints."""
+        # Each watch here is the member's only watcher: wait for an earlier test's (its etcdctl
+        # killed) to be gone, so that a count of one below is this etcdctl's.
+        self.wait_watchers(0, "before etcdctl watch")
         p = subprocess.Popen([ETCDCTL, "--endpoints", self.k.endpoint, "watch"] + args,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True, env=dict(os.environ, ETCDCTL_API="3"))
@@ -42,7 +57,9 @@ class EtcdctlWatch(MemberTestCase):
             if stdin is not None:
                 p.stdin.write(stdin)
                 p.stdin.flush()
-            time.sleep(0.5)  # etcdctl has no "watching" signal; puts before it would be missed
+            # etcdctl prints nothing when its watch is created, and a put before that would be
+            # missed: the member's count of watchers says when it is.
+            self.wait_watchers(1, "etcdctl watch %s" % " ".join(args))
             if during:
                 during()
             self.assertTrue(done.wait(timeout), "watch printed only %r" % lines)
