@@ -1,6 +1,6 @@
-"""Bad input against a real keeld (issue #7): every row of ../shared/etcd-reference.md section 3
-that applies to KV, Watch, Lease, Cluster MemberList and Maintenance, each with etcd's gRPC code
-and exact message text, and after each the store unchanged (revision, HashKV, leases) and keeld
+"""Bad input against a real keeld (issue #7): the bad inputs etcd refuses on KV, Watch, Lease,
+Cluster MemberList and Maintenance (the cases below), each with etcd's gRPC code and exact
+message text, and after each the store unchanged (revision, HashKV, leases) and keeld
 still serving. Malformed protobuf on every unary method and on the Watch and LeaseKeepAlive
 streams. Requests go through raw gRPC channels (bytes in, so nothing client-side can clean them
 up), python3-etcd3's generated stubs (etcd3.etcdrpc) and etcdctl.
