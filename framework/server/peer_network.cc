@@ -59,6 +59,7 @@ Result<std::unique_ptr<PeerNetwork>> PeerNetwork::start(TransportPlugin& plugin,
   Result<std::unique_ptr<Transport>> transport = plugin.start(t);
   if (!transport.ok()) return transport.status().with_context("starting the peer transport");
   network->transport_ = std::move(transport).value();
+  network->sending_.store(network->transport_.get(), std::memory_order_release);
   return network;
 }
 
@@ -103,7 +104,11 @@ void PeerNetwork::probe(std::chrono::steady_clock::time_point now) {
 
 void PeerNetwork::send_frame(uint64_t to, std::string frame, Lane lane) {
   if (sent_bytes_ != nullptr) sent_bytes_->with({label(to)}).inc(static_cast<double>(frame.size()));
-  transport_->send(to, std::move(frame), lane);
+  // A transport may hand over a peer's call before start() returned it (a reply then has no way
+  // out yet): the frame is dropped, and the asker's deadline answers it.
+  Transport* transport = sending_.load(std::memory_order_acquire);
+  if (transport == nullptr) return;
+  transport->send(to, std::move(frame), lane);
 }
 
 void PeerNetwork::send(const std::vector<raft::Message>& messages) {

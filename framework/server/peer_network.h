@@ -17,6 +17,7 @@
 #ifndef KEEL_SERVER_PEER_NETWORK_H_
 #define KEEL_SERVER_PEER_NETWORK_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -115,6 +116,7 @@ class PeerNetwork : public TransportHandler {
   std::vector<uint64_t> peers_;  // guarded by calls_mu_
   std::chrono::steady_clock::time_point last_probe_;  // probe()'s caller's alone
   std::unique_ptr<Transport> transport_;
+  std::atomic<Transport*> sending_{nullptr};  // transport_, once start() has it
   metrics::Family<metrics::Counter>* sent_bytes_ = nullptr;
   metrics::Family<metrics::Counter>* received_bytes_ = nullptr;
   metrics::Family<metrics::Counter>* sent_failures_ = nullptr;
