@@ -143,12 +143,21 @@ Result<TxnResponse> KvStore::read_txn(const TxnRequest& request) const {
   }
 }
 
+Status KvStore::check_txn_range(const RangeRequest& r, int64_t rev, int64_t compacted) {
+  const int64_t first = compacted > 0 ? compacted : -1;  // etcd's FirstRev(): -1 before any compaction
+  if (r.revision == 0) return Status::OK();
+  if (r.revision > rev) return ErrFutureRev();
+  if (r.revision < first) return ErrCompacted();
+  return Status::OK();
+}
+
 Result<TxnResponse> KvStore::read_txn_at(const TxnRequest& t, int64_t rev, int64_t compacted) const {
   TxnResponse resp;
   resp.succeeded = std::all_of(t.compare.begin(), t.compare.end(), [&](const Compare& c) { return compare(c, rev); });
   for (const RequestOp& op : resp.succeeded ? t.success : t.failure) {
     ResponseOp out;
     if (const auto* range = std::get_if<RangeRequest>(&op.request)) {
+      KEEL_RETURN_IF_ERROR(check_txn_range(*range, rev, compacted));
       auto r = range_at(*range, rev, compacted);
       if (!r.ok()) return r.status();
       out.response = std::move(*r);
@@ -179,7 +188,7 @@ bool KvStore::compare(const Compare& c, int64_t read_rev) const {
 Result<std::vector<Event>> KvStore::events(int64_t from, int64_t to) const {
   const int64_t cur = current_revision();
   if (to <= 0 || to > cur) to = cur;
-  if (from <= compacted_revision()) return ErrCompacted();
+  if (from < compacted_revision()) return ErrCompacted();
   std::vector<Event> out;
   if (from > to) return out;
   // Revision key -> encoded value; the overlay first (see overlay.h), then the Backend, so a
@@ -211,7 +220,7 @@ Result<std::vector<Event>> KvStore::events(int64_t from, int64_t to) const {
     }
     out.push_back(std::move(e));
   }
-  if (from <= compacted_revision()) return ErrCompacted();
+  if (from < compacted_revision()) return ErrCompacted();
   return out;
 }
 

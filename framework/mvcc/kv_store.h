@@ -94,7 +94,8 @@ class KvStore {
   // that survive compaction, identical on every member with the same history.
   Result<HashKvResponse> hash_kv(int64_t revision) const;
   // The events of the revisions in [from, to] (to 0 = current), in order, for catching up
-  // watchers. Compacted if `from` is at or below the compacted revision.
+  // watchers. Compacted if `from` is below the compacted revision (at it, what the compaction
+  // kept of it: etcd's rule).
   Result<std::vector<Event>> events(int64_t from, int64_t to) const;
 
   // ---- writes (the apply thread) ----
@@ -155,6 +156,10 @@ class KvStore {
   Result<RangeResponse> range_at(const RangeRequest& r, int64_t read_rev, int64_t compacted) const;
   bool compare(const Compare& c, int64_t read_rev) const;
   Result<TxnResponse> read_txn_at(const TxnRequest& t, int64_t rev, int64_t compacted) const;
+  // etcd's checkRequestRange, for a Range inside a txn read at `rev`: a future revision, or one
+  // below the first the store holds (negative ones too: etcd's first revision is -1 until a
+  // compaction), is refused; 0 reads at `rev`.
+  static Status check_txn_range(const RangeRequest& r, int64_t rev, int64_t compacted);
 
   Backend& backend_;
   const StoreOptions options_;

@@ -230,26 +230,28 @@ Result<TxnResponse> KvStore::txn(const TxnRequest& request, uint64_t index,
   txn_path(request, [&](const Compare& c) { return compare(c, rev); }, &path);
 
   // Check every op on the path against the view before the txn, so a txn that fails changes
-  // nothing (etcd's checkRequests).
+  // nothing (etcd's checkRequests): every put of the path first (nested txns included), then
+  // every range, so with faults of both kinds the put's is the answer, as etcd's.
   size_t at = 0;
-  std::function<Status(const TxnRequest&)> check = [&](const TxnRequest& t) -> Status {
+  std::function<Status(const TxnRequest&, bool)> check = [&](const TxnRequest& t, bool puts) -> Status {
     const bool ok = path[at++];
     for (const auto& op : ok ? t.success : t.failure) {
-      if (const auto* p = std::get_if<PutRequest>(&op.request)) {
+      if (const auto* p = std::get_if<PutRequest>(&op.request); p != nullptr && puts) {
         if ((p->ignore_value || p->ignore_lease) && !index_.get(p->key, rev)) return ErrKeyNotFound();
         if (p->lease != 0 && leases_ != nullptr && !leases_->lease_exists(p->lease)) {
           return ErrLeaseNotFound();
         }
-      } else if (const auto* r = std::get_if<RangeRequest>(&op.request)) {
-        if (r->revision > rev) return ErrFutureRev();
-        if (r->revision > 0 && r->revision < compacted) return ErrCompacted();
+      } else if (const auto* r = std::get_if<RangeRequest>(&op.request); r != nullptr && !puts) {
+        KEEL_RETURN_IF_ERROR(check_txn_range(*r, rev, compacted));
       } else if (const auto* n = std::get_if<Box<TxnRequest>>(&op.request)) {
-        KEEL_RETURN_IF_ERROR(check(**n));
+        KEEL_RETURN_IF_ERROR(check(**n, puts));
       }
     }
     return Status::OK();
   };
-  KEEL_RETURN_IF_ERROR(check(request));
+  KEEL_RETURN_IF_ERROR(check(request, /*puts=*/true));
+  at = 0;
+  KEEL_RETURN_IF_ERROR(check(request, /*puts=*/false));
 
   WriteTxn txn(*this, events);
   at = 0;

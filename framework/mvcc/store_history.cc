@@ -22,7 +22,8 @@ Status StoreHistory::read_events(const std::string& key, const std::string& rang
     *compacted_at = compacted_revision();
     return Status::OutOfRange("mvcc: required revision has been compacted");
   };
-  if (from <= store_.compacted_revision()) return compacted();
+  // etcd's rule: a watch from the compacted revision itself is served from what it kept.
+  if (from < store_.compacted_revision()) return compacted();
   for (int64_t lo = from; lo <= to; lo += kChunk) {
     Result<std::vector<Event>> events = store_.events(lo, std::min(to, lo + kChunk - 1));
     if (!events.ok()) {

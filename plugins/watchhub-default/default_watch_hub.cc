@@ -6,7 +6,6 @@
 namespace keel::watchhub {
 namespace {
 
-constexpr const char* kCompactedReason = "mvcc: required revision has been compacted";
 constexpr int64_t kStreamWatchId = -1;  // etcd's InvalidWatchID: a progress answer for the stream
 
 }  // namespace
@@ -175,9 +174,7 @@ bool DefaultWatchHub::cancel_compacted(Watcher* w, int64_t compact_revision) {
   WatchResponse r;
   r.watch_id = w->id;
   r.canceled = true;
-  r.compact_revision = compact_revision;
-  r.cancel_reason = kCompactedReason;
-  r.revision = current_;
+  r.compact_revision = compact_revision;  // etcd 3.4 says nothing more: no reason, revision 0
   if (!w->stream->sink_->deliver(r)) return false;
   remove(w);
   return true;
@@ -255,7 +252,7 @@ bool DefaultWatchHub::catch_up(Watcher* w, Lock& lock) {
     place(w);
     return true;
   }
-  if (w->next_revision <= compacted_) return cancel_compacted(w, compacted_);
+  if (w->next_revision < compacted_) return cancel_compacted(w, compacted_);
   // Read a batch from history without the lock; publish() goes on meanwhile.
   const uint64_t uid = w->uid;
   const WatchCreate spec = w->spec;

@@ -9,11 +9,12 @@
 // - Every watcher receives every matching event from its start revision on: in order, exactly
 //   once, with no gap, and a revision is never split across two responses unless the watcher asked
 //   for fragmenting (and then the parts carry fragment=true but the last).
-// - start_revision 0 means "from the next revision"; a start revision at or below the compacted
-//   revision gets (after its created response) one response with canceled=true, compact_revision
-//   set and cancel_reason "mvcc: required revision has been compacted"; a future start revision
-//   waits for it. (etcd serves a watch from exactly the compacted revision, though its compaction
-//   may have purged that revision's deletes; keel cancels it rather than skip them.)
+// - start_revision 0 means "from the next revision"; a start revision below the compacted
+//   revision gets (after its created response) one response with canceled=true and
+//   compact_revision set, no cancel_reason and revision 0 (etcd 3.4's answer); a future start
+//   revision waits for it. A watch from exactly the compacted revision is served from it, as
+//   etcd serves it: the compaction kept each key's last put up to that revision, not the deletes
+//   it purged.
 // - Filters (no put / no delete) and prev_kv are honoured; range rules are etcd's (see below).
 // - publish() never blocks on a slow watcher: the hub buffers a bounded amount and catches the
 //   watcher up from EventHistory later.

@@ -83,7 +83,7 @@ class ModelHistory : public EventHistory {
                      int64_t* compacted_at) override {
     std::lock_guard<std::mutex> lock(mu_);
     ++reads_;
-    if (from <= compacted_) {
+    if (from < compacted_) {
       *compacted_at = compacted_;
       return Status::OutOfRange("mvcc: required revision has been compacted");
     }

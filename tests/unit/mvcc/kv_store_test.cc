@@ -431,6 +431,57 @@ TEST_P(KvStoreTest, NestedTxn) {
   EXPECT_EQ(get(r).kvs.at(0).mod_revision, 3);
 }
 
+// etcd's checkIntervals compares a delete's [key, range_end) as plain strings: with range_end
+// "\0" the interval is empty, so a put after it is no duplicate, and etcd applies the txn.
+TEST_P(KvStoreTest, ADeleteToTheEndAndAPutInOneTxnAreAppliedAsEtcdAppliesThem) {
+  put("a", "1");
+  TxnRequest t;
+  t.success = {del_op("a", "\0"s), put_op("zz", "2")};
+  auto resp = store().txn(t, ++index_);
+  ASSERT_OK_R(resp);
+  EXPECT_EQ(resp->header.revision, 3);
+  RangeRequest all;
+  all.key = "a";
+  all.range_end = "\0"s;
+  std::vector<KeyValue> kvs = get(all).kvs;
+  ASSERT_EQ(kvs.size(), 1u);
+  EXPECT_EQ(kvs[0].key, "zz");
+}
+
+// etcd's checkRequestRange: a Range in a txn below the first revision the store holds is
+// refused as compacted, negative revisions too (-1 is etcd's first revision until a compaction);
+// and every put of the path is checked before any range (etcd's checkRequests order).
+TEST_P(KvStoreTest, ATxnRangesNegativeRevisionAndTheOrderOfItsFaultsAreEtcds) {
+  put("a", "1");
+  put("a", "2");
+  put("a", "3");
+  RangeRequest minus_one;
+  minus_one.key = "a";
+  minus_one.revision = -1;
+  TxnRequest t;
+  t.success = {RequestOp{minus_one}};
+  auto served = store().txn(t, ++index_);
+  ASSERT_OK_R(served);  // nothing compacted yet: read at the current revision
+  RangeRequest minus_five = minus_one;
+  minus_five.revision = -5;
+  t.success = {RequestOp{minus_five}};
+  expect_error(store().txn(t, ++index_).status(), Status::Code::kOutOfRange,
+               "etcdserver: mvcc: required revision has been compacted");
+  ASSERT_OK_R(store().compact(3, ++index_));
+  t.success = {RequestOp{minus_one}};
+  expect_error(store().txn(t, ++index_).status(), Status::Code::kOutOfRange,
+               "etcdserver: mvcc: required revision has been compacted");
+  // A compacted range first, a put of a missing key with ignore_value after: the put's fault.
+  RangeRequest old = minus_one;
+  old.revision = 2;
+  PutRequest p;
+  p.key = "missing";
+  p.ignore_value = true;
+  t.success = {RequestOp{old}, RequestOp{p}};
+  expect_error(store().txn(t, ++index_).status(), Status::Code::kInvalidArgument, "etcdserver: key not found");
+  EXPECT_EQ(store().current_revision(), 4);
+}
+
 TEST_P(KvStoreTest, TxnRefusalsChangeNothing) {
   put("a", "1");
   auto refused = [&](TxnRequest t, Status::Code code, const std::string& text) {
@@ -441,8 +492,6 @@ TEST_P(KvStoreTest, TxnRefusalsChangeNothing) {
   t.success = {put_op("k", "1"), put_op("k", "2")};
   refused(t, Status::Code::kInvalidArgument, "etcdserver: duplicate key given in txn request");
   t.success = {del_op("a", "z"), put_op("b", "2")};
-  refused(t, Status::Code::kInvalidArgument, "etcdserver: duplicate key given in txn request");
-  t.success = {del_op("a", "\0"s), put_op("zz", "2")};
   refused(t, Status::Code::kInvalidArgument, "etcdserver: duplicate key given in txn request");
   TxnRequest inner;
   inner.success = {put_op("a", "2")};
@@ -700,7 +749,13 @@ TEST_P(KvStoreTest, EventsOfPastRevisions) {
   EXPECT_EQ((*ev)[1].kv.key, "a");
   EXPECT_EQ((*ev)[1].kv.mod_revision, 4);
   ASSERT_OK_R(store().compact(3, ++index_));
-  EXPECT_EQ(store().events(3, 0).status(), ErrCompacted());
+  EXPECT_EQ(store().events(2, 0).status(), ErrCompacted());
+  // From the compacted revision itself: what the compaction kept of it (etcd's rule).
+  ev = store().events(3, 0);
+  ASSERT_OK_R(ev);
+  ASSERT_EQ(ev->size(), 2u);
+  EXPECT_EQ((*ev)[0].kv, (KeyValue{"b", 3, 3, 1, "2", 0}));
+  EXPECT_EQ((*ev)[1].type, Event::Type::kDelete);
 }
 
 TEST_P(KvStoreTest, ConcurrentReadersSeeWholeRevisions) {

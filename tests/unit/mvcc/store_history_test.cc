@@ -160,7 +160,7 @@ TEST_P(StoreHistoryTest, PastStartsAreCaughtUpFromTheStoreWithPrevKv) {
   }
 }
 
-TEST_P(StoreHistoryTest, ACompactedStartIsCanceledTheNextIsServed) {
+TEST_P(StoreHistoryTest, AStartBelowTheCompactionIsCanceledOneAtItIsServed) {
   if (store_ == nullptr) {
     GTEST_SKIP();
   }
@@ -171,6 +171,8 @@ TEST_P(StoreHistoryTest, ACompactedStartIsCanceledTheNextIsServed) {
   stream_ = std::move(hub_->open_stream(&sink)).value();
   WatchCreate w;
   w.key = "c";
+  w.start_revision = 19;
+  int64_t below = *stream_->create(w);
   w.start_revision = 20;
   int64_t at = *stream_->create(w);
   w.start_revision = 21;
@@ -178,8 +180,14 @@ TEST_P(StoreHistoryTest, ACompactedStartIsCanceledTheNextIsServed) {
   stream_->request_progress();
   ASSERT_TRUE(sink.wait_progress(store_->current_revision()));
   bool canceled = false;
-  EXPECT_TRUE(sink.events_of(at, &canceled).empty());
+  EXPECT_TRUE(sink.events_of(below, &canceled).empty());
   EXPECT_TRUE(canceled);
+  // etcd's rule: from the compacted revision itself, what the compaction kept (the key's put).
+  canceled = false;
+  std::vector<Event> from_compaction = sink.events_of(at, &canceled);
+  EXPECT_FALSE(canceled);
+  ASSERT_EQ(from_compaction.size(), 12u);  // revisions 20..31
+  EXPECT_EQ(from_compaction.front().kv.mod_revision, 20);
   EXPECT_EQ(sink.events_of(after).size(), 11u);  // revisions 21..31
 }
 
