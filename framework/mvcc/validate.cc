@@ -9,15 +9,13 @@
 namespace keel::mvcc {
 namespace {
 
-// The deletes of a branch as intervals, compared as etcd's checkIntervals compares them: plain
-// strings, so a range_end of "\0" ("every key from begin on" to the store) is the empty
-// interval [begin, "\0") here, and meets no put.
+// The deletes of a branch as intervals; to_end marks "every key >= begin".
 struct Interval {
   std::string begin, end;
-  bool single = false;
+  bool single = false, to_end = false;
   bool contains(const std::string& k) const {
     if (single) return k == begin;
-    return k >= begin && k < end;
+    return k >= begin && (to_end || k < end);
   }
 };
 
@@ -41,6 +39,8 @@ Status check_intervals(const std::vector<RequestOp>& ops, Writes* out) {
       iv.begin = d->key;
       if (d->range_end.empty()) {
         iv.single = true;
+      } else if (d->range_end == std::string(1, '\0')) {
+        iv.to_end = true;
       } else {
         iv.end = d->range_end;
       }

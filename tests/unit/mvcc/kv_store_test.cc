@@ -431,23 +431,6 @@ TEST_P(KvStoreTest, NestedTxn) {
   EXPECT_EQ(get(r).kvs.at(0).mod_revision, 3);
 }
 
-// etcd's checkIntervals compares a delete's [key, range_end) as plain strings: with range_end
-// "\0" the interval is empty, so a put after it is no duplicate, and etcd applies the txn.
-TEST_P(KvStoreTest, ADeleteToTheEndAndAPutInOneTxnAreAppliedAsEtcdAppliesThem) {
-  put("a", "1");
-  TxnRequest t;
-  t.success = {del_op("a", "\0"s), put_op("zz", "2")};
-  auto resp = store().txn(t, ++index_);
-  ASSERT_OK_R(resp);
-  EXPECT_EQ(resp->header.revision, 3);
-  RangeRequest all;
-  all.key = "a";
-  all.range_end = "\0"s;
-  std::vector<KeyValue> kvs = get(all).kvs;
-  ASSERT_EQ(kvs.size(), 1u);
-  EXPECT_EQ(kvs[0].key, "zz");
-}
-
 // etcd's checkRequestRange: a Range in a txn below the first revision the store holds is
 // refused as compacted, negative revisions too (-1 is etcd's first revision until a compaction);
 // and every put of the path is checked before any range (etcd's checkRequests order).
@@ -492,6 +475,8 @@ TEST_P(KvStoreTest, TxnRefusalsChangeNothing) {
   t.success = {put_op("k", "1"), put_op("k", "2")};
   refused(t, Status::Code::kInvalidArgument, "etcdserver: duplicate key given in txn request");
   t.success = {del_op("a", "z"), put_op("b", "2")};
+  refused(t, Status::Code::kInvalidArgument, "etcdserver: duplicate key given in txn request");
+  t.success = {del_op("a", "\0"s), put_op("zz", "2")};
   refused(t, Status::Code::kInvalidArgument, "etcdserver: duplicate key given in txn request");
   TxnRequest inner;
   inner.success = {put_op("a", "2")};

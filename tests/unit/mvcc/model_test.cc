@@ -212,15 +212,23 @@ class Model {
                        [&](const Compare& c) { return holds(c, before); });
   }
 
+  // etcd's checkRequests: every put of the path first, then every range (checkRequestRange:
+  // below FirstRev, which is -1 until a compaction, is compacted).
   Status check(const TxnRequest& t, const KeySpace& before) const {
+    KEEL_RETURN_IF_ERROR(check_pass(t, before, true));
+    return check_pass(t, before, false);
+  }
+
+  Status check_pass(const TxnRequest& t, const KeySpace& before, bool puts) const {
     for (const auto& op : succeeded(t, before) ? t.success : t.failure) {
       if (const auto* p = std::get_if<PutRequest>(&op.request)) {
-        if ((p->ignore_value || p->ignore_lease) && !before.count(p->key)) return ErrKeyNotFound();
+        if (puts && (p->ignore_value || p->ignore_lease) && !before.count(p->key)) return ErrKeyNotFound();
       } else if (const auto* r = std::get_if<RangeRequest>(&op.request)) {
+        if (puts || r->revision == 0) continue;
         if (r->revision > rev_) return ErrFutureRev();
-        if (r->revision > 0 && r->revision < compacted_) return ErrCompacted();
+        if (r->revision < compacted_) return ErrCompacted();
       } else if (const auto* n = std::get_if<Box<TxnRequest>>(&op.request)) {
-        KEEL_RETURN_IF_ERROR(check(**n, before));
+        KEEL_RETURN_IF_ERROR(check_pass(**n, before, puts));
       }
     }
     return Status::OK();
