@@ -353,7 +353,10 @@ Status Node::refuse_if_bootstrapped(const std::vector<Member>& members) {
     bool bootstrapped = false;
   };
   auto answers = std::make_shared<Answers>();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1) + options_.election_timeout;
+  // etcd waits 1 s + the election timeout for an HTTP answer on the connection it asked on; a
+  // peer's answer here travels back on the peer's own connection to this member, which may be in
+  // its reconnect backoff (up to a second in both transports, longer in gRPC's channel): 5 s more.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5) + options_.election_timeout;
   std::vector<uint64_t> peers;
   for (const Member& m : members) {
     if (m.id != member_id_) peers.push_back(m.id);

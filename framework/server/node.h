@@ -285,8 +285,9 @@ class Node {
   Status start_peer_network(const std::vector<Member>& members);
   // A first start with --initial-cluster-state new: asks the peers among `members` for theirs, and
   // refuses (FailedPrecondition, etcd's text) when one answers that this member has published its
-  // client URLs, i.e. started before. No answer within etcd's bootstrap timeout (1 s + the
-  // election timeout) counts as "not bootstrapped", as etcd's isMemberBootstrapped.
+  // client URLs, i.e. started before. No answer within 5 s + the election timeout (etcd: 1 s +)
+  // counts as "not bootstrapped", as etcd's isMemberBootstrapped; a peer reported unreachable
+  // counts as no answer at once.
   Status refuse_if_bootstrapped(const std::vector<Member>& members);
   // Opens the state machine over the store in member/db: the Backend, the MVCC store, the
   // lessor, the alarms, the members and the history the watch hub reads.
