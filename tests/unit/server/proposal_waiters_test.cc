@@ -5,21 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include "callback_test_util.h"
+
 namespace keel::server {
 namespace {
 
 using Waiters = ProposalWaiters<std::function<std::string()>>;
 using Clock = std::chrono::steady_clock;
-
-std::function<std::string()> says(std::string what) {
-  return [what] { return what; };
-}
-
-std::vector<std::string> called(std::vector<std::function<std::string()>> callbacks) {
-  std::vector<std::string> out;
-  for (auto& c : callbacks) out.push_back(c());
-  return out;
-}
 
 TEST(ProposalWaiters, TakeGivesTheCallbackOnceAndNothingForAnUnknownId) {
   Waiters w;

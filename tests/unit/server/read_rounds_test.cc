@@ -5,21 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include "callback_test_util.h"
+
 namespace keel::server {
 namespace {
 
 using Rounds = ReadRounds<std::function<std::string()>>;
 using Clock = std::chrono::steady_clock;
-
-std::function<std::string()> says(std::string what) {
-  return [what] { return what; };
-}
-
-std::vector<std::string> called(std::vector<std::function<std::string()>> callbacks) {
-  std::vector<std::string> out;
-  for (auto& c : callbacks) out.push_back(c());
-  return out;
-}
 
 const Clock::time_point kLater = Clock::now() + std::chrono::hours(1);
 
