@@ -67,10 +67,7 @@ class PeerNetworkTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     config_ = PluginConfig("transport." + GetParam());
-    plugin_host::PluginHost host({KEEL_PLUGIN_BUILD_DIR});
-    Result<plugin_host::LoadedPlugin> p = host.resolve(PluginKind::kTransport, GetParam());
-    ASSERT_TRUE(p.ok()) << p.status().to_string();
-    auto engine = plugin_host::create_transport(*p, PluginContext{config_, logger_});
+    auto engine = load_transport(KEEL_PLUGIN_BUILD_DIR, GetParam(), config_, logger_);
     ASSERT_TRUE(engine.ok()) << engine.status().to_string();
     engine_ = std::move(engine).value();
   }

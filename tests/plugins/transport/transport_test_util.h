@@ -31,11 +31,24 @@
 #include <vector>
 
 #include "keel/logger.h"
+#include "keel/plugin.h"
 #include "keel/transport.h"
+#include "plugin_host/plugin_host.h"
 
 namespace keel::testing {
 
 using namespace std::chrono_literals;
+
+// The transport plugin `name` found in `plugin_dir`, loaded as keeld loads it, and its engine made
+// with `config` and `logger` (both must outlive the engine).
+inline Result<std::unique_ptr<TransportPlugin>> load_transport(const std::string& plugin_dir,
+                                                              const std::string& name,
+                                                              const PluginConfig& config, Logger& logger) {
+  plugin_host::PluginHost host({plugin_dir});
+  Result<plugin_host::LoadedPlugin> p = host.resolve(PluginKind::kTransport, name);
+  if (!p.ok()) return p.status();
+  return plugin_host::create_transport(*p, PluginContext{config, logger});
+}
 
 // The bound of every wait for something a transport should do.
 inline constexpr std::chrono::seconds kWait{30};
