@@ -25,20 +25,8 @@ class SteadyClock : public Clock {
   TimePoint now() override { return std::chrono::steady_clock::now(); }
 };
 
-void log(Logger* logger, LogLevel level, const std::string& message) {
-  if (logger != nullptr) logger->log(level, message);
-}
-
 // What a starting member answers a peer's call or snapshot before it serves.
 Status not_serving_yet() { return Status::Unavailable("the member is still starting"); }
-
-// Raft's refusals of a proposal, as etcd answers them.
-Status proposal_error(const Status& s) {
-  if (raft::IsNoLeader(s)) return ErrNoLeader();
-  if (raft::IsTransferInProgress(s)) return ErrLeaderChanged();
-  if (raft::IsProposalDropped(s)) return ErrTooManyRequests();
-  return s;
-}
 
 }  // namespace
 
@@ -451,6 +439,8 @@ Status Node::install_snapshot(const raft::SnapshotMetadata& snapshot) {
     if (!read.ok()) events.clear();
     hub_->publish(revision, std::move(events));
   }
+  // The members may have changed in what the snapshot covers.
+  follow_members();
   log(options_.logger, LogLevel::kInfo,
       "installed the leader's snapshot at index " + std::to_string(snapshot.index) + " (term " +
           std::to_string(snapshot.term) + "): store at revision " + std::to_string(revision) + ", applied index " +
@@ -710,6 +700,18 @@ void Node::serve_call(uint64_t from, PeerMethod method, std::string body,
     }
     case PeerMethod::kProbe:
       return reply(std::string());  // the peer network answers probes before they get here
+    case PeerMethod::kPromoteMember: {
+      Result<uint64_t> id = decode_promote_member(body);
+      if (!id.ok()) return reply(id.status());
+      // A member that no longer leads says so rather than asking the leader in turn.
+      if (leader_.load() != member_id_) return reply(ErrNotLeader());
+      MembershipChange promote;
+      promote.kind = MembershipChange::Kind::kPromote;
+      promote.member_id = *id;
+      return change_members(std::move(promote), [reply = std::move(reply)](Result<std::vector<Member>> r) {
+        reply(r.ok() ? Result<std::string>(encode_members(*r)) : Result<std::string>(r.status()));
+      });
+    }
     case PeerMethod::kMembers: {
       std::shared_lock lock(state_mu_);
       std::string members = encode_members(state_->members().list());
@@ -800,7 +802,7 @@ void Node::raft_loop() {
       if (!driver_->raft().has_ready()) {
         raft_cv_.wait_until(lock, next_tick, [this] {
           return stopping_ || !proposals_.empty() || !reads_waiting_.empty() || !snapshots_due_.empty() ||
-                 !messages_in_.empty() || !moves_in_.empty();
+                 !messages_in_.empty() || !moves_in_.empty() || !conf_changes_in_.empty();
         });
       }
       if (stopping_) return;
@@ -811,6 +813,8 @@ void Node::raft_loop() {
       unreachable.swap(unreachable_in_);
       sent.swap(snapshots_sent_);
       moves.swap(moves_in_);
+      for (ConfProposal& p : conf_changes_in_) conf_changes_.push_back(std::move(p));
+      conf_changes_in_.clear();
     }
     for (const auto& [peer, ok] : sent) {
       driver_->raft().report_snapshot(peer, ok ? raft::SnapshotStatus::kFinish : raft::SnapshotStatus::kFailure);
@@ -843,6 +847,7 @@ void Node::raft_loop() {
       }
     }
     if (!handed.empty()) writes_.handed(handed, leader_epoch_);
+    propose_conf_changes();
     if (!reads.empty()) {
       // One ReadIndex round for every read that arrived since the last one. The context carries
       // the member's request-id base (time at start), so an answer meant for a round before a
@@ -868,6 +873,7 @@ void Node::raft_loop() {
         peers_->expire_calls(now, ErrTimeout());
         peers_->probe(now);
       }
+      note_removal();
       publish_attributes();
       propose_lease_upkeep();
       propose_auto_compaction();
@@ -1114,6 +1120,7 @@ void Node::apply_entry(const raft::Entry& e) {
     fail(applied.status());
     return;
   }
+  if (applied->members_changed) follow_members();
   if (applied->request_id == 0) return;
   if (applied->after_purge) {
     // etcd's physical compaction answers once the purge is done, without holding up applying.

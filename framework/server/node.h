@@ -135,6 +135,9 @@ struct NodeOptions {
   // "member ... has already been bootstrapped": the member lost its data, and starting it anew
   // under the same id could lose acknowledged writes).
   bool initial_cluster_state_new = true;
+  // etcd's --strict-reconfig-check: refuse membership changes that would leave too few started
+  // or connected voters (reconfig_check.h).
+  bool strict_reconfig_check = true;
   std::vector<std::string> listen_peer_urls;
   std::chrono::milliseconds heartbeat_interval{100};
   std::chrono::milliseconds election_timeout{1000};
@@ -171,6 +174,17 @@ struct NodeOptions {
 };
 
 using WriteCallback = std::function<void(Result<WriteResult>)>;
+
+// etcd's membership changes: the Cluster service's MemberAdd, MemberRemove, MemberUpdate and
+// MemberPromote.
+struct MembershipChange {
+  enum class Kind : uint8_t { kAdd, kRemove, kUpdate, kPromote };
+  Kind kind = Kind::kAdd;
+  uint64_t member_id = 0;              // kAdd: the new member's id, chosen by the caller
+  std::vector<std::string> peer_urls;  // kAdd and kUpdate
+  bool learner = false;                // kAdd
+};
+using MembersCallback = std::function<void(Result<std::vector<Member>>)>;
 using ReadCallback = std::function<void(Status)>;
 
 // What a response header carries, as of now.
@@ -233,6 +247,18 @@ class Node {
   // took too long" at `deadline`.
   void move_leader(uint64_t target, std::chrono::steady_clock::time_point deadline,
                    std::function<void(Status)> done);
+
+  // Changes the membership as etcd does: checked (member_store.h's checks, and
+  // reconfig_check.h's under strict_reconfig_check) after a linearizable read so the members
+  // are current, then replicated as a Raft configuration change (an update as an entry), only
+  // once the previous change is applied here; `done` gets the members once it is applied, or
+  // etcd's refusal. A promote is decided by the leader (asked from a follower), which refuses a
+  // learner not in sync with it; a leader removing itself hands leadership on first.
+  void change_members(MembershipChange change, MembersCallback done);
+  // Whether this member was removed from the cluster (10 ticks after the removal applied here,
+  // so the leader's last answers reach the others, as etcd's stopWithDelay). It serves no more:
+  // keeld exits.
+  bool removed() const { return removed_.load(); }
 
   HeaderInfo header() const;
   NodeStatus status() const;
@@ -363,6 +389,25 @@ class Node {
   void fail_read_rounds(Status s);
   // Raft thread: answers the MoveLeader calls whose target leads or whose deadline has passed.
   void settle_leader_moves(std::chrono::steady_clock::time_point now);
+  // A configuration change waiting on the Raft thread until the previous one is applied here.
+  struct ConfProposal {
+    uint64_t id;
+    raft::ConfChange change;
+    bool promote;  // the leader checks that the learner is in sync first
+  };
+  // After the linearizable read: etcd's checks of `change`, then its proposal.
+  void check_and_propose(const MembershipChange& change, MembersCallback done);
+  // etcd's refusals of `change` as the members stand (state_mu_ held shared).
+  Status check_membership_change(const MembershipChange& change) const;
+  // Raft thread: proposes the configuration changes whose turn has come (the last one applied
+  // here); the others wait.
+  void propose_conf_changes();
+  // Raft thread, on the leader: etcd's isLearnerReady (match at least 90% of the leader's).
+  Status learner_ready(uint64_t id) const;
+  // Apply thread: the peers become the members, and a removal of this member is noted.
+  void follow_members();
+  // Raft thread, each tick: once this member's removal was applied 10 ticks ago, it is removed().
+  void note_removal();
   // Fails writes taken out of writes_ with `s`.
   void fail_writes(std::vector<WriteCallback> writes, const Status& s);
   // The waiting call's callback for `id`, taken out of writes_ (empty if none waits).
@@ -408,6 +453,8 @@ class Node {
   std::atomic<uint64_t> db_size_{0};      // the Backend's size at the last probe
   std::atomic<bool> probing_{false};
   std::atomic<bool> serving_{false};      // set once start() has started the threads
+  std::atomic<bool> removal_applied_{false};  // this member's removal is applied here
+  std::atomic<bool> removed_{false};
   uint64_t request_id_base_ = 0;
 
   // The Raft thread's inbox.
@@ -420,6 +467,7 @@ class Node {
   std::vector<ReadCallback> reads_waiting_;             // not yet in a round
   std::vector<uint64_t> snapshots_due_;                 // indexes the apply thread committed
   std::vector<LeaderMove> moves_in_;                    // not yet asked of Raft
+  std::deque<ConfProposal> conf_changes_in_;            // not yet handed to the Raft thread
   uint64_t read_seq_ = 0;
   bool stopping_ = false;
 
@@ -428,6 +476,8 @@ class Node {
   uint64_t epoch_lead_ = raft::kNone;
   uint64_t leader_epoch_ = 1;
   std::vector<LeaderMove> moves_;
+  std::deque<ConfProposal> conf_changes_;  // waiting for the previous change to apply
+  int removal_ticks_ = 0;                  // ticks since this member's removal applied
 
   // Writes waiting for their entry to apply, by request id.
   ProposalWaiters<WriteCallback> writes_;

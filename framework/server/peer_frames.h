@@ -37,8 +37,15 @@ Lane lane_of(const raft::Message& m);
 
 // kProbe: an empty call the peer network answers itself, to measure the round trip. kMembers:
 // the cluster's members as the peer knows them (a member starting on an empty data dir asks, as
-// etcd's isMemberBootstrapped does).
-enum class PeerMethod : uint8_t { kLeaseRenew = 1, kLeaseTimeToLive = 2, kProbe = 3, kMembers = 4 };
+// etcd's isMemberBootstrapped does). kPromoteMember: a follower hands etcd's MemberPromote to
+// the leader (only the leader knows whether the learner is in sync), answered with the members.
+enum class PeerMethod : uint8_t {
+  kLeaseRenew = 1,
+  kLeaseTimeToLive = 2,
+  kProbe = 3,
+  kMembers = 4,
+  kPromoteMember = 5,
+};
 
 struct PeerCall {
   uint64_t call_id = 0;
@@ -67,6 +74,9 @@ Result<int64_t> decode_renewed_ttl(std::string_view body);
 std::string encode_lease_ttl(const lease::LeaseTimeToLiveResponse& r);
 Result<lease::LeaseTimeToLiveResponse> decode_lease_ttl(std::string_view body);
 std::string encode_members(const std::vector<Member>& members);
+// kPromoteMember's request: the learner's id.
+std::string encode_promote_member(uint64_t member_id);
+Result<uint64_t> decode_promote_member(std::string_view body);
 Result<std::vector<Member>> decode_members(std::string_view body);
 
 }  // namespace keel::server

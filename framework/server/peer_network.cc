@@ -8,10 +8,6 @@
 namespace keel::server {
 namespace {
 
-void log(Logger* logger, LogLevel level, const std::string& message) {
-  if (logger != nullptr) logger->log(level, message);
-}
-
 // A peer's id as etcd's metrics label it.
 std::string label(uint64_t id) { return id_to_go_hex(id); }
 
@@ -79,8 +75,48 @@ void PeerNetwork::stop(const Status& s) {
 Status PeerNetwork::add_peer(uint64_t peer, const std::vector<std::string>& urls) {
   KEEL_RETURN_IF_ERROR(transport_->add_peer(peer, urls));
   std::lock_guard<std::mutex> lock(calls_mu_);
-  peers_.push_back(peer);
+  peers_[peer] = urls;
   return Status::OK();
+}
+
+Status PeerNetwork::set_peers(const std::map<uint64_t, std::vector<std::string>>& peers) {
+  std::map<uint64_t, std::vector<std::string>> known;
+  {
+    std::lock_guard<std::mutex> lock(calls_mu_);
+    known = peers_;
+  }
+  for (const auto& [peer, urls] : known) {
+    if (peers.count(peer) != 0) continue;
+    transport_->remove_peer(peer);
+    {
+      std::lock_guard<std::mutex> lock(calls_mu_);
+      peers_.erase(peer);
+    }
+    std::lock_guard<std::mutex> lock(activity_mu_);
+    activity_.erase(peer);
+  }
+  for (const auto& [peer, urls] : peers) {
+    auto it = known.find(peer);
+    if (it != known.end() && it->second == urls) continue;
+    KEEL_RETURN_IF_ERROR(add_peer(peer, urls));
+  }
+  return Status::OK();
+}
+
+void PeerNetwork::heard_from(uint64_t peer) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> lock(activity_mu_);
+  auto [it, added] = activity_.try_emplace(peer, Activity{now, now});
+  if (!added && now - it->second.last_heard > kActiveWindow) it->second.since = now;
+  it->second.last_heard = now;
+}
+
+std::optional<std::chrono::steady_clock::time_point> PeerNetwork::active_since(
+    uint64_t peer, std::chrono::steady_clock::time_point now) const {
+  std::lock_guard<std::mutex> lock(activity_mu_);
+  auto it = activity_.find(peer);
+  if (it == activity_.end() || now - it->second.last_heard > kActiveWindow) return std::nullopt;
+  return it->second.since;
 }
 
 void PeerNetwork::probe(std::chrono::steady_clock::time_point now) {
@@ -89,7 +125,7 @@ void PeerNetwork::probe(std::chrono::steady_clock::time_point now) {
   std::vector<uint64_t> peers;
   {
     std::lock_guard<std::mutex> lock(calls_mu_);
-    peers = peers_;
+    for (const auto& [peer, urls] : peers_) peers.push_back(peer);
   }
   for (uint64_t peer : peers) {
     // An unanswered probe expires with the other calls; only answers are measured.
@@ -185,6 +221,7 @@ void PeerNetwork::on_reply_frame(uint64_t from, std::string_view frame) {
 
 void PeerNetwork::on_message(MemberId from, std::string frame) {
   if (received_bytes_ != nullptr) received_bytes_->with({label(from)}).inc(static_cast<double>(frame.size()));
+  heard_from(from);
   Result<PeerFrameKind> kind = frame_kind(frame);
   if (kind.ok() && *kind == PeerFrameKind::kCall) return on_call_frame(from, frame);
   if (kind.ok() && *kind == PeerFrameKind::kReply) return on_reply_frame(from, frame);
@@ -218,6 +255,10 @@ void PeerNetwork::on_unreachable(MemberId peer) {
     }
   }
   for (auto& done : failed) done(Status::Unavailable("peer " + id_to_hex(peer) + " is unreachable"));
+  {
+    std::lock_guard<std::mutex> lock(activity_mu_);
+    activity_.erase(peer);
+  }
   options_.on_unreachable(peer);
 }
 

@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,8 @@ namespace keel::server {
 
 // How often probe() measures the round trip to each peer (etcd's prober: every 4 s).
 inline constexpr std::chrono::seconds kProbeInterval{4};
+// How long a peer counts as active after the last frame from it.
+inline constexpr std::chrono::seconds kActiveWindow = 2 * kProbeInterval;
 
 struct PeerNetworkOptions {
   uint64_t member_id = 0;
@@ -63,7 +66,16 @@ class PeerNetwork : public TransportHandler {
   static Result<std::unique_ptr<PeerNetwork>> start(TransportPlugin& transport, PeerNetworkOptions options);
   ~PeerNetwork() override;
 
+  // Adds `peer` at `urls`, or gives a known peer new URLs.
   Status add_peer(uint64_t peer, const std::vector<std::string>& urls);
+  // Makes the peers exactly `peers` (by id, with their URLs): adds the new ones, moves the ones
+  // whose URLs changed, drops the others (their calls then expire).
+  Status set_peers(const std::map<uint64_t, std::vector<std::string>>& peers);
+  // Since when frames have kept coming from `peer` (etcd's ActiveSince): none once the transport
+  // reported it unreachable, or once nothing came from it for kActiveWindow (every peer answers
+  // a probe every kProbeInterval).
+  std::optional<std::chrono::steady_clock::time_point> active_since(
+      uint64_t peer, std::chrono::steady_clock::time_point now) const;
   // Encodes and queues each message for its addressee (never blocks). Snapshots (kSnap) are not
   // sent here: the caller streams them.
   void send(const std::vector<raft::Message>& messages);
@@ -113,7 +125,15 @@ class PeerNetwork : public TransportHandler {
   std::map<uint64_t, PendingCall> calls_;  // by call id
   uint64_t next_call_id_ = 0;
   bool stopped_ = false;
-  std::vector<uint64_t> peers_;  // guarded by calls_mu_
+  std::map<uint64_t, std::vector<std::string>> peers_;  // guarded by calls_mu_
+  // When each peer became active, and when a frame last came from it.
+  struct Activity {
+    std::chrono::steady_clock::time_point since;
+    std::chrono::steady_clock::time_point last_heard;
+  };
+  void heard_from(uint64_t peer);
+  mutable std::mutex activity_mu_;
+  std::map<uint64_t, Activity> activity_;
   std::chrono::steady_clock::time_point last_probe_;  // probe()'s caller's alone
   std::unique_ptr<Transport> transport_;
   std::atomic<Transport*> sending_{nullptr};  // transport_, once start() has it

@@ -18,10 +18,6 @@ class NoData : public ByteSource {
   Result<size_t> read(char*, size_t) override { return size_t{0}; }
 };
 
-void log(Logger* logger, LogLevel level, const std::string& message) {
-  if (logger != nullptr) logger->log(level, message);
-}
-
 }  // namespace
 
 Result<std::unique_ptr<RaftDriver>> RaftDriver::open(wal::WalStorage& storage, raft::Config config,

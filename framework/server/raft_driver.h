@@ -87,6 +87,10 @@ class RaftDriver {
   uint64_t lead() const { return raft_->raft().lead(); }
   // The membership after the last configuration change applied.
   const raft::ConfState& conf_state() const { return conf_state_; }
+  // The index of the last configuration change applied to Raft since the log's snapshot (0: none).
+  uint64_t last_conf_change_index() const {
+    return conf_history_.empty() ? 0 : conf_history_.rbegin()->first;
+  }
   // The membership as of `index` (at or after the log's snapshot).
   const raft::ConfState& conf_state_at(uint64_t index) const;
 

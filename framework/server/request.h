@@ -56,12 +56,20 @@ struct MemberAttributesRequest {
   friend bool operator==(const MemberAttributesRequest&, const MemberAttributesRequest&) = default;
 };
 
+// etcd's MemberUpdate: a member's new peer URLs. Not a Raft configuration change (the voters stay
+// the same); every member's transport reaches the member at the new URLs once it is applied.
+struct MemberUpdateRequest {
+  uint64_t member_id = 0;
+  std::vector<std::string> peer_urls;
+  friend bool operator==(const MemberUpdateRequest&, const MemberUpdateRequest&) = default;
+};
+
 struct InternalRequest {
   // Unique per member and proposal: the applier completes the waiting call with this id.
   uint64_t id = 0;
   std::variant<mvcc::PutRequest, mvcc::DeleteRangeRequest, mvcc::TxnRequest, CompactionRequest,
                LeaseGrantRequest, LeaseRevokeRequest, LeaseCheckpointRequest, AlarmRequest,
-               MemberAttributesRequest>
+               MemberAttributesRequest, MemberUpdateRequest>
       body;
   friend bool operator==(const InternalRequest&, const InternalRequest&) = default;
 };

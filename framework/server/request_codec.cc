@@ -29,6 +29,7 @@ constexpr uint8_t kBodyLeaseRevoke = 5;
 constexpr uint8_t kBodyLeaseCheckpoint = 6;
 constexpr uint8_t kBodyAlarm = 7;
 constexpr uint8_t kBodyMemberAttributes = 8;
+constexpr uint8_t kBodyMemberUpdate = 9;
 static_assert(std::is_same_v<std::variant_alternative_t<kBodyPut, Body>, mvcc::PutRequest>);
 static_assert(
     std::is_same_v<std::variant_alternative_t<kBodyDeleteRange, Body>, mvcc::DeleteRangeRequest>);
@@ -44,7 +45,8 @@ static_assert(std::is_same_v<std::variant_alternative_t<kBodyLeaseCheckpoint, Bo
 static_assert(std::is_same_v<std::variant_alternative_t<kBodyAlarm, Body>, AlarmRequest>);
 static_assert(std::is_same_v<std::variant_alternative_t<kBodyMemberAttributes, Body>,
                              MemberAttributesRequest>);
-static_assert(std::variant_size_v<Body> == 9, "a new body kind needs a tag and docs");
+static_assert(std::is_same_v<std::variant_alternative_t<kBodyMemberUpdate, Body>, MemberUpdateRequest>);
+static_assert(std::variant_size_v<Body> == 10, "a new body kind needs a tag and docs");
 
 constexpr uint8_t kOpEmpty = 0;
 constexpr uint8_t kOpRange = 1;
@@ -407,6 +409,19 @@ bool decode_body(Reader& r, Body* body) {
       }
       return true;
     }
+    case kBodyMemberUpdate: {
+      MemberUpdateRequest& v = body->emplace<kBodyMemberUpdate>();
+      size_t n;
+      if (!r.varint(&v.member_id, "member_update member_id") ||
+          !r.count(&n, kMinUrlBytes, "member_update peer url count")) {
+        return false;
+      }
+      v.peer_urls.resize(n);
+      for (std::string& url : v.peer_urls) {
+        if (!r.bytes(&url, "member_update peer url")) return false;
+      }
+      return true;
+    }
   }
   return r.fail(start, "unknown body tag " + std::to_string(tag));
 }
@@ -459,6 +474,13 @@ std::string encode_request(const InternalRequest& request) {
       put_bytes(&out, v.name);
       put_varint(&out, v.client_urls.size());
       for (const std::string& url : v.client_urls) put_bytes(&out, url);
+      break;
+    }
+    case kBodyMemberUpdate: {
+      const MemberUpdateRequest& v = std::get<kBodyMemberUpdate>(request.body);
+      put_varint(&out, v.member_id);
+      put_varint(&out, v.peer_urls.size());
+      for (const std::string& url : v.peer_urls) put_bytes(&out, url);
       break;
     }
   }

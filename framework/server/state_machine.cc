@@ -74,8 +74,9 @@ Status StateMachine::close() {
 }
 
 Result<AppliedEntry> StateMachine::apply(const raft::Entry& e, WatchHub& hub) {
-  if (e.type == raft::EntryType::kConfChange || e.data.empty()) {
-    // The new leader's empty entry; configuration changes arrive with membership changes.
+  if (e.type == raft::EntryType::kConfChange) return apply_conf_change(e);
+  if (e.data.empty()) {
+    // The new leader's empty entry.
     kv_->set_consistent_index(e.index);
     return AppliedEntry{};
   }
@@ -126,6 +127,10 @@ Result<AppliedEntry> StateMachine::apply(const raft::Entry& e, WatchHub& hub) {
     result = widen(lessor_->checkpoint(checkpoint->checkpoints, e.index));
   } else if (auto* attributes = std::get_if<MemberAttributesRequest>(&request.body)) {
     result = widen(members_->apply(*attributes, e.index));
+  } else if (auto* update = std::get_if<MemberUpdateRequest>(&request.body)) {
+    Status s = members_->apply(*update, e.index);
+    applied.members_changed = s.ok();
+    result = s.ok() ? Result<WriteResult>(WriteResult(members_->list())) : Result<WriteResult>(s);
   } else if (auto* alarm = std::get_if<AlarmRequest>(&request.body)) {
     if (alarm->action == AlarmRequest::Action::kActivate) {
       result = widen(alarms_->activate(alarm->member_id, alarm->alarm, e.index));
@@ -142,12 +147,28 @@ Result<AppliedEntry> StateMachine::apply(const raft::Entry& e, WatchHub& hub) {
   return applied;
 }
 
+Result<AppliedEntry> StateMachine::apply_conf_change(const raft::Entry& e) {
+  const std::string where = "the configuration change at index " + std::to_string(e.index);
+  Result<raft::ConfChange> cc = raft::DecodeConfChange(e.data);
+  if (!cc.ok()) return cc.status().with_context(where);
+  Result<MemberChange> change = decode_member_change(cc->node_id, cc->context);
+  if (!change.ok()) return change.status().with_context(where);
+  Status s = members_->apply_conf_change(*cc, change->member, e.index);
+  if (!s.ok()) return s.with_context(where);
+  AppliedEntry applied;
+  applied.request_id = change->request_id;
+  applied.result = WriteResult(members_->list());
+  applied.members_changed = true;
+  return applied;
+}
+
 Status StateMachine::alarm_refusal(const decltype(InternalRequest::body)& body) const {
   if (alarms_->active(AlarmType::kCorrupt)) {
     // etcd's corrupt applier refuses every request but alarms (and keel's lease checkpoints and
-    // member attributes, which change no key; etcd's publish does not pass its applier).
+    // member attributes and updates, which change no key; etcd's publish and member updates do
+    // not pass its applier).
     if (!std::holds_alternative<AlarmRequest>(body) && !std::holds_alternative<LeaseCheckpointRequest>(body) &&
-        !std::holds_alternative<MemberAttributesRequest>(body)) {
+        !std::holds_alternative<MemberAttributesRequest>(body) && !std::holds_alternative<MemberUpdateRequest>(body)) {
       return ErrCorrupt();
     }
   }

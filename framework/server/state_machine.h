@@ -5,7 +5,9 @@
 //
 // apply() is etcd's applier: it decodes one committed entry, refuses it as etcd's capped
 // (NOSPACE) and corrupt appliers do, changes the store at the entry's index, publishes the
-// revision's events to the watch hub, and says what the proposer is answered.
+// revision's events to the watch hub, and says what the proposer is answered. A configuration
+// change entry changes the members as Raft applied it (member_store.h) and answers with the
+// members after it.
 //
 // Thread safety: the MVCC store and the lessor are thread-safe; apply() and close() are the
 // apply thread's. Swapping one state machine for another is the owner's to guard.
@@ -38,7 +40,7 @@ namespace keel::server {
 using WriteResult =
     std::variant<std::monostate, mvcc::PutResponse, mvcc::DeleteRangeResponse, mvcc::TxnResponse,
                  mvcc::CompactResponse, lease::LeaseGrantResponse, lease::LeaseRevokeResponse,
-                 std::vector<AlarmMember>>;
+                 std::vector<AlarmMember>, std::vector<Member>>;
 
 struct StateMachineOptions {
   BackendPlugin* backend = nullptr;  // not owned
@@ -57,6 +59,8 @@ struct AppliedEntry {
   // A physical compaction: answer once the store's purge is done (wait_compaction()), off the
   // apply thread, as etcd does.
   bool after_purge = false;
+  // The members changed (a configuration change or a MemberUpdate): the member's peers follow.
+  bool members_changed = false;
 };
 
 class StateMachine {
@@ -84,6 +88,8 @@ class StateMachine {
 
  private:
   explicit StateMachine(const StateMachineOptions& options) : options_(options) {}
+  // A configuration change entry: the members change as Raft's did; the proposer gets them.
+  Result<AppliedEntry> apply_conf_change(const raft::Entry& e);
   // The refusal of etcd's capped (NOSPACE) and corrupt appliers, or OK.
   Status alarm_refusal(const decltype(InternalRequest::body)& body) const;
 

@@ -145,21 +145,4 @@ grpc::ServerUnaryReactor* MaintenanceService::Hash(grpc::CallbackServerContext* 
   return reactor;
 }
 
-grpc::ServerUnaryReactor* ClusterService::MemberList(grpc::CallbackServerContext* context,
-                                                     const etcdserverpb::MemberListRequest*,
-                                                     etcdserverpb::MemberListResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  for (const server::Member& member : node_.members()) {
-    etcdserverpb::Member* m = response->add_members();
-    m->set_id(member.id);
-    m->set_name(member.name);
-    for (const auto& u : member.peer_urls) m->add_peerurls(u);
-    for (const auto& u : member.client_urls) m->add_clienturls(u);
-    m->set_islearner(member.is_learner);
-  }
-  fill_header(node_.header(), response->mutable_header());
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
-}
-
 }  // namespace keel::grpcsvc

@@ -6,7 +6,8 @@
 //                       Put, DeleteRange, Txn, Compact (replicated through Node::propose), as
 //                       raw calls (raw_call.h)
 //   MaintenanceService  Status, Hash, HashKV, Defragment, Alarm, MoveLeader, Snapshot (stream)
-//   ClusterService      MemberList
+//   ClusterService      MemberList, MemberAdd, MemberRemove, MemberUpdate, MemberPromote
+//                       (Node::change_members)
 //   ClientServer        the gRPC server with these and grpc.health.v1, fed the client URLs'
 //                       HTTP/2 connections by services/http's listener (adopt), and measured
 //                       by a metrics interceptor (metrics_interceptor.h)
@@ -101,6 +102,18 @@ class ClusterService final : public etcdserverpb::Cluster::CallbackService {
   grpc::ServerUnaryReactor* MemberList(grpc::CallbackServerContext* context,
                                        const etcdserverpb::MemberListRequest* request,
                                        etcdserverpb::MemberListResponse* response) override;
+  grpc::ServerUnaryReactor* MemberAdd(grpc::CallbackServerContext* context,
+                                      const etcdserverpb::MemberAddRequest* request,
+                                      etcdserverpb::MemberAddResponse* response) override;
+  grpc::ServerUnaryReactor* MemberRemove(grpc::CallbackServerContext* context,
+                                         const etcdserverpb::MemberRemoveRequest* request,
+                                         etcdserverpb::MemberRemoveResponse* response) override;
+  grpc::ServerUnaryReactor* MemberUpdate(grpc::CallbackServerContext* context,
+                                         const etcdserverpb::MemberUpdateRequest* request,
+                                         etcdserverpb::MemberUpdateResponse* response) override;
+  grpc::ServerUnaryReactor* MemberPromote(grpc::CallbackServerContext* context,
+                                          const etcdserverpb::MemberPromoteRequest* request,
+                                          etcdserverpb::MemberPromoteResponse* response) override;
 
  private:
   server::Node& node_;

@@ -219,6 +219,7 @@ int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& 
   options.cluster_token = c.initial_cluster_token;
   for (const auto& m : c.initial_cluster) options.initial_cluster.push_back({m.name, url_texts(m.peer_urls)});
   options.initial_cluster_state_new = c.initial_cluster_state_new;
+  options.strict_reconfig_check = c.strict_reconfig_check;
   options.listen_peer_urls = url_texts(c.listen_peer_urls);
   // A member alone keeps its peer port closed: nothing would reach it there until run-time
   // membership can add a member.
@@ -300,7 +301,8 @@ int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& 
     return 1;
   }
 
-  // Runs until SIGINT or SIGTERM, or until the member stops by itself (a storage failure).
+  // Runs until SIGINT or SIGTERM, or until the member stops by itself (a storage failure, or its
+  // removal from the cluster).
   bool announced = false;
   bool serving = false;
   int exit_code = 0;
@@ -315,6 +317,13 @@ int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& 
     if (!failed.ok()) {
       std::cerr << "keeld: stopped: " << failed.message() << "\n";
       exit_code = 1;
+      break;
+    }
+    if ((*node)->removed()) {
+      // etcd exits 0 once it has stopped after its removal.
+      std::cerr << "keeld: the member has been permanently removed from the cluster\n";
+      logger.warn("the member has been permanently removed from the cluster; its data dir must be removed "
+                  "before it can join again as a new member");
       break;
     }
     const bool leader = (*node)->has_leader();

@@ -22,6 +22,11 @@ class Logger {
   void error(std::string_view m) { log(LogLevel::kError, m); }
 };
 
+// Logs through `logger` when there is one (a component whose logger is optional).
+inline void log(Logger* logger, LogLevel level, std::string_view message) {
+  if (logger != nullptr) logger->log(level, message);
+}
+
 }  // namespace keel
 
 #endif  // KEEL_LOGGER_H_

@@ -737,10 +737,10 @@ class MalformedUnary(BadInputCase):
                     self.assertEqual(e.exception.code(), grpc.StatusCode.INTERNAL)
                     self.assertTrue(e.exception.details().startswith(UNMARSHAL), e.exception.details())
         # A method not served yet (the request parses) still answers UNIMPLEMENTED.
-        member_add = self.ch.unary_unary("/etcdserverpb.Cluster/MemberAdd", request_serializer=None,
-                                         response_deserializer=None)
+        user_list = self.ch.unary_unary("/etcdserverpb.Auth/UserList", request_serializer=None,
+                                        response_deserializer=None)
         with self.assertRaises(grpc.RpcError) as e:
-            member_add(b"", timeout=T)
+            user_list(b"", timeout=T)
         self.assertEqual(e.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
 
     def test_wrong_wire_type_for_a_known_field(self):

@@ -23,7 +23,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from keel_harness import Cluster, metric  # noqa: E402
+from keel_harness import Cluster, free_port, metric  # noqa: E402
 
 TRANSPORT = os.environ.get("KEEL_TRANSPORT", "grpc")
 BACKENDS = ("lmdb", "leveldb")
@@ -512,6 +512,173 @@ class FiveMembers(ClusterCase):
         for m in lost:
             m.start()
         self.assert_same_state(c.members)
+
+
+class Membership(ClusterCase):
+    """etcd's membership changes through etcdctl member add/remove/update/promote, with etcd
+    3.4's answers (code and text) for every refusal, and the members unchanged after it."""
+
+    def members(self, member):
+        """{id: (name, peer URLs, learner)} as `member` lists them."""
+        out = json.loads(member.etcdctl("member", "list", "-w", "json")[1])["members"]
+        return {m["ID"]: (m.get("name", ""), tuple(m["peerURLs"]), bool(m.get("isLearner"))) for m in out}
+
+    def refused(self, member, *args):
+        """Runs an etcdctl member command that must fail; returns its error line."""
+        code, out, err = member.etcdctl("member", *args, check=False)
+        self.assertNotEqual(code, 0, out)
+        return err.strip().splitlines()[-1]
+
+    def healthy(self, leader):
+        """Waits until the leader counts every member connected for etcd's 5 s (a learner add
+        that succeeds is then removed again: it is what checks it without changing much)."""
+        def try_add():
+            code, out, err = leader.etcdctl("member", "add", "probe", "--learner",
+                                            "--peer-urls", "http://127.0.0.1:%d" % free_port(), check=False)
+            if code == 0:
+                return int(out.split()[1], 16)
+            self.assertIn("etcdserver: unhealthy cluster", err)
+            return None
+        probe = wait_for("the cluster to be healthy for a membership change", try_add)
+        leader.etcdctl("member", "remove", "%x" % probe)
+
+    def test_changes_and_refusals_with_etcds_answers(self):
+        c = self.cluster
+        leader = c.leader()
+        follower = c.follower(leader)
+        wait_for("every member's client URLs published", lambda: all(
+            x.get("clientURLs") for x in json.loads(leader.etcdctl("member", "list", "-w", "json")[1])["members"]))
+        self.healthy(leader)
+        before = self.members(leader)
+        self.assertEqual(len(before), 3)
+
+        # A learner added on a follower (proposed through the leader) is listed on every member.
+        learner_url = "http://127.0.0.1:%d" % free_port()
+        _, out, _ = follower.etcdctl("member", "add", "l1", "--learner", "--peer-urls", learner_url)
+        self.assertRegex(out, r"^Member +[0-9a-f]+ added to cluster +[0-9a-f]+\n")
+        self.assertIn('ETCD_INITIAL_CLUSTER_STATE="existing"', out)
+        learner_id = int(out.split()[1], 16)
+        expected = dict(before)
+        expected[learner_id] = ("", (learner_url,), True)
+        for m in c.members:
+            wait_for("%s to list the learner" % m.name, lambda: self.members(m) == expected)
+
+        # etcd's refusals, each leaving the members as they were.
+        refusals = [
+            (("add", "l2", "--learner", "--peer-urls", "http://127.0.0.1:%d" % free_port()),
+             "etcdserver: too many learner members in cluster"),
+            (("add", "dup", "--peer-urls", leader.peer_url), "etcdserver: Peer URLs already exists"),
+            (("remove", "1234"), "etcdserver: member not found"),
+            (("update", "1234", "--peer-urls", "http://127.0.0.1:1"), "etcdserver: member not found"),
+            (("update", "%x" % learner_id, "--peer-urls", leader.peer_url), "etcdserver: Peer URLs already exists"),
+            (("promote", "1234"), "etcdserver: member not found"),
+            (("promote", "%x" % c.status(follower)["header"]["member_id"]),
+             "etcdserver: can only promote a learner member"),
+            # It never started: its log is far behind the leader's.
+            (("promote", "%x" % learner_id), "etcdserver: can only promote a learner member which is in sync with leader"),
+        ]
+        for member in (leader, follower):
+            for args, text in refusals:
+                with self.subTest(on=member.name, args=args):
+                    self.assertEqual(self.refused(member, *args), "Error: " + text)
+                    self.assertEqual(self.members(member), expected)
+
+        # URLs etcdctl would not send (it parses them first), through the gRPC API.
+        import grpc
+        from etcd3 import etcdrpc
+        with grpc.insecure_channel(leader.endpoint) as channel:
+            cluster = etcdrpc.ClusterStub(channel)
+            for urls in ([], ["127.0.0.1:1"], ["http://127.0.0.1:1/path"], ["http://127.0.0.1:1", "ftp://x"]):
+                with self.subTest(urls=urls):
+                    with self.assertRaises(grpc.RpcError) as e:
+                        cluster.MemberAdd(etcdrpc.MemberAddRequest(peerURLs=urls), timeout=20)
+                    self.assertEqual((e.exception.code(), e.exception.details()),
+                                     (grpc.StatusCode.INVALID_ARGUMENT, "etcdserver: given member URLs are invalid"))
+                    with self.assertRaises(grpc.RpcError) as e:
+                        cluster.MemberUpdate(etcdrpc.MemberUpdateRequest(ID=learner_id, peerURLs=urls), timeout=20)
+                    self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertEqual(self.members(leader), expected)
+
+        # MemberUpdate moves the learner; MemberRemove takes it out again.
+        moved_url = "http://127.0.0.1:%d" % free_port()
+        _, out, _ = follower.etcdctl("member", "update", "%x" % learner_id, "--peer-urls", moved_url)
+        self.assertRegex(out, r"^Member +%x updated in cluster +[0-9a-f]+" % learner_id)
+        expected[learner_id] = ("", (moved_url,), True)
+        for m in c.members:
+            wait_for("%s to list the moved learner" % m.name, lambda: self.members(m) == expected)
+        _, out, _ = leader.etcdctl("member", "remove", "%x" % learner_id)
+        self.assertRegex(out, r"^Member +%x removed from cluster +[0-9a-f]+" % learner_id)
+        for m in c.members:
+            wait_for("%s to list the members as before" % m.name, lambda: self.members(m) == before)
+        # A removed id never comes back.
+        self.assertEqual(self.refused(leader, "remove", "%x" % learner_id), "Error: etcdserver: member not found")
+        leader.etcdctl("put", "after-changes", "v")
+        self.assert_same_state(c.members)
+
+    def test_a_removed_follower_exits_and_the_others_serve_on(self):
+        c = self.cluster
+        leader = c.leader()
+        follower = c.follower(leader)
+        self.healthy(leader)
+        follower_id = c.status(follower)["header"]["member_id"]
+        leader.etcdctl("put", "before", "v")
+        _, out, _ = leader.etcdctl("member", "remove", "%x" % follower_id)
+        self.assertRegex(out, r"^Member +%x removed from cluster +[0-9a-f]+" % follower_id)
+        self.assertEqual(follower.proc.wait(timeout=60), 0, follower.log()[-4000:])
+        self.assertIn("the member has been permanently removed from the cluster", follower.log())
+        rest = [m for m in c.members if m is not follower]
+        for m in rest:
+            self.assertNotIn(follower_id, self.members(m))
+        leader.etcdctl("put", "after", "v")
+        self.assert_same_state(rest)
+
+    def test_a_leader_that_removes_itself_hands_leadership_on_first(self):
+        c = self.cluster
+        leader = c.leader()
+        self.healthy(leader)
+        leader_id = c.status(leader)["header"]["member_id"]
+        _, out, _ = leader.etcdctl("member", "remove", "%x" % leader_id)
+        self.assertRegex(out, r"^Member +%x removed from cluster +[0-9a-f]+" % leader_id)
+        self.assertEqual(leader.proc.wait(timeout=60), 0, leader.log()[-4000:])
+        self.assertIn("the member has been permanently removed from the cluster", leader.log())
+        rest = [m for m in c.members if m is not leader]
+        new_leader = c.leader(among=rest)
+        self.assertIsNot(new_leader, leader)
+        self.assertNotIn(leader_id, self.members(new_leader))
+        new_leader.etcdctl("put", "after", "v")
+        self.assert_same_state(rest)
+
+    def test_strict_reconfig_check_refuses_what_would_lose_the_quorum(self):
+        c = self.cluster
+        leader = c.leader()
+        down = c.follower(leader)
+        up = next(m for m in c.members if m is not leader and m is not down)
+        self.healthy(leader)
+        down_id = c.status(down)["header"]["member_id"]
+        up_id = c.status(up)["header"]["member_id"]
+        failures = metric(leader, "etcd_network_peer_sent_failures_total", To="%x" % down_id) or 0
+        down.kill()
+        wait_for("the leader to find the killed member unreachable", lambda: (
+            metric(leader, "etcd_network_peer_sent_failures_total", To="%x" % down_id) or 0) > failures)
+        before = self.members(leader)
+        unhealthy = "Error: etcdserver: unhealthy cluster"
+        self.assertEqual(self.refused(leader, "add", "l", "--learner", "--peer-urls",
+                                      "http://127.0.0.1:%d" % free_port()), unhealthy)
+        # Removing a live member while another is down would leave one of two connected.
+        self.assertEqual(self.refused(leader, "remove", "%x" % up_id), unhealthy)
+        self.assertEqual(self.members(leader), before)
+        # A member that is down may go: it is not part of the quorum that serves.
+        leader.etcdctl("member", "remove", "%x" % down_id)
+        # Two started voters may take a third that has not started (a quorum of 2 of 3 is up),
+        # but not a fourth (3 of 4 would need to be started).
+        _, out, _ = leader.etcdctl("member", "add", "x", "--peer-urls", "http://127.0.0.1:%d" % free_port())
+        added = int(out.split()[1], 16)
+        self.assertEqual(self.refused(leader, "add", "y", "--peer-urls", "http://127.0.0.1:%d" % free_port()),
+                         "Error: etcdserver: re-configuration failed due to not enough started members")
+        leader.etcdctl("member", "remove", "%x" % added)
+        leader.etcdctl("put", "after", "v")
+        self.assertEqual(set(self.members(leader)), {c.status(leader)["header"]["member_id"], up_id})
+        self.assert_same_state([leader, up])
 
 
 class AnotherClusterToken(unittest.TestCase):

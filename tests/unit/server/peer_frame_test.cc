@@ -129,6 +129,19 @@ TEST(PeerCallFrame, TheMembersAnswerRoundTripsAndRefusesDamage) {
   EXPECT_FALSE(decode_members(huge_count).ok());
 }
 
+TEST(PeerCallFrame, PromoteMemberRoundTripsAndRefusesDamage) {
+  const std::string body = encode_promote_member(0xfedcba9876543210);
+  Result<PeerCall> c = decode_call_frame(encode_call_frame(PeerCall{4, PeerMethod::kPromoteMember, body}));
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->method, PeerMethod::kPromoteMember);
+  Result<uint64_t> id = decode_promote_member(c->body);
+  ASSERT_TRUE(id.ok()) << id.status().to_string();
+  EXPECT_EQ(*id, 0xfedcba9876543210u);
+  EXPECT_FALSE(decode_promote_member("").ok());
+  EXPECT_FALSE(decode_promote_member(body + "x").ok());
+  EXPECT_FALSE(decode_promote_member(body.substr(0, body.size() - 1)).ok());
+}
+
 TEST(PeerCallFrame, RefusesDamage) {
   const std::string call = encode_call_frame(PeerCall{1, PeerMethod::kLeaseRenew, encode_lease_renew(5)});
   std::string unknown_method = call;

@@ -146,6 +146,8 @@ TEST(RequestCodec, RoundTripsEveryBodyWithEveryFieldSet) {
   expect_round_trip(with_body(
       12, MemberAttributesRequest{std::numeric_limits<uint64_t>::max(), "infra1",
                                   {"http://127.0.0.1:2379", "http://10.0.0.1:2379"}}));
+  expect_round_trip(with_body(
+      13, MemberUpdateRequest{std::numeric_limits<uint64_t>::max(), {"http://127.0.0.1:2380", "http://[::1]:2380"}}));
 }
 
 // Fields of the same type written in the wrong order would survive an all-true round trip; mixed
@@ -198,6 +200,8 @@ TEST(RequestCodec, RoundTripsDefaultsAndEmptyLists) {
   expect_round_trip(with_body(0, AlarmRequest{}));
   expect_round_trip(with_body(0, MemberAttributesRequest{}));
   expect_round_trip(with_body(0, MemberAttributesRequest{1, "", {""}}));
+  expect_round_trip(with_body(0, MemberUpdateRequest{}));
+  expect_round_trip(with_body(0, MemberUpdateRequest{1, {""}}));
   mvcc::TxnRequest empty_ops;
   empty_ops.success = {op(std::monostate{}), op(std::monostate{})};
   empty_ops.failure = {op(std::monostate{})};
@@ -230,6 +234,8 @@ TEST(RequestCodec, WritesTheDocumentedBytes) {
 
   EXPECT_EQ(encode_request(with_body(3, MemberAttributesRequest{0x81, "m1", {"u"}})),
             "\x01\x03\x08\x81\x01\x02m1\x01\x01u"s);
+
+  EXPECT_EQ(encode_request(with_body(4, MemberUpdateRequest{0x81, {"u"}})), "\x01\x04\x09\x81\x01\x01\x01u"s);
 }
 
 TEST(RequestCodec, EveryTruncationIsCorruption) {
@@ -252,7 +258,7 @@ TEST(RequestCodec, WrongFormatByteIsCorruption) {
 }
 
 TEST(RequestCodec, UnknownTagsAreCorruption) {
-  expect_corrupt("\x01\x01\x09"s, "unknown body tag 9");
+  expect_corrupt("\x01\x01\x0a"s, "unknown body tag 10");
   expect_corrupt("\x01\x01\xff"s, "unknown body tag 255");
   // A Txn with one success op of tag 5.
   expect_corrupt("\x01\x01\x02\x00\x01\x05\x00"s, "unknown op tag 5");

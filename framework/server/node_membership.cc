@@ -1,0 +1,208 @@
+// The member's side of etcd's membership changes (node.h: change_members): the checks, the
+// Raft configuration change proposed one at a time, and the peers following the members.
+#include <optional>
+
+#include "server/errors.h"
+#include "server/member_id.h"
+#include "server/node.h"
+#include "server/reconfig_check.h"
+
+namespace keel::server {
+namespace {
+
+// etcd's readyPercent: a learner may be promoted once its log matches 90% of the leader's.
+constexpr double kLearnerReadyShare = 0.9;
+// etcd stops a removed member 10 ticks after applying its removal (stopWithDelay), so the
+// leader's last messages still reach the others.
+constexpr int kRemovalDelayTicks = 10;
+
+// The answer of a membership entry is the members after it.
+WriteCallback members_answer(MembersCallback done) {
+  return [done = std::move(done)](Result<WriteResult> r) {
+    if (!r.ok()) return done(r.status());
+    if (auto* members = std::get_if<std::vector<Member>>(&*r)) return done(std::move(*members));
+    done(Status::Internal("a membership change was answered with something else than the members"));
+  };
+}
+
+}  // namespace
+
+void Node::change_members(MembershipChange change, MembersCallback done) {
+  using Kind = MembershipChange::Kind;
+  if (change.kind == Kind::kPromote) {
+    // Only the leader knows how far the learner's log matches its own.
+    Result<uint64_t> leader = leader_to_ask();
+    if (!leader.ok()) return done(leader.status());
+    if (*leader != raft::kNone) {
+      return ask_leader(*leader, PeerMethod::kPromoteMember, encode_promote_member(change.member_id),
+                        decode_members, std::move(done));
+    }
+  }
+  if (change.kind == Kind::kAdd && peers_ == nullptr) {
+    return done(Status::FailedPrecondition("a member without a transport cannot reach a new member"));
+  }
+  if (change.kind == Kind::kRemove && change.member_id == member_id_ && leader_.load() == member_id_) {
+    // A leader removing itself steps down first: the change then commits under a leader that
+    // stays, rather than one that stops as soon as it is applied.
+    uint64_t successor = raft::kNone;
+    const auto now = std::chrono::steady_clock::now();
+    for (const Member& m : members()) {
+      if (m.id != member_id_ && !m.is_learner && peers_ != nullptr && peers_->active_since(m.id, now)) {
+        successor = m.id;
+        break;
+      }
+    }
+    if (successor != raft::kNone) {
+      return move_leader(successor, now + request_timeout_,
+                         [this, change = std::move(change), done = std::move(done)](Status moved) mutable {
+                           if (!moved.ok()) return done(moved);
+                           change_members(std::move(change), std::move(done));
+                         });
+    }
+  }
+  // After a linearizable read, the checks see every change committed before this one.
+  read_barrier([this, change = std::move(change), done = std::move(done)](Status ready) mutable {
+    if (!ready.ok()) return done(ready);
+    check_and_propose(change, std::move(done));
+  });
+}
+
+Status Node::check_membership_change(const MembershipChange& change) const {
+  using Kind = MembershipChange::Kind;
+  const MemberStore& members = state_->members();
+  const Member added{change.member_id, "", change.peer_urls, {}, change.learner};
+  // etcd asks --strict-reconfig-check's questions first, then the membership's.
+  if (options_.strict_reconfig_check && change.kind != Kind::kUpdate) {
+    const auto now = std::chrono::steady_clock::now();
+    ClusterView view;
+    view.members = members.list();
+    view.self = member_id_;
+    view.now = now;
+    view.active_since = [this, now](uint64_t id) -> std::optional<ClusterView::Time> {
+      if (peers_ == nullptr) return std::nullopt;
+      return peers_->active_since(id, now);
+    };
+    Status s;
+    if (change.kind == Kind::kAdd) s = may_add_member(view, added);
+    if (change.kind == Kind::kRemove) s = may_remove_member(view, change.member_id);
+    if (change.kind == Kind::kPromote) s = may_promote_member(view, change.member_id);
+    KEEL_RETURN_IF_ERROR(s);
+  }
+  switch (change.kind) {
+    case Kind::kAdd: return members.check_add(added);
+    case Kind::kRemove: return members.check_remove(change.member_id);
+    case Kind::kPromote: return members.check_promote(change.member_id);
+    case Kind::kUpdate: return members.check_update(change.member_id, change.peer_urls);
+  }
+  return Status::OK();
+}
+
+void Node::check_and_propose(const MembershipChange& change, MembersCallback done) {
+  using Kind = MembershipChange::Kind;
+  std::shared_lock lock(state_mu_);
+  Status refused = check_membership_change(change);
+  std::optional<Member> existing = state_->members().find(change.member_id);
+  lock.unlock();
+  if (!refused.ok()) return done(refused);
+  if (change.kind == Kind::kUpdate) {
+    // Not a Raft configuration change: the voters stay the same.
+    return propose(MemberUpdateRequest{change.member_id, change.peer_urls}, members_answer(std::move(done)));
+  }
+  ConfProposal p{next_request_id(), raft::ConfChange{}, change.kind == Kind::kPromote};
+  MemberChange record;
+  record.request_id = p.id;
+  switch (change.kind) {
+    case Kind::kAdd:
+      record.member = Member{change.member_id, "", change.peer_urls, {}, change.learner};
+      p.change.type = change.learner ? raft::ConfChangeType::kAddLearner : raft::ConfChangeType::kAddVoter;
+      break;
+    case Kind::kRemove:
+      record.member = existing.value_or(Member{change.member_id, "", {}, {}, false});
+      p.change.type = raft::ConfChangeType::kRemoveNode;
+      break;
+    case Kind::kPromote:
+      record.member = existing.value_or(Member{change.member_id, "", {}, {}, false});
+      record.member.is_learner = false;
+      p.change.type = raft::ConfChangeType::kAddVoter;
+      break;
+    case Kind::kUpdate: break;
+  }
+  p.change.node_id = change.member_id;
+  p.change.context = encode_member_change(record);
+  if (!has_leader()) return done(ErrNoLeader());
+  const uint64_t id = p.id;
+  writes_.add(id, members_answer(std::move(done)), std::chrono::steady_clock::now() + request_timeout_);
+  m_.proposals_pending->inc();
+  {
+    std::lock_guard<std::mutex> raft_lock(raft_mu_);
+    if (!stopping_) {
+      conf_changes_in_.push_back(std::move(p));
+      raft_cv_.notify_one();
+      return;
+    }
+  }
+  fail_proposal(id, ErrStopped());
+}
+
+void Node::propose_conf_changes() {
+  while (!conf_changes_.empty()) {
+    // One change at a time (etcd's rule, and Raft's): Raft counts a change as applied once it
+    // handed it out; the members here change only when the apply thread has applied it.
+    if (applied_.load() < driver_->last_conf_change_index()) return;
+    ConfProposal p = std::move(conf_changes_.front());
+    conf_changes_.pop_front();
+    if (p.promote) {
+      Status ready = learner_ready(p.change.node_id);
+      if (!ready.ok()) {
+        fail_proposal(p.id, ready);
+        continue;
+      }
+    }
+    Status s = driver_->raft().propose_conf_change(p.change);
+    if (!s.ok()) {
+      // etcd's leader turns a change proposed while another is pending into an empty entry, and
+      // its caller times out: the same answer, at once.
+      fail_proposal(p.id, raft::IsConfChangePending(s) ? ErrTimeout() : proposal_error(s));
+      continue;
+    }
+    writes_.handed({p.id}, leader_epoch_);
+  }
+}
+
+Status Node::learner_ready(uint64_t id) const {
+  const raft::RaftStatus status = driver_->raft().status();
+  if (status.soft_state.role != raft::Role::kLeader) return ErrNotLeader();
+  auto learner = status.progress.find(id);
+  auto leader = status.progress.find(member_id_);
+  if (learner == status.progress.end() || leader == status.progress.end()) return ErrMemberNotFound();
+  if (static_cast<double>(learner->second.match) < static_cast<double>(leader->second.match) * kLearnerReadyShare) {
+    return ErrLearnerNotReady();
+  }
+  return Status::OK();
+}
+
+void Node::follow_members() {
+  const std::vector<Member> members = state_->members().list();
+  if (peers_ != nullptr) {
+    std::map<uint64_t, std::vector<std::string>> peers;
+    for (const Member& m : members) {
+      if (m.id != member_id_) peers[m.id] = m.peer_urls;
+    }
+    Status s = peers_->set_peers(peers);
+    if (!s.ok()) log(options_.logger, LogLevel::kWarn, "the peers cannot follow the members: " + s.to_string());
+  }
+  if (!removal_applied_.load() && state_->members().is_removed(member_id_)) {
+    log(options_.logger, LogLevel::kWarn,
+        "this member (" + id_to_hex(member_id_) + ") was removed from the cluster: it stops serving");
+    removal_applied_ = true;
+  }
+}
+
+void Node::note_removal() {
+  if (!removal_applied_.load() || removed_.load()) return;
+  if (++removal_ticks_ < kRemovalDelayTicks) return;
+  log(options_.logger, LogLevel::kWarn, "the member has been permanently removed from the cluster");
+  removed_ = true;
+}
+
+}  // namespace keel::server
