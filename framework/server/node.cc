@@ -160,14 +160,6 @@ Status Node::start() {
     return Status::InvalidArgument("a member of a cluster of " + std::to_string(voters.size()) +
                                    " needs a transport");
   }
-  random_ = raft::SplitMix64(member_id_ ^ static_cast<uint64_t>(
-                                              std::chrono::steady_clock::now().time_since_epoch().count()));
-  const uint64_t ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                std::chrono::system_clock::now().time_since_epoch())
-                                                .count());
-  // etcd's request ids: the member's low 16 bits, then time, so ids differ across restarts.
-  request_id_base_ = ((member_id_ & 0xffff) << 48) | ((ms & ((1ull << 40) - 1)) << 8);
-
   if (options_.clock == nullptr) own_clock_ = std::make_unique<SteadyClock>();
   clock_ = options_.clock != nullptr ? options_.clock : own_clock_.get();
 
@@ -191,20 +183,41 @@ Status Node::start() {
   wal_options.wal_dir = options_.wal_dir;
   Result<bool> have_log = wal::WalStorage::exists(fs, member_dir, wal_options);
   if (!have_log.ok()) return have_log.status();
+  // The members the peer network starts with: the recorded ones, or on a first start (or a crash
+  // before they were recorded) the initial cluster's, or the running cluster's for a member that
+  // joins it.
+  std::vector<Member> members = state_->members().list();
+  if (*have_log) {
+    // A restart: the member and cluster ids are the log's, whatever the flags say (as etcd).
+    Result<std::unique_ptr<wal::WalStorage>> storage =
+        wal::WalStorage::open(fs, member_dir, wal::WalMetadata{}, wal_options);
+    if (!storage.ok()) return storage.status();
+    storage_ = std::move(storage).value();
+    KEEL_RETURN_IF_ERROR(check_restart_identity());
+  } else if (!options_.initial_cluster_state_new) {
+    if (options_.transport == nullptr) {
+      return Status::InvalidArgument("joining a running cluster (--initial-cluster-state existing) needs a transport");
+    }
+    Result<std::vector<Member>> running = join_cluster(initial_members);
+    if (!running.ok()) return running.status();
+    members = std::move(running).value();
+  }
+  if (members.empty()) members = initial_members;
   if (options_.transport != nullptr) {
-    // The recorded members, or (a first start, or a crash before they were recorded) the initial
-    // cluster's, which the members bucket records below.
-    std::vector<Member> members = state_->members().list();
-    if (members.empty()) members = initial_members;
     KEEL_RETURN_IF_ERROR(start_peer_network(members));
     // Before the log is created: a refused member leaves no log behind.
     if (!*have_log && options_.initial_cluster_state_new) KEEL_RETURN_IF_ERROR(refuse_if_bootstrapped(members));
   }
-  Result<std::unique_ptr<wal::WalStorage>> storage =
-      wal::WalStorage::open(fs, member_dir, wal::WalMetadata{member_id_, cluster_id_}, wal_options);
-  if (!storage.ok()) return storage.status();
-  storage_ = std::move(storage).value();
-  if (storage_->needs_bootstrap()) {
+  if (storage_ == nullptr) {
+    Result<std::unique_ptr<wal::WalStorage>> storage =
+        wal::WalStorage::open(fs, member_dir, wal::WalMetadata{member_id_, cluster_id_}, wal_options);
+    if (!storage.ok()) return storage.status();
+    storage_ = std::move(storage).value();
+  }
+  // A member joining a running cluster starts with an empty log and no membership: the leader's
+  // snapshot brings both (and its store), also after a restart before it came.
+  const bool joining = storage_->needs_bootstrap() && !options_.initial_cluster_state_new;
+  if (storage_->needs_bootstrap() && !joining) {
     raft::ConfState conf;
     conf.voters = voters;
     std::sort(conf.voters.begin(), conf.voters.end());
@@ -212,7 +225,16 @@ Status Node::start() {
   }
   // Before or after the WAL's bootstrap alike (a crash between the two): the members bucket is
   // written once, from the same --initial-cluster every member was started with.
-  KEEL_RETURN_IF_ERROR(state_->members().bootstrap(initial_members));
+  if (!joining) KEEL_RETURN_IF_ERROR(state_->members().bootstrap(initial_members));
+  // The member's id is known for good now (a restart's is the log's, a joiner's the cluster's).
+  random_ = raft::SplitMix64(member_id_ ^ static_cast<uint64_t>(
+                                              std::chrono::steady_clock::now().time_since_epoch().count()));
+  const uint64_t ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count());
+  // etcd's request ids: the member's low 16 bits, then time, so ids differ across restarts.
+  request_id_base_ = ((member_id_ & 0xffff) << 48) | ((ms & ((1ull << 40) - 1)) << 8);
+
 
   Result<raft::Snapshot> snap = storage_->snapshot();
   if (!snap.ok()) return snap.status();
@@ -294,6 +316,24 @@ Status Node::start() {
   return Status::OK();
 }
 
+Status Node::check_restart_identity() {
+  const uint64_t flagged = member_id_;
+  member_id_ = storage_->metadata().member_id;
+  cluster_id_ = storage_->metadata().cluster_id;
+  if (member_id_ == flagged) return Status::OK();
+  // A member that joined at run time has an id no flag gives; the data dir is still this
+  // member's when the members it records (if any yet) give its id these peer URLs.
+  std::vector<Member> recorded = state_->members().list();
+  std::optional<Member> self = state_->members().find(member_id_);
+  auto sorted = [](std::vector<std::string> urls) {
+    std::sort(urls.begin(), urls.end());
+    return urls;
+  };
+  if (recorded.empty() || (self && sorted(self->peer_urls) == sorted(options_.peer_urls))) return Status::OK();
+  return Status::FailedPrecondition("the data in " + options_.data_dir + " belongs to member " + id_to_hex(member_id_) +
+                                    ", not " + id_to_hex(flagged) + " (these peer URLs and cluster token)");
+}
+
 Status Node::start_peer_network(const std::vector<Member>& members) {
   PeerNetworkOptions net;
   net.member_id = member_id_;
@@ -318,6 +358,12 @@ Status Node::start_peer_network(const std::vector<Member>& members) {
                        std::function<void(Result<std::string>)> reply) {
     if (!serving_) return reply(not_serving_yet());
     serve_call(from, method, std::move(body), std::move(reply));
+  };
+  net.on_introduction = [this](std::string_view question) -> Result<std::string> {
+    if (!serving_) return not_serving_yet();
+    KEEL_RETURN_IF_ERROR(decode_cluster_question(question));
+    std::shared_lock lock(state_mu_);
+    return encode_cluster_introduction(ClusterIntroduction{cluster_id_, state_->members().list()});
   };
   net.logger = options_.logger;
   net.metrics = options_.metrics != nullptr ? options_.metrics : own_metrics_.get();

@@ -60,6 +60,13 @@
 // whether the cluster knows this member as started already, and refuses if so (etcd's rule: a
 // member that lost its data is replaced, never restarted under its old id).
 //
+// Membership at run time (node_membership.cc, node_join.cc): etcd's MemberAdd, MemberRemove and
+// MemberPromote are Raft configuration changes, one at a time, MemberUpdate an entry; the members
+// (member_store.h) change as Raft's configuration does, and the peers follow them. A member added
+// this way starts with --initial-cluster-state existing: it asks its peers for the cluster's id
+// and members (a transport introduction), takes its id from them, and is caught up by the
+// leader's snapshot. A removed member is removed() 10 ticks later; keeld then exits.
+//
 // Restart: the Backend's consistent index says which entries the store holds; the WAL gives back
 // the rest, which are applied again. A failed WAL write or sync, or a failed Backend commit,
 // stops the member for good (never retried): failure() then returns the error.
@@ -133,7 +140,9 @@ struct NodeOptions {
   // --initial-cluster-state new: a first start (an empty data dir) asks its peers whether the
   // cluster already knows this member as started, and refuses to start if it does (etcd's
   // "member ... has already been bootstrapped": the member lost its data, and starting it anew
-  // under the same id could lose acknowledged writes).
+  // under the same id could lose acknowledged writes). existing: a first start joins the running
+  // cluster that initial_cluster names (node_join.cc), which must list it already (MemberAdd);
+  // the leader's snapshot then brings the log, the members and the store.
   bool initial_cluster_state_new = true;
   // etcd's --strict-reconfig-check: refuse membership changes that would leave too few started
   // or connected voters (reconfig_check.h).
@@ -306,6 +315,13 @@ class Node {
 
   explicit Node(const NodeOptions& options);
   Status start();
+  // A restart: takes the member and cluster ids from the log, and refuses a data dir that belongs
+  // to another member (FailedPrecondition).
+  Status check_restart_identity();
+  // A first start with --initial-cluster-state existing (node_join.cc): asks the peers named in
+  // `initial` for the running cluster's id and members, sets this member's ids from them, and
+  // returns the members; etcd's refusals when --initial-cluster does not name them.
+  Result<std::vector<Member>> join_cluster(const std::vector<Member>& initial);
   // Starts the peer network with `members` (this one left out) as its peers. Until the member
   // serves, peers' calls and snapshots are refused; their Raft messages wait in the inbox.
   Status start_peer_network(const std::vector<Member>& members);

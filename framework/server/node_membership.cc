@@ -1,5 +1,6 @@
 // The member's side of etcd's membership changes (node.h: change_members): the checks, the
 // Raft configuration change proposed one at a time, and the peers following the members.
+#include <memory>
 #include <optional>
 
 #include "server/errors.h"
@@ -15,6 +16,9 @@ constexpr double kLearnerReadyShare = 0.9;
 // etcd stops a removed member 10 ticks after applying its removal (stopWithDelay), so the
 // leader's last messages still reach the others.
 constexpr int kRemovalDelayTicks = 10;
+// How many times a leader's self-removal is asked again after the leadership move it started
+// failed it with "leader changed".
+constexpr int kLeaderChangeRetries = 3;
 
 // The answer of a membership entry is the members after it.
 WriteCallback members_answer(MembersCallback done) {
@@ -23,6 +27,16 @@ WriteCallback members_answer(MembersCallback done) {
     if (auto* members = std::get_if<std::vector<Member>>(&*r)) return done(std::move(*members));
     done(Status::Internal("a membership change was answered with something else than the members"));
   };
+}
+
+// Asks `node` for `change`, again (up to `retries` times) while it fails with "leader changed".
+void change_members_again(Node& node, MembershipChange change, MembersCallback done, int retries) {
+  node.change_members(change, [&node, change, done = std::move(done), retries](Result<std::vector<Member>> r) mutable {
+    if (!r.ok() && r.status() == ErrLeaderChanged() && retries > 0) {
+      return change_members_again(node, std::move(change), std::move(done), retries - 1);
+    }
+    done(std::move(r));
+  });
 }
 
 }  // namespace
@@ -56,7 +70,9 @@ void Node::change_members(MembershipChange change, MembersCallback done) {
       return move_leader(successor, now + request_timeout_,
                          [this, change = std::move(change), done = std::move(done)](Status moved) mutable {
                            if (!moved.ok()) return done(moved);
-                           change_members(std::move(change), std::move(done));
+                           // The move itself may still fail the read round or the proposal that
+                           // follow it ("leader changed"): asked again, they meet the new leader.
+                           change_members_again(*this, std::move(change), std::move(done), kLeaderChangeRetries);
                          });
     }
   }

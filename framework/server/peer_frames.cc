@@ -129,6 +129,28 @@ Result<int64_t> decode_lease_renew(std::string_view body) {
   return id;
 }
 
+std::string encode_cluster_question() { return std::string(1, static_cast<char>(kAskCluster)); }
+
+Status decode_cluster_question(std::string_view question) {
+  if (question.size() != 1 || static_cast<uint8_t>(question[0]) != kAskCluster) return malformed("introduction");
+  return Status::OK();
+}
+
+std::string encode_cluster_introduction(const ClusterIntroduction& answer) {
+  std::string out;
+  raft::PutVarint64(&out, answer.cluster_id);
+  return out + encode_members(answer.members);
+}
+
+Result<ClusterIntroduction> decode_cluster_introduction(std::string_view answer) {
+  ClusterIntroduction out;
+  if (!raft::GetVarint64(&answer, &out.cluster_id)) return malformed("cluster introduction");
+  Result<std::vector<Member>> members = decode_members(answer);
+  if (!members.ok()) return members.status();
+  out.members = std::move(members).value();
+  return out;
+}
+
 std::string encode_promote_member(uint64_t member_id) {
   std::string out;
   raft::PutVarint64(&out, member_id);

@@ -74,6 +74,18 @@ Result<int64_t> decode_renewed_ttl(std::string_view body);
 std::string encode_lease_ttl(const lease::LeaseTimeToLiveResponse& r);
 Result<lease::LeaseTimeToLiveResponse> decode_lease_ttl(std::string_view body);
 std::string encode_members(const std::vector<Member>& members);
+// An introduction (keel/transport.h: Transport::introduce): a member joining a running cluster
+// asks a peer URL for the cluster's id and members, before it knows either or its own id.
+inline constexpr uint8_t kAskCluster = 1;  // the only question
+std::string encode_cluster_question();
+Status decode_cluster_question(std::string_view question);
+struct ClusterIntroduction {
+  uint64_t cluster_id = 0;
+  std::vector<Member> members;
+};
+std::string encode_cluster_introduction(const ClusterIntroduction& answer);
+Result<ClusterIntroduction> decode_cluster_introduction(std::string_view answer);
+
 // kPromoteMember's request: the learner's id.
 std::string encode_promote_member(uint64_t member_id);
 Result<uint64_t> decode_promote_member(std::string_view body);

@@ -262,6 +262,11 @@ void PeerNetwork::on_unreachable(MemberId peer) {
   options_.on_unreachable(peer);
 }
 
+Result<std::string> PeerNetwork::on_introduction(std::string_view question) {
+  if (!options_.on_introduction) return Status::NotSupported("this member answers no introductions");
+  return options_.on_introduction(question);
+}
+
 Status PeerNetwork::on_snapshot(MemberId from, std::string_view metadata, ByteSource& data) {
   if (!options_.on_snapshot) return Status::FailedPrecondition("this member takes no snapshots");
   const auto started = std::chrono::steady_clock::now();

@@ -56,6 +56,8 @@ struct PeerNetworkOptions {
   std::function<void(uint64_t from, PeerMethod method, std::string body,
                      std::function<void(Result<std::string>)> reply)>
       on_call;
+  // A newcomer's question (keel/transport.h: introduce); absent: refused.
+  std::function<Result<std::string>(std::string_view question)> on_introduction;
   Logger* logger = nullptr;            // not owned; outlives the network
   metrics::Registry* metrics = nullptr;  // not owned; outlives the network
 };
@@ -106,6 +108,7 @@ class PeerNetwork : public TransportHandler {
   void on_message(MemberId from, std::string frame) override;
   void on_unreachable(MemberId peer) override;
   Status on_snapshot(MemberId from, std::string_view metadata, ByteSource& data) override;
+  Result<std::string> on_introduction(std::string_view question) override;
 
  private:
   struct PendingCall {

@@ -64,8 +64,9 @@ Status may_remove_member(const ClusterView& view, uint64_t id) {
 }
 
 Status may_promote_member(const ClusterView& view, uint64_t) {
+  // The learner counts among the voters after it, and as started (etcd does the same).
   size_t voters_after = 1;
-  size_t started_voters = 0;
+  size_t started_voters = 1;
   for (const Member& m : view.members) {
     if (m.is_learner) continue;
     ++voters_after;

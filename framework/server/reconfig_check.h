@@ -36,8 +36,8 @@ Status may_add_member(const ClusterView& view, const Member& member);
 // started voters stay a quorum, and, unless it is down already, while the connected voters
 // without it still form one.
 Status may_remove_member(const ClusterView& view, uint64_t id);
-// Promoting the learner `id` (etcd's IsReadyToPromoteMember): the started voters must stay a
-// quorum of the voters with it.
+// Promoting the learner `id` (etcd's IsReadyToPromoteMember): the started voters and it must be
+// a quorum of the voters with it.
 Status may_promote_member(const ClusterView& view, uint64_t id);
 
 }  // namespace keel::server

@@ -20,7 +20,7 @@ constexpr int kKeepaliveTimeoutMs = 5000;
 
 }  // namespace
 
-std::shared_ptr<grpc::Channel> make_channel(const PeerUrl& url) {
+std::shared_ptr<grpc::Channel> make_channel(const PeerUrl& url, size_t max_receive_bytes) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kFirstReconnectMs);
@@ -35,6 +35,9 @@ std::shared_ptr<grpc::Channel> make_channel(const PeerUrl& url) {
   // Peers talk directly, never through an http_proxy from the environment.
   args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
   args.SetMaxSendMessageSize(INT_MAX);
+  if (max_receive_bytes > 0) {
+    args.SetMaxReceiveMessageSize(static_cast<int>(std::min<size_t>(max_receive_bytes, INT_MAX)));
+  }
   return grpc::CreateCustomChannel(url.address(), grpc::InsecureChannelCredentials(), args);
 }
 

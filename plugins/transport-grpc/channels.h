@@ -11,14 +11,16 @@
 #include <grpcpp/channel.h>
 #include <grpcpp/server_builder.h>
 
+#include <cstddef>
 #include <memory>
 
 #include "keel/peer_url.h"
 
 namespace keel::grpc_transport {
 
-// A plaintext channel to `url`, its own TCP connection.
-std::shared_ptr<grpc::Channel> make_channel(const PeerUrl& url);
+// A plaintext channel to `url`, its own TCP connection. It takes messages of up to
+// `max_receive_bytes` (0: gRPC's default, 4 MiB: a lane or a snapshot receives only small replies).
+std::shared_ptr<grpc::Channel> make_channel(const PeerUrl& url, size_t max_receive_bytes = 0);
 
 // The server settings that go with the channels (keepalive pings it permits, one listener per
 // port), and its message size limit.

@@ -4,6 +4,7 @@
 #include <grpcpp/server_builder.h>
 
 #include <chrono>
+#include <exception>
 
 #include "channels.h"
 
@@ -14,7 +15,8 @@ GrpcTransport::GrpcTransport(const TransportOptions& options, const Settings& se
     : ctx_(options, settings, logger),
       snapshot_receivers_(settings.max_snapshots),
       service_(ctx_, snapshot_receivers_),
-      snapshot_sender_(ctx_) {}
+      snapshot_sender_(ctx_),
+      introducer_(ctx_) {}
 
 Result<std::unique_ptr<Transport>> GrpcTransport::start(const TransportOptions& options,
                                                         const Settings& settings, Logger& logger) {
@@ -146,6 +148,33 @@ void GrpcTransport::send_snapshot(MemberId to, std::string metadata,
   }
 }
 
+void GrpcTransport::introduce(const std::string& url, std::string question,
+                              std::chrono::milliseconds timeout,
+                              std::function<void(Result<std::string>)> done) {
+  try {
+    if (ctx_.stopping()) return done(Status::Cancelled("transport-grpc: stopped"));
+    Result<PeerUrl> parsed = parse_peer_url(url, "transport-grpc");
+    Status refusal;
+    if (!parsed.ok()) {
+      refusal = parsed.status();
+    } else if (introducer_.start(*parsed, std::move(question), timeout, done)) {
+      return;
+    } else {
+      refusal = Status::Cancelled("transport-grpc: stopped");
+    }
+    // On the notifier, as every other `done` runs off the caller's thread; none is left once
+    // stop() has begun, so then here.
+    auto refused = std::make_shared<std::function<void(Result<std::string>)>>(std::move(done));
+    done = nullptr;
+    if (!ctx_.notifier.post([refused, refusal] { (*refused)(refusal); })) {
+      (*refused)(Status::Cancelled("transport-grpc: stopped"));
+    }
+  } catch (const std::exception& e) {
+    ctx_.log(LogLevel::kError, std::string("introduce: ") + e.what());
+    if (done) done(Status::Internal(std::string("transport-grpc: introduce: ") + e.what()));
+  }
+}
+
 void GrpcTransport::stop() {
   std::lock_guard<std::mutex> stop_lock(stop_mu_);
   if (stopped_) return;
@@ -156,6 +185,7 @@ void GrpcTransport::stop() {
   if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now());
   snapshot_receivers_.join_all();
   snapshot_sender_.stop();
+  introducer_.stop();  // before the notifier, which runs the introductions' `done`
   std::map<MemberId, std::unique_ptr<Peer>> peers;
   {
     std::unique_lock<std::shared_mutex> lock(peers_mu_);

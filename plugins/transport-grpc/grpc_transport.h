@@ -1,6 +1,7 @@
 // GrpcTransport: keel's Transport over gRPC (README.md). One grpc::Server (callback API) serves
 // the Peer service on every listen URL; each peer gets a LaneWriter per lane; snapshots go
-// through the SnapshotSender and arrive at SnapshotReceivers run on their own worker threads.
+// through the SnapshotSender and arrive at SnapshotReceivers run on their own worker threads;
+// introductions go through the Introducer and are answered by the PeerService.
 //
 // Thread safety: every method may be called from any thread (transport.h). The peer table is
 // read under a shared lock by send() and changed under an exclusive one by add/remove_peer.
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "introducer.h"
 #include "keel/logger.h"
 #include "keel/transport.h"
 #include "lane_writer.h"
@@ -39,6 +41,10 @@ class GrpcTransport final : public Transport {
   void send(MemberId to, std::string frame, Lane lane) override;
   void send_snapshot(MemberId to, std::string metadata, std::unique_ptr<ByteSource> data,
                      std::function<void(Status)> done) override;
+  // `done` runs on the notifier thread, never on the caller's, except after stop(): then at once,
+  // with Cancelled.
+  void introduce(const std::string& url, std::string question, std::chrono::milliseconds timeout,
+                 std::function<void(Result<std::string>)> done) override;
   void stop() override;
   std::vector<std::string> listen_urls() const override { return listen_urls_; }
 
@@ -55,6 +61,7 @@ class GrpcTransport final : public Transport {
   WorkerThreads snapshot_receivers_;
   PeerService service_;
   SnapshotSender snapshot_sender_;
+  Introducer introducer_;
   std::unique_ptr<grpc::Server> server_;
   std::vector<std::string> listen_urls_;  // set by start(), then constant
 

@@ -1,6 +1,14 @@
 // The gRPC service a transport serves (keel.transport.v1.Peer, callback API): checks who each
 // call is from and for, refuses a stranger (logged at error, both ids in hex) and hands an
 // accepted call to its reactor: a FrameReceiver per lane stream, a SnapshotReceiver per snapshot.
+// An introduction is the exception: no ids are checked (its caller knows none yet), and it is
+// answered at once, on the gRPC thread that received it (on_introduction returns quickly).
+//
+// Bounds on an introduction: gRPC refuses a message over the server's max_message_bytes()
+// unread, and this service refuses a question over max_frame_bytes (RESOURCE_EXHAUSTED both); no
+// object of ours exists before the whole question is in, and none after the answer, so what a
+// silent caller holds is gRPC's stream, cut at the caller's deadline (an asker of ours always
+// sets one), by keepalive when the caller vanishes, or by stop().
 //
 // Thread safety: gRPC calls the methods from its own threads, any number at once.
 #ifndef KEEL_PLUGINS_TRANSPORT_GRPC_PEER_SERVICE_H_
@@ -24,11 +32,16 @@ class PeerService final : public pb::Peer::CallbackService {
                                                 pb::StreamEnd* reply) override;
   grpc::ServerReadReactor<pb::SnapshotChunk>* Snapshot(grpc::CallbackServerContext* call,
                                                        pb::SnapshotReply* reply) override;
+  grpc::ServerUnaryReactor* Introduce(grpc::CallbackServerContext* call, const pb::Introduction* request,
+                                      pb::IntroductionReply* reply) override;
 
  private:
   grpc::ServerReadReactor<pb::FrameBatch>* lane(grpc::CallbackServerContext* call, Lane lane);
   // OK, or the status refusing `call` (logged).
   grpc::Status admit(const grpc::CallbackServerContext* call, const char* what, CallIdentity* id);
+  // Runs the handler on `question` and fills `reply`; a status other than OK refuses the call.
+  grpc::Status answer(const grpc::CallbackServerContext& call, const std::string& question,
+                      pb::IntroductionReply* reply);
 
   TransportContext& ctx_;
   WorkerThreads& snapshot_workers_;

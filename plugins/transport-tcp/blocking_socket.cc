@@ -8,7 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -58,6 +60,67 @@ Status recv_all(int fd, char* buf, size_t n) {
     n -= *r;
   }
   return Status::OK();
+}
+
+namespace {
+
+// Waits until `fd` is ready for `events`; Unavailable once `deadline` passes first.
+Status wait_ready(int fd, short events, Deadline deadline, const char* what) {
+  for (;;) {
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return Status::Unavailable(std::string(what) + ": timed out");
+    pollfd p{fd, events, 0};
+    int n = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), INT32_MAX)));
+    if (n > 0) return Status::OK();  // ready, or an error the next call reports
+    if (n < 0 && errno != EINTR) return errno_status("poll", errno);
+  }
+}
+
+}  // namespace
+
+Status send_all(int fd, const char* data, size_t n, Deadline deadline) {
+  while (n > 0) {
+    // MSG_DONTWAIT: a blocking send would wait for room past the deadline.
+    ssize_t w = ::send(fd, data, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return errno_status("send", errno);
+      KEEL_RETURN_IF_ERROR(wait_ready(fd, POLLOUT, deadline, "send"));
+      continue;
+    }
+    data += w;
+    n -= static_cast<size_t>(w);
+  }
+  return Status::OK();
+}
+
+Status recv_all(int fd, char* buf, size_t n, Deadline deadline) {
+  while (n > 0) {
+    KEEL_RETURN_IF_ERROR(wait_ready(fd, POLLIN, deadline, "recv"));
+    ssize_t r = ::recv(fd, buf, n, MSG_DONTWAIT);
+    if (r < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+      return errno_status("recv", errno);
+    }
+    if (r == 0) return Status::Unavailable("the connection closed early");
+    buf += r;
+    n -= static_cast<size_t>(r);
+  }
+  return Status::OK();
+}
+
+void drain(int fd, std::chrono::milliseconds limit) {
+  ::shutdown(fd, SHUT_WR);
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  char sink[16 << 10];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) < 0 && errno != EINTR) return;
+    if ((p.revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+    Result<size_t> r = recv_some(fd, sink, sizeof(sink));
+    if (!r.ok() || *r == 0) return;
+  }
 }
 
 bool readable_now(int fd) {

@@ -1,5 +1,6 @@
-// Blocking socket calls for the snapshot threads, which own their socket's descriptor outright
-// (a snapshot may wait on a slow reader for long; the io_context threads never do).
+// Blocking socket calls for the snapshot (and introduction) threads, which own their socket's
+// descriptor outright (a snapshot may wait on a slow reader for long; the io_context threads never
+// do).
 //
 // A call fails with Unavailable naming what broke; a descriptor shut down by stop() makes the
 // blocked call return at once.
@@ -19,6 +20,16 @@ namespace keel::tcp {
 Status send_all(int fd, const char* data, size_t n);
 // Reads exactly `n` bytes; the peer closing first is an error.
 Status recv_all(int fd, char* buf, size_t n);
+
+// As above, failing with Unavailable once `deadline` has passed: for a party whose answer is not
+// worth waiting for beyond it (an introduction), where a slow sender must not hold a thread.
+using Deadline = std::chrono::steady_clock::time_point;
+Status send_all(int fd, const char* data, size_t n, Deadline deadline);
+Status recv_all(int fd, char* buf, size_t n, Deadline deadline);
+// Shuts down our writing side, then reads and drops what the peer still sends until it closes or
+// `limit` passes, so that an answer given before the peer finished sending is not lost to the
+// reset that closing with unread bytes would send.
+void drain(int fd, std::chrono::milliseconds limit);
 // Reads up to `n` bytes, 0 at the end of the stream.
 Result<size_t> recv_some(int fd, char* buf, size_t n);
 // True if bytes (or the end of the stream) can be read without blocking.

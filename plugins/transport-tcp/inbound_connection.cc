@@ -6,7 +6,9 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
+#include <exception>
 
+#include "introduction.h"
 #include "snapshot_stream.h"
 
 namespace keel::tcp {
@@ -22,14 +24,21 @@ constexpr size_t kReadBuffer = 64 << 10;
 }  // namespace
 
 InboundConnection::InboundConnection(TransportContext& ctx, SnapshotThreads& snapshots,
-                                     tcp::socket socket)
-    : ctx_(ctx), snapshots_(snapshots), socket_(std::move(socket)), deadline_(socket_.get_executor()) {
+                                     SnapshotThreads& introductions, tcp::socket socket)
+    : ctx_(ctx),
+      snapshots_(snapshots),
+      introductions_(introductions),
+      socket_(std::move(socket)),
+      deadline_(socket_.get_executor()) {
   error_code ec;
   tcp::endpoint remote = socket_.remote_endpoint(ec);
   remote_ = ec ? std::string("?") : remote.address().to_string() + ":" + std::to_string(remote.port());
 }
 
 std::string InboundConnection::who() const {
+  if (static_cast<ConnectionKind>(peer_.kind) == ConnectionKind::kIntroduce) {
+    return "an introduction connection (from " + remote_ + ")";  // its ids mean nothing
+  }
   return "member " + hex(peer_.sender_id) + "'s " + kind_name(static_cast<ConnectionKind>(peer_.kind)) +
          " connection (from " + remote_ + ")";
 }
@@ -64,11 +73,26 @@ void InboundConnection::on_preface() {
   if (!decode_preface(preface_, &peer_)) {
     return refuse(Answer::kBadPreface, "not a keel transport-tcp preface");
   }
-  if (peer_.version != kVersion || peer_.kind > static_cast<uint8_t>(ConnectionKind::kSnapshot)) {
+  if (peer_.version != kVersion || peer_.kind > static_cast<uint8_t>(ConnectionKind::kIntroduce)) {
     return refuse(Answer::kBadPreface, "unknown version " + std::to_string(peer_.version) +
                                            " or kind " + std::to_string(peer_.kind) +
                                            " (this member speaks version " +
                                            std::to_string(kVersion) + ")");
+  }
+  if (static_cast<ConnectionKind>(peer_.kind) == ConnectionKind::kIntroduce) {
+    // Before the id checks: a joining member asks before it knows any id (keel/transport.h).
+    TransportContext* ctx = &ctx_;
+    SnapshotThreads* threads = &introductions_;
+    return hand_to_thread(
+        introductions_,
+        [ctx, threads, remote = remote_](SnapshotThreads::Slot& slot, int fd) {
+          try {
+            answer_introduction(*ctx, *threads, slot, fd, remote);
+          } catch (const std::exception& e) {  // allocation only; the descriptor is closed by now
+            ctx->log(LogLevel::kError, std::string("an introduction from " + remote + " failed: ") + e.what());
+          }
+        },
+        "too many introductions at once");
   }
   if (peer_.cluster_id != o.cluster_id) {
     return refuse(Answer::kClusterIdMismatch,
@@ -81,7 +105,15 @@ void InboundConnection::on_preface() {
                       ", the sender meant member ID " + hex(peer_.receiver_id));
   }
   if (static_cast<ConnectionKind>(peer_.kind) == ConnectionKind::kSnapshot) {
-    return hand_to_snapshot_thread();
+    TransportContext* ctx = &ctx_;
+    SnapshotThreads* threads = &snapshots_;
+    const MemberId from = peer_.sender_id;
+    return hand_to_thread(
+        snapshots_,
+        [ctx, threads, from](SnapshotThreads::Slot& slot, int fd) {
+          receive_snapshot_stream(*ctx, *threads, slot, fd, from);
+        },
+        "too many snapshots arriving at once");
   }
   ctx_.log(LogLevel::kInfo, who() + " is up");
   answer_ = encode_answer(Answer::kOk, "");
@@ -106,28 +138,24 @@ void InboundConnection::refuse(Answer answer, const std::string& text) {
   });
 }
 
-void InboundConnection::hand_to_snapshot_thread() {
+void InboundConnection::hand_to_thread(SnapshotThreads& threads,
+                                       std::function<void(SnapshotThreads::Slot&, int fd)> serve,
+                                       const char* busy) {
   error_code ec;
   int fd = socket_.release(ec);
   if (ec) {
     ctx_.log(LogLevel::kWarn, "cannot take over " + who() + ": " + ec.message());
     return;
   }
-  TransportContext* ctx = &ctx_;
-  SnapshotThreads* threads = &snapshots_;
-  const MemberId from = peer_.sender_id;
-  if (snapshots_.start([ctx, threads, fd, from](SnapshotThreads::Slot& slot) {
-        receive_snapshot_stream(*ctx, *threads, slot, fd, from);
-      })) {
+  if (threads.start([fd, serve = std::move(serve)](SnapshotThreads::Slot& slot) { serve(slot, fd); })) {
     return;
   }
   // Too many at once (or stopping): say so on the raw descriptor; the answer is a few bytes into
   // an empty socket buffer, so this does not block.
-  const std::string text = snapshots_.stopping() ? "the receiver is stopping"
-                                                 : "too many snapshots arriving at once";
+  const std::string text = threads.stopping() ? "the receiver is stopping" : busy;
   ctx_.log(LogLevel::kWarn, "refused " + who() + ": " + text);
-  std::string busy = encode_answer(Answer::kBusy, text);
-  (void)::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  std::string answer = encode_answer(Answer::kBusy, text);
+  (void)::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   ::close(fd);
 }
 

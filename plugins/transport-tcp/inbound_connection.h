@@ -1,7 +1,8 @@
 // One connection a peer made to us: reads its preface, refuses another cluster's or another
 // member's (logging "cluster ID mismatch" / "member ID mismatch" with both ids in hex, and telling
 // the sender why), then either delivers its frames to the handler in order or, for a snapshot,
-// hands the socket to a snapshot thread.
+// hands the socket to a snapshot thread. An introduction checks no ids (its asker knows none yet)
+// and goes to an introduction thread.
 //
 // Frames are read through a 64 KiB buffer, many per read. A frame longer than max_frame_bytes is
 // never allocated: its bytes are read through the same buffer and dropped (with a warning), and
@@ -13,6 +14,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,8 +27,9 @@ namespace keel::tcp {
 
 class InboundConnection : public std::enable_shared_from_this<InboundConnection> {
  public:
-  // `socket` runs on a strand of its own.
-  InboundConnection(TransportContext& ctx, SnapshotThreads& snapshots,
+  // `socket` runs on a strand of its own; `snapshots` and `introductions` take the connections
+  // of those kinds.
+  InboundConnection(TransportContext& ctx, SnapshotThreads& snapshots, SnapshotThreads& introductions,
                     boost::asio::ip::tcp::socket socket);
   InboundConnection(const InboundConnection&) = delete;
   InboundConnection& operator=(const InboundConnection&) = delete;
@@ -38,7 +41,9 @@ class InboundConnection : public std::enable_shared_from_this<InboundConnection>
  private:
   void on_preface();
   void refuse(Answer answer, const std::string& text);
-  void hand_to_snapshot_thread();
+  // Gives the socket to a thread of `threads` running `serve`; refuses it busy if none is free.
+  void hand_to_thread(SnapshotThreads& threads, std::function<void(SnapshotThreads::Slot&, int fd)> serve,
+                      const char* busy);
   void read_more();
   void parse();
   void deliver(std::string frame);
@@ -47,6 +52,7 @@ class InboundConnection : public std::enable_shared_from_this<InboundConnection>
 
   TransportContext& ctx_;
   SnapshotThreads& snapshots_;
+  SnapshotThreads& introductions_;
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer deadline_;
   std::string remote_;

@@ -23,54 +23,9 @@ constexpr auto kConnectTimeout = 5s;
 // still writes, so its answer is not lost to a reset connection.
 constexpr auto kDrainTime = 5s;
 
-Status status_from_wire(uint8_t code, std::string message) {
-  switch (static_cast<Status::Code>(code)) {
-    case Status::Code::kOk:
-    case Status::Code::kCancelled:
-    case Status::Code::kUnknown:
-    case Status::Code::kInvalidArgument:
-    case Status::Code::kDeadlineExceeded:
-    case Status::Code::kNotFound:
-    case Status::Code::kAlreadyExists:
-    case Status::Code::kPermissionDenied:
-    case Status::Code::kResourceExhausted:
-    case Status::Code::kFailedPrecondition:
-    case Status::Code::kAborted:
-    case Status::Code::kOutOfRange:
-    case Status::Code::kNotSupported:
-    case Status::Code::kInternal:
-    case Status::Code::kUnavailable:
-    case Status::Code::kCorruption:
-    case Status::Code::kUnauthenticated:
-    case Status::Code::kIOError:
-      if (code == 0) return Status::OK();
-      return Status(static_cast<Status::Code>(code), std::move(message));
-  }
-  return Status::Unknown("code " + std::to_string(code) + ": " + message);
-}
-
-// The descriptor of one snapshot connection, forgotten by the thread's slot and closed at the end.
-class OwnedFd {
- public:
-  OwnedFd(SnapshotThreads& threads, SnapshotThreads::Slot& slot, int fd)
-      : threads_(threads), slot_(slot), fd_(fd) {}
-  ~OwnedFd() {
-    threads_.forget(slot_);
-    ::close(fd_);
-  }
-  OwnedFd(const OwnedFd&) = delete;
-  OwnedFd& operator=(const OwnedFd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  SnapshotThreads& threads_;
-  SnapshotThreads::Slot& slot_;
-  int fd_;
-};
-
 // Reads the receiver's final answer: u8 code, u32 length, message.
 Status read_snapshot_answer(int fd, MemberId to) {
-  char head[5];
+  char head[kStatusAnswerHeaderBytes];
   Status s = recv_all(fd, head, sizeof(head));
   if (s.ok()) {
     uint32_t len = get_u32(head + 1);
@@ -215,19 +170,6 @@ class SocketSource : public ByteSource {
   Status error_;
 };
 
-void drain(int fd) {
-  ::shutdown(fd, SHUT_WR);
-  const auto deadline = std::chrono::steady_clock::now() + kDrainTime;
-  char sink[16 << 10];
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 100) < 0) return;
-    if ((p.revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-    Result<size_t> r = recv_some(fd, sink, sizeof(sink));
-    if (!r.ok() || *r == 0) return;
-  }
-}
-
 }  // namespace
 
 Status send_snapshot_stream(TransportContext& ctx, SnapshotThreads& threads,
@@ -306,13 +248,10 @@ void receive_snapshot_stream(TransportContext& ctx, SnapshotThreads& threads,
   ctx.log(answer.ok() ? LogLevel::kInfo : LogLevel::kWarn,
           "snapshot from " + who + " (" + std::to_string(source.bytes()) + " bytes): " +
               answer.to_string());
-  std::string reply(5, '\0');
-  std::string message = answer.message().substr(0, kMaxSnapshotAnswerText);
-  reply[0] = static_cast<char>(answer.code());
-  put_u32(reply.data() + 1, static_cast<uint32_t>(message.size()));
-  reply += message;
+  std::string reply = encode_status_answer(
+      answer.code(), std::string_view(answer.message()).substr(0, kMaxSnapshotAnswerText));
   if (!send_all(fd, reply.data(), reply.size()).ok()) return;
-  if (!source.ended()) drain(fd);
+  if (!source.ended()) drain(fd, kDrainTime);
 }
 
 }  // namespace keel::tcp

@@ -1,7 +1,8 @@
 // The threads that carry snapshots, one per snapshot in flight and at most a fixed number. A
 // snapshot waits on a slow party (the sender's source, the receiver's handler) for as long as it
 // takes, so it gets its own thread and a blocking socket instead of an io_context thread, and the
-// messages keep flowing beside it.
+// messages keep flowing beside it. Introductions (introduction.h) run on sets of their own, so
+// neither kind can take the other's threads.
 //
 // stop_all() shuts down every descriptor a thread has adopted, which makes its blocked socket call
 // return at once, then joins them all.
@@ -16,6 +17,8 @@
 #include <list>
 #include <mutex>
 #include <thread>
+
+#include <unistd.h>
 
 #include "blocking_socket.h"
 
@@ -55,6 +58,26 @@ class SnapshotThreads {
   std::mutex mu_;
   std::list<Slot> slots_;  // a list: a Slot stays where it is while its thread runs
   std::atomic<bool> stopping_{false};
+};
+
+// A descriptor a thread of `threads` adopted: forgotten by its slot (so stop_all() no longer
+// shuts it down) and closed when this goes.
+class OwnedFd {
+ public:
+  OwnedFd(SnapshotThreads& threads, SnapshotThreads::Slot& slot, int fd)
+      : threads_(threads), slot_(slot), fd_(fd) {}
+  ~OwnedFd() {
+    threads_.forget(slot_);
+    ::close(fd_);
+  }
+  OwnedFd(const OwnedFd&) = delete;
+  OwnedFd& operator=(const OwnedFd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  SnapshotThreads& threads_;
+  SnapshotThreads::Slot& slot_;
+  int fd_;
 };
 
 }  // namespace keel::tcp

@@ -1,8 +1,10 @@
 #include "tcp_transport.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <exception>
 
+#include "introduction.h"
 #include "snapshot_stream.h"
 
 namespace keel::tcp {
@@ -14,7 +16,9 @@ TcpTransport::TcpTransport(const TransportOptions& options, Logger& logger, cons
     : ctx_(options, logger),
       settings_(settings),
       inbound_snapshots_(settings.max_inbound_snapshots),
-      outbound_snapshots_(kMaxOutboundSnapshots) {}
+      outbound_snapshots_(kMaxOutboundSnapshots),
+      inbound_introductions_(kMaxInboundIntroductions),
+      outbound_introductions_(kMaxOutboundIntroductions) {}
 
 TcpTransport::~TcpTransport() { stop(); }
 
@@ -56,7 +60,8 @@ Status TcpTransport::listen() {
 }
 
 void TcpTransport::accept(tcp::socket socket) {
-  auto c = std::make_shared<InboundConnection>(ctx_, inbound_snapshots_, std::move(socket));
+  auto c = std::make_shared<InboundConnection>(ctx_, inbound_snapshots_, inbound_introductions_,
+                                              std::move(socket));
   {
     std::lock_guard<std::mutex> lock(mu_);
     std::erase_if(inbound_, [](const std::weak_ptr<InboundConnection>& w) { return w.expired(); });
@@ -135,7 +140,7 @@ void TcpTransport::send(MemberId to, std::string frame, Lane lane) {
   }
 }
 
-void TcpTransport::finish_snapshot(std::function<void(Status)> done, Status status) {
+void TcpTransport::finish_later(std::function<void(Status)> done, Status status) {
   uint64_t id = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -170,8 +175,8 @@ void TcpTransport::send_snapshot(MemberId to, std::string metadata, std::unique_
   try {
     auto job = std::make_shared<Job>(Job{std::move(metadata), std::move(data), std::move(done), {}});
     if (!job->data) {
-      return finish_snapshot(std::move(job->done),
-                             Status::InvalidArgument("transport-tcp: a snapshot needs a source"));
+      return finish_later(std::move(job->done),
+                          Status::InvalidArgument("transport-tcp: a snapshot needs a source"));
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -187,8 +192,8 @@ void TcpTransport::send_snapshot(MemberId to, std::string metadata, std::unique_
     if (job->urls.empty()) {
       ctx_.report_unreachable(to);
       job->data.reset();
-      return finish_snapshot(std::move(job->done),
-                             Status::Unavailable("transport-tcp: no peer " + hex(to)));
+      return finish_later(std::move(job->done),
+                          Status::Unavailable("transport-tcp: no peer " + hex(to)));
     }
     TransportContext* ctx = &ctx_;
     SnapshotThreads* threads = &outbound_snapshots_;
@@ -201,11 +206,65 @@ void TcpTransport::send_snapshot(MemberId to, std::string metadata, std::unique_
     if (!started) {
       job->data.reset();
       if (outbound_snapshots_.stopping()) return job->done(Status::Cancelled("transport-tcp is stopped"));
-      return finish_snapshot(std::move(job->done),
-                             Status::ResourceExhausted("transport-tcp: too many snapshots in flight"));
+      return finish_later(std::move(job->done),
+                          Status::ResourceExhausted("transport-tcp: too many snapshots in flight"));
     }
   } catch (const std::exception& e) {
     ctx_.log(LogLevel::kError, std::string("send_snapshot: ") + e.what());
+  }
+}
+
+void TcpTransport::introduce(const std::string& url, std::string question,
+                             std::chrono::milliseconds timeout,
+                             std::function<void(Result<std::string>)> done) {
+  struct Job {
+    PeerUrl url;
+    std::string question;
+    std::chrono::milliseconds timeout;
+    std::function<void(Result<std::string>)> done;
+  };
+  // Whoever takes `done` out of here calls it: one of the paths below, or the catch.
+  auto take = [&done] {
+    std::function<void(Result<std::string>)> f = std::move(done);
+    done = nullptr;
+    return f;
+  };
+  try {
+    if (ctx_.stopped.load(std::memory_order_acquire)) {
+      return take()(Status::Cancelled("transport-tcp is stopped"));
+    }
+    // finish_later() holds a Status callback; every status it is given is an error.
+    auto later = [](std::function<void(Result<std::string>)> f) {
+      return [f = std::move(f)](Status s) { f(std::move(s)); };
+    };
+    Result<PeerUrl> parsed = parse_peer_url(url, "transport-tcp");
+    if (!parsed.ok()) return finish_later(later(take()), parsed.status());
+    if (question.size() > UINT32_MAX) {
+      return finish_later(later(take()),
+                          Status::InvalidArgument("transport-tcp: a question of " +
+                                                  std::to_string(question.size()) +
+                                                  " bytes does not fit a frame"));
+    }
+    auto job = std::make_shared<Job>(Job{std::move(parsed).value(), std::move(question), timeout, take()});
+    TransportContext* ctx = &ctx_;
+    SnapshotThreads* threads = &outbound_introductions_;
+    bool started = outbound_introductions_.start([ctx, threads, job](SnapshotThreads::Slot& slot) {
+      Result<std::string> r = status_from_exceptions("transport-tcp", "introduce", [&] {
+        return ask_introduction(*ctx, *threads, slot, job->url, job->question, job->timeout);
+      });
+      std::function<void(Result<std::string>)> f = std::move(job->done);
+      f(std::move(r));
+    });
+    if (!started) {
+      if (outbound_introductions_.stopping()) {
+        return job->done(Status::Cancelled("transport-tcp is stopped"));
+      }
+      return finish_later(later(std::move(job->done)),
+                          Status::ResourceExhausted("transport-tcp: too many introductions in flight"));
+    }
+  } catch (const std::exception& e) {
+    ctx_.log(LogLevel::kError, std::string("introduce: ") + e.what());
+    if (done) take()(Status::Internal(std::string("transport-tcp: introduce: ") + e.what()));
   }
 }
 
@@ -219,6 +278,8 @@ void TcpTransport::stop() {
   // Snapshots first: their blocked socket calls fail at once, senders' `done` gets Cancelled.
   inbound_snapshots_.stop_all();
   outbound_snapshots_.stop_all();
+  inbound_introductions_.stop_all();
+  outbound_introductions_.stop_all();  // each asker's `done` has run (Cancelled if cut)
   work_.reset();
   ctx_.io.stop();
   for (std::thread& t : io_threads_) t.join();

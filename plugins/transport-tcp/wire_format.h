@@ -1,22 +1,34 @@
-// transport-tcp's wire format: the connection preface, the receiver's answer, message frames and
-// the snapshot stream. Every integer is little-endian. README.md describes the same in prose.
+// transport-tcp's wire format: the connection preface, the receiver's answer, message frames, the
+// snapshot stream and introductions. Every integer is little-endian. README.md describes the same
+// in prose.
 //
 //   preface (sender -> receiver, 32 bytes):
-//     "KTCP" | u8 version (1) | u8 kind (0 control, 1 bulk, 2 snapshot) | u16 zero |
-//     u64 cluster id | u64 sender member id | u64 receiver member id (the one it means to reach)
+//     "KTCP" | u8 version (1) | u8 kind (0 control, 1 bulk, 2 snapshot, 3 introduction) |
+//     u16 zero | u64 cluster id | u64 sender member id | u64 receiver member id (the one it means
+//     to reach)
 //   answer (receiver -> sender): u8 code (Answer) | u16 length | that many bytes of text
 //   control / bulk connections, after an OK answer: frames u32 length | bytes, one way only
 //   snapshot connections, after an OK answer:
 //     u32 length | metadata, then chunks u32 length (1..kMaxChunkBytes) | bytes, then u32 0 (end)
 //     or u32 0xFFFFFFFF (the sender gave up: the receiver's reader gets an error);
-//     the receiver answers u8 keel::Status::Code | u32 length | message (the handler's Status).
+//     the receiver answers with a status answer: the handler's Status, its message as the bytes.
+//   introduction connections: the asker knows no ids yet (keel/transport.h), so it writes zeros
+//     and the receiver checks none. After an OK answer: u32 length | question, one frame; the
+//     receiver answers with a status answer (its message when the code is not OK, the answer
+//     itself when it is) and closes. A question over the receiver's max_frame_bytes is answered
+//     ResourceExhausted unread.
+//   status answer: u8 keel::Status::Code | u32 length | that many bytes.
 #ifndef KEEL_PLUGINS_TRANSPORT_TCP_WIRE_FORMAT_H_
 #define KEEL_PLUGINS_TRANSPORT_TCP_WIRE_FORMAT_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
+
+#include "keel/status.h"
 
 namespace keel::tcp {
 
@@ -30,16 +42,23 @@ inline constexpr size_t kChunkBytes = 64 << 10;        // what a sender puts in 
 inline constexpr uint32_t kMaxChunkBytes = 1u << 20;   // what a receiver accepts in one
 inline constexpr uint32_t kEndOfSnapshot = 0;
 inline constexpr uint32_t kSnapshotAborted = 0xFFFFFFFFu;
-inline constexpr size_t kMaxSnapshotAnswerText = 64 << 10;
+inline constexpr size_t kMaxSnapshotAnswerText = 64 << 10;  // also an introduction's refusal
+inline constexpr size_t kStatusAnswerHeaderBytes = 5;
+// What a receiver gives one introduction, from its preface to the last byte of its answer, and how
+// many it serves at once (more are answered busy): nobody's ids are checked, so strangers must not
+// hold its threads for long, nor many of them.
+inline constexpr std::chrono::seconds kIntroductionDeadline{10};
+inline constexpr size_t kMaxInboundIntroductions = 8;
 
 // What a connection carries, named in its preface.
-enum class ConnectionKind : uint8_t { kControl = 0, kBulk = 1, kSnapshot = 2 };
+enum class ConnectionKind : uint8_t { kControl = 0, kBulk = 1, kSnapshot = 2, kIntroduce = 3 };
 
 inline const char* kind_name(ConnectionKind kind) {
   switch (kind) {
     case ConnectionKind::kControl: return "control";
     case ConnectionKind::kBulk: return "bulk";
     case ConnectionKind::kSnapshot: return "snapshot";
+    case ConnectionKind::kIntroduce: return "introduction";
   }
   return "unknown";
 }
@@ -50,7 +69,7 @@ enum class Answer : uint8_t {
   kClusterIdMismatch = 1,
   kMemberIdMismatch = 2,
   kBadPreface = 3,   // not our magic, or a version or kind this receiver does not know
-  kBusy = 4,         // too many snapshots arriving at once
+  kBusy = 4,         // too many snapshots (or introductions) arriving at once
 };
 
 inline void put_u16(char* p, uint16_t v) {
@@ -114,6 +133,43 @@ inline std::string encode_answer(Answer code, std::string text) {
   out[0] = static_cast<char>(code);
   put_u16(out.data() + 1, static_cast<uint16_t>(text.size()));
   return out + text;
+}
+
+// A status answer's bytes: `code`, u32 length, `bytes`.
+inline std::string encode_status_answer(Status::Code code, std::string_view bytes) {
+  std::string out(kStatusAnswerHeaderBytes, '\0');
+  out[0] = static_cast<char>(code);
+  put_u32(out.data() + 1, static_cast<uint32_t>(bytes.size()));
+  out.append(bytes);
+  return out;
+}
+
+// The Status a status answer's code and message stand for; a code this build does not know is
+// kept in an Unknown status's message rather than cast into the enum.
+inline Status status_from_wire(uint8_t code, std::string message) {
+  switch (static_cast<Status::Code>(code)) {
+    case Status::Code::kOk:
+      return Status::OK();
+    case Status::Code::kCancelled:
+    case Status::Code::kUnknown:
+    case Status::Code::kInvalidArgument:
+    case Status::Code::kDeadlineExceeded:
+    case Status::Code::kNotFound:
+    case Status::Code::kAlreadyExists:
+    case Status::Code::kPermissionDenied:
+    case Status::Code::kResourceExhausted:
+    case Status::Code::kFailedPrecondition:
+    case Status::Code::kAborted:
+    case Status::Code::kOutOfRange:
+    case Status::Code::kNotSupported:
+    case Status::Code::kInternal:
+    case Status::Code::kUnavailable:
+    case Status::Code::kCorruption:
+    case Status::Code::kUnauthenticated:
+    case Status::Code::kIOError:
+      return Status(static_cast<Status::Code>(code), std::move(message));
+  }
+  return Status::Unknown("code " + std::to_string(code) + ": " + message);
 }
 
 // Member and cluster ids are written in hex in every message, as etcd does.

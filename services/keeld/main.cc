@@ -23,7 +23,6 @@
 #include "server/node.h"
 #include "keel/plugin.h"
 #include "plugin_host/plugin_host.h"
-#include "wal/wal_storage.h"
 #include "spdlog_logger.h"
 
 namespace keel {
@@ -58,7 +57,8 @@ void row(const std::string& label, const std::string& value) {
 }
 
 // The engines of a member, made by their plugins' factories. The transport is left out when the
-// member is alone in its cluster and the plugin cannot be had: it would carry no message.
+// member is alone in its cluster and the plugin cannot be had: it then carries no message, and
+// the member cannot grow by MemberAdd.
 struct Engines {
   std::unique_ptr<BackendPlugin> backend;
   std::string backend_name;
@@ -181,16 +181,6 @@ bool plain_http(const std::vector<config::Url>& urls, const char* flag, const ch
 }
 
 int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& logger) {
-  // A restart reads its cluster from its WAL, whatever the flags say (as etcd); a first start with
-  // "existing" would join a running cluster, which needs run-time membership.
-  wal::WalOptions wal_options;
-  wal_options.wal_dir = c.wal_dir;
-  Result<bool> have_log = wal::WalStorage::exists(wal::posix_file_system(), c.data_dir + "/member", wal_options);
-  if (!c.initial_cluster_state_new && c.initial_cluster.size() > 1 && !(have_log.ok() && *have_log)) {
-    std::cerr << "keeld: cannot start: --initial-cluster-state existing (joining a running cluster) "
-                 "comes with run-time membership, which is not built yet\n";
-    return 2;
-  }
   if (!plain_http(c.listen_client_urls, "--listen-client-urls", "client") ||
       !plain_http(c.listen_peer_urls, "--listen-peer-urls", "peer") ||
       !plain_http(c.listen_metrics_urls, "--listen-metrics-urls", "metrics")) {
@@ -223,7 +213,8 @@ int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& 
   options.listen_peer_urls = url_texts(c.listen_peer_urls);
   // A member alone keeps its peer port closed: nothing would reach it there until run-time
   // membership can add a member.
-  if (c.initial_cluster.size() > 1) options.transport = engines.transport.get();
+  // A member alone listens on its peer URL too (as etcd), so it can grow by MemberAdd.
+  options.transport = engines.transport.get();
   options.heartbeat_interval = std::chrono::milliseconds(c.heartbeat_interval_ms);
   options.election_timeout = std::chrono::milliseconds(c.election_timeout_ms);
   options.pre_vote = c.pre_vote;

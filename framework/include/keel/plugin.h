@@ -43,7 +43,7 @@
 namespace keel {
 
 // 2: WatchHub::stats(). 3: Transport lanes, queue bytes, listen_urls().
-inline constexpr uint32_t kAbiVersion = 3;
+inline constexpr uint32_t kAbiVersion = 4;
 
 enum class PluginKind : uint32_t {
   kBackend = 1,

@@ -18,6 +18,10 @@
 //   reach. The receiver refuses a connection from another cluster or meant for another member,
 //   and both sides log it ("cluster ID mismatch" / "member ID mismatch"); the sender then reports
 //   the peer unreachable and drops what it queued.
+// - The one exception is an introduction (introduce()): a member joining a running cluster knows
+//   its peers' URLs but neither the cluster's id nor its own yet, so it asks a question of a URL,
+//   not of a member, and no ids are checked; the receiver's handler answers it
+//   (TransportHandler::on_introduction) and nothing else travels on that connection or call.
 // - A snapshot travels as a stream with back-pressure (the reader's pace), beside the messages,
 //   never holding them up; its end is reported to the sender through the completion callback.
 // - Where TLS is configured, both sides check the peer's certificate against the trusted CA (and
@@ -31,6 +35,7 @@
 #ifndef KEEL_TRANSPORT_H_
 #define KEEL_TRANSPORT_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -72,6 +77,12 @@ class TransportHandler {
   // A snapshot from `from`: `metadata` as the sender passed it, `data` the stream, read until its
   // end on the calling transport thread. Return OK once it is stored; an error tells the sender.
   virtual Status on_snapshot(MemberId from, std::string_view metadata, ByteSource& data) = 0;
+  // A newcomer's question (Transport::introduce), from a sender whose ids are not known: the
+  // answer, or the refusal the asker gets (code and message). Must return quickly.
+  virtual Result<std::string> on_introduction(std::string_view question) {
+    (void)question;
+    return Status::NotSupported("this member answers no introductions");
+  }
 };
 
 struct TransportOptions {
@@ -103,9 +114,19 @@ class Transport {
   // thread, with the receiver's answer or the failure. `data` is read from transport threads.
   virtual void send_snapshot(MemberId to, std::string metadata, std::unique_ptr<ByteSource> data,
                              std::function<void(Status)> done) = 0;
-  // Stops listening and sending; pending frames are dropped, pending snapshots fail with
-  // Cancelled (their `done` is called before stop() returns). Idempotent; also done by the
-  // destructor.
+  // Asks whoever listens at `url` (a peer URL, as add_peer takes) `question`, without ids: for a
+  // member that does not know the cluster's id or its own yet (see the contract above). `done` is
+  // called once, from a transport thread, with the receiver's answer, its handler's refusal
+  // (code and message as returned), or Unavailable when nothing at `url` answers within
+  // `timeout`; InvalidArgument for a URL the transport cannot use. Never blocks. Works whatever
+  // the ids this transport was started with (0 for both is fine).
+  virtual void introduce(const std::string& url, std::string question, std::chrono::milliseconds timeout,
+                         std::function<void(Result<std::string>)> done) = 0;
+  // Stops listening and sending; pending frames are dropped, pending snapshots and introductions
+  // fail with Cancelled (their `done` is called before stop() returns; an introduction that gave
+  // up first may say Unavailable). A snapshot or introduction asked after stop() gets Cancelled
+  // at once, on the caller's thread. Idempotent; also done by the destructor. Not to be called
+  // from a handler method nor from a `done`.
   virtual void stop() = 0;
   // The addresses it listens on, as URLs ("http://127.0.0.1:40123"): a listen URL with port 0
   // gets a free port, and this says which.

@@ -2,7 +2,8 @@
 // from another cluster or meant for another member is refused with the status the README names
 // before anything reaches the handler; a well-formed one is accepted and its frames arrive; a
 // message over the receiver's limit cuts the stream and a new one works; a snapshot's reply
-// carries the handler's Status.
+// carries the handler's Status; an introduction needs no metadata and its reply carries the
+// handler's answer or refusal.
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
@@ -61,6 +62,10 @@ class Handler : public TransportHandler {
       total += *n;
     }
     return Status::AlreadyExists(std::string(metadata) + " " + std::to_string(total));
+  }
+  Result<std::string> on_introduction(std::string_view question) override {
+    if (question == "refuse") return Status::PermissionDenied("not to you");
+    return "re:" + std::string(question);
   }
   bool wait_frames(size_t n) {
     std::unique_lock<std::mutex> lock(mu_);
@@ -213,6 +218,33 @@ TEST_F(PeerServiceTest, ASnapshotWithoutItsLastChunkFailsTheRead) {
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(reply.code(), static_cast<uint32_t>(Status::Code::kUnavailable)) << reply.message();
   EXPECT_NE(reply.message().find("was cut"), std::string::npos) << reply.message();
+}
+
+// No metadata at all: the answer in the reply (code 0), or the handler's refusal as its code and
+// message; a question over max_frame_bytes (64 KiB here) is RESOURCE_EXHAUSTED.
+TEST_F(PeerServiceTest, AnIntroductionNeedsNoMetadataAndCarriesTheHandlersAnswer) {
+  auto introduce = [&](const std::string& question, pb::IntroductionReply* reply) {
+    grpc::ClientContext call;
+    call.set_deadline(std::chrono::system_clock::now() + kWait);
+    pb::Introduction request;
+    request.set_question(question);
+    return stub_->Introduce(&call, request, reply);
+  };
+  pb::IntroductionReply reply;
+  grpc::Status s = introduce("hello", &reply);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(reply.code(), 0u);
+  EXPECT_EQ(reply.answer(), "re:hello");
+  reply.Clear();
+  s = introduce("refuse", &reply);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(reply.code(), static_cast<uint32_t>(Status::Code::kPermissionDenied));
+  EXPECT_EQ(reply.message(), "not to you");
+  EXPECT_EQ(reply.answer(), "");
+  s = introduce(std::string((64 << 10) + 1, 'q'), &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_TRUE(logger_.has("max_frame_bytes"));
+  EXPECT_EQ(handler_.count(), 0u);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -130,6 +131,21 @@ class RecordingHandler : public TransportHandler {
     std::lock_guard<std::mutex> lock(mu_);
     snapshot_answer_ = std::move(s);
   }
+  // Introductions: answered "re:" and the question, or refused with `s` once set.
+  Result<std::string> on_introduction(std::string_view question) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    questions_.emplace_back(question);
+    if (!introduction_refusal_.ok()) return introduction_refusal_;
+    return "re:" + std::string(question);
+  }
+  void set_introduction_refusal(Status s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    introduction_refusal_ = std::move(s);
+  }
+  std::vector<std::string> questions() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return questions_;
+  }
 
  private:
   std::mutex mu_;
@@ -138,6 +154,8 @@ class RecordingHandler : public TransportHandler {
   std::vector<MemberId> unreachable_;
   std::vector<Snapshot> snapshots_;
   Status snapshot_answer_;
+  std::vector<std::string> questions_;
+  Status introduction_refusal_;
 };
 
 // A blocking socket with a receive timeout, so a test that waits in vain fails instead of hanging.
@@ -178,6 +196,17 @@ class RawSocket {
     }
     out.resize(got);
     return out;
+  }
+  // A status answer (snapshots, introductions): its code and bytes; code -1 if none came.
+  std::pair<int, std::string> read_status_answer() {
+    std::string head = read(kStatusAnswerHeaderBytes);
+    if (head.size() != kStatusAnswerHeaderBytes) return {-1, "no answer"};
+    return {static_cast<uint8_t>(head[0]), read(get_u32(head.data() + 1))};
+  }
+  // True if the peer closed (rather than the wait running out or the connection breaking).
+  bool closed_by_peer() {
+    char c;
+    return ::recv(fd_, &c, 1, 0) == 0;
   }
   // The receiver's answer to a preface: its code and text.
   std::pair<int, std::string> read_answer() {
@@ -577,6 +606,144 @@ TEST_F(TcpWireTest, ASnapshotTheSenderAbandonsIsAnErrorForTheReader) {
   EXPECT_EQ(got[1].data, "only ten b");
   EXPECT_FALSE(got[1].read_status.ok());
   EXPECT_EQ(got[1].read_status.code(), Status::Code::kUnavailable) << got[1].read_status.to_string();
+}
+
+// An introduction's asker knows no ids: whatever its preface says (here another cluster, meant
+// for another member) is not checked. The question is one frame; the answer comes back as a
+// status answer carrying the handler's answer, and the receiver closes.
+TEST_F(TcpWireTest, AnIntroductionIgnoresThePrefaceIdsAndIsAnswered) {
+  start();
+  RawSocket s;
+  ASSERT_TRUE(s.connect(port_));
+  ASSERT_TRUE(s.write(preface(ConnectionKind::kIntroduce, 0xdead, 0x5, 0xbeef)));
+  auto [code, text] = s.read_answer();
+  ASSERT_EQ(code, static_cast<int>(Answer::kOk)) << text;
+  ASSERT_TRUE(s.write(frame("who leads?")));
+  auto [status, answer] = s.read_status_answer();
+  EXPECT_EQ(status, static_cast<int>(Status::Code::kOk));
+  EXPECT_EQ(answer, "re:who leads?");
+  EXPECT_TRUE(s.closed_by_peer());
+  EXPECT_EQ(handler_.questions(), std::vector<std::string>{"who leads?"});
+  EXPECT_TRUE(handler_.messages().empty());
+
+  // A refusal: its code and message.
+  handler_.set_introduction_refusal(Status::FailedPrecondition("still joining"));
+  RawSocket r;
+  ASSERT_TRUE(r.connect(port_));
+  ASSERT_TRUE(r.write(preface(ConnectionKind::kIntroduce, 0, 0, 0) + frame("")));
+  ASSERT_EQ(r.read_answer().first, static_cast<int>(Answer::kOk));
+  auto [refused, message] = r.read_status_answer();
+  EXPECT_EQ(refused, static_cast<int>(Status::Code::kFailedPrecondition));
+  EXPECT_EQ(message, "still joining");
+}
+
+// A question whose header claims 4 GiB is refused with ResourceExhausted, never allocated, and
+// the handler never hears it; the next asker is answered.
+TEST_F(TcpWireTest, AQuestionOverTheLimitIsRefusedUnread) {
+  start(/*max_frame_bytes=*/1024);
+  const uint64_t before = resident_bytes();
+  {
+    RawSocket s;
+    ASSERT_TRUE(s.connect(port_));
+    ASSERT_TRUE(s.write(preface(ConnectionKind::kIntroduce, 0, 0, 0) + u32(0xFFFFFFFFu) + "a few bytes"));
+    ASSERT_EQ(s.read_answer().first, static_cast<int>(Answer::kOk));
+    auto [code, message] = s.read_status_answer();
+    EXPECT_EQ(code, static_cast<int>(Status::Code::kResourceExhausted)) << message;
+    EXPECT_THAT(message, HasSubstr("4294967295 bytes is over max_frame_bytes (1024)"));
+  }
+  const uint64_t after = resident_bytes();
+  ASSERT_GT(before, 0u) << "/proc/self/statm unreadable";
+  EXPECT_LT(after > before ? after - before : 0, uint64_t{256} << 20);
+  RawSocket next;
+  ASSERT_TRUE(next.connect(port_));
+  ASSERT_TRUE(next.write(preface(ConnectionKind::kIntroduce, 0, 0, 0) + frame(std::string(1024, 'q'))));
+  ASSERT_EQ(next.read_answer().first, static_cast<int>(Answer::kOk));
+  auto [code, answer] = next.read_status_answer();
+  EXPECT_EQ(code, static_cast<int>(Status::Code::kOk)) << answer;
+  EXPECT_EQ(answer, "re:" + std::string(1024, 'q'));
+  EXPECT_EQ(handler_.questions(), std::vector<std::string>{std::string(1024, 'q')});
+}
+
+// The asker writes kind 3 with zeros for every id (whatever it was started with), waits for the
+// OK, writes its question as one frame and takes the status answer: an answer, or a refusal.
+TEST_F(TcpWireTest, TheAskerSpeaksTheDocumentedIntroduction) {
+  start();
+  RawListener peer;
+  struct Got {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<Result<std::string>> results;
+    bool wait(size_t n) {
+      std::unique_lock<std::mutex> lock(mu);
+      return cv.wait_for(lock, kWait, [&] { return results.size() >= n; });
+    }
+  };
+  auto got = std::make_shared<Got>();
+  auto done = [got](Result<std::string> r) {
+    std::lock_guard<std::mutex> lock(got->mu);
+    got->results.push_back(std::move(r));
+    got->cv.notify_all();
+  };
+  const std::pair<Status::Code, std::string> replies[] = {{Status::Code::kOk, "the answer"},
+                                                          {Status::Code::kNotFound, "no such thing"}};
+  for (const auto& [reply_code, reply] : replies) {
+    transport_->introduce(peer.url(), "q?", std::chrono::seconds(60), done);
+    auto c = peer.accept();
+    ASSERT_TRUE(c);
+    std::string p = c->read(kPrefaceBytes);
+    ASSERT_EQ(p.size(), kPrefaceBytes);
+    Preface sent;
+    ASSERT_TRUE(decode_preface(p.data(), &sent));
+    EXPECT_EQ(sent.version, kVersion);
+    EXPECT_EQ(sent.kind, static_cast<uint8_t>(ConnectionKind::kIntroduce));
+    EXPECT_EQ(sent.cluster_id, 0u);
+    EXPECT_EQ(sent.sender_id, 0u);
+    EXPECT_EQ(sent.receiver_id, 0u);
+    ASSERT_TRUE(c->write(encode_answer(Answer::kOk, "")));
+    EXPECT_EQ(c->read(4 + 2), frame("q?"));
+    ASSERT_TRUE(c->write(encode_status_answer(reply_code, reply)));
+  }
+  ASSERT_TRUE(got->wait(2));
+  std::lock_guard<std::mutex> lock(got->mu);
+  ASSERT_TRUE(got->results[0].ok()) << got->results[0].status().to_string();
+  EXPECT_EQ(*got->results[0], "the answer");
+  ASSERT_FALSE(got->results[1].ok());
+  EXPECT_EQ(got->results[1].status(), Status::NotFound("no such thing"));
+}
+
+// An asker that never asks is cut at the receiver's deadline, and the thread it held is let go.
+TEST_F(TcpWireTest, AnIntroductionThatNeverAsksIsClosedAtTheDeadline) {
+  static_assert(kWait > kIntroductionDeadline, "the wait must outlast the receiver's deadline");
+  start();
+  RawSocket s;
+  ASSERT_TRUE(s.connect(port_));
+  ASSERT_TRUE(s.write(preface(ConnectionKind::kIntroduce, 0, 0, 0)));
+  ASSERT_EQ(s.read_answer().first, static_cast<int>(Answer::kOk));
+  EXPECT_TRUE(s.closed_by_peer()) << "still open after the socket's " << kWait.count() << " s wait";
+  EXPECT_TRUE(logger_.wait_for(LogLevel::kWarn, {"introduction", "timed out"}));
+  EXPECT_TRUE(handler_.questions().empty());
+}
+
+// Introductions that never ask take at most kMaxInboundIntroductions threads: the next one is
+// answered busy. stop() cuts the waiting ones at once.
+TEST_F(TcpWireTest, SilentIntroductionsAreBoundedAndCutByStop) {
+  start();
+  std::vector<std::unique_ptr<RawSocket>> silent;
+  for (size_t i = 0; i < kMaxInboundIntroductions; ++i) {
+    silent.push_back(std::make_unique<RawSocket>());
+    ASSERT_TRUE(silent.back()->connect(port_));
+    ASSERT_TRUE(silent.back()->write(preface(ConnectionKind::kIntroduce, 0, 0, 0)));
+    ASSERT_EQ(silent.back()->read_answer().first, static_cast<int>(Answer::kOk)) << i;
+  }
+  RawSocket one_more;
+  ASSERT_TRUE(one_more.connect(port_));
+  ASSERT_TRUE(one_more.write(preface(ConnectionKind::kIntroduce, 0, 0, 0)));
+  auto [code, text] = one_more.read_answer();
+  EXPECT_EQ(code, static_cast<int>(Answer::kBusy)) << text;
+  // Well inside the receiver's deadline: only stop() closes them now.
+  auto stopped = std::async(std::launch::async, [&] { transport_->stop(); });
+  ASSERT_EQ(stopped.wait_for(kWait), std::future_status::ready) << "stop() hangs on silent introductions";
+  for (auto& s : silent) EXPECT_TRUE(s->closed_by_peer());
 }
 
 TEST_F(TcpWireTest, SettingsAreCheckedAndUnknownKeysRefused) {

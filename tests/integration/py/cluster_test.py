@@ -14,6 +14,7 @@ anew under the id of one that lost its data (etcd's "has already been bootstrapp
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import struct
@@ -23,7 +24,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from keel_harness import Cluster, free_port, metric  # noqa: E402
+from keel_harness import Cluster, Keeld, free_port, metric  # noqa: E402
 
 TRANSPORT = os.environ.get("KEEL_TRANSPORT", "grpc")
 BACKENDS = ("lmdb", "leveldb")
@@ -76,6 +77,32 @@ class ClusterCase(unittest.TestCase):
                     self.assertEqual(code, 0, "%s exited %r on SIGTERM:\n%s" % (m.name, code, m.log()[-4000:]))
         finally:
             self.cluster.close()
+
+    def token(self):
+        args = self.cluster.members[0].extra_args
+        return args[args.index("--initial-cluster-token") + 1]
+
+    def add(self, via, learner=True, backend=None):
+        """Adds a member through `via` (retrying while etcd's 5 s of connection are not up yet),
+        starts it as etcd's operators do (with a fresh data dir and the ETCD_INITIAL_CLUSTER
+        etcdctl printed), and returns it with its id."""
+        n = len(self.cluster.members)
+        new = Keeld(backend or BACKENDS[n % len(BACKENDS)], name="m%d" % n,
+                    extra_args=["--transport", TRANSPORT, "--initial-cluster-state", "existing",
+                                "--initial-cluster-token", self.token()])
+        self.cluster.members.append(new)  # so that tearDown stops it
+
+        def try_add():
+            code, out, err = via.etcdctl("member", "add", new.name, "--peer-urls", new.peer_url,
+                                         *(("--learner",) if learner else ()), check=False)
+            if code == 0:
+                return out
+            self.assertIn("etcdserver: unhealthy cluster", err)
+            return None
+        out = wait_for("%s to be added" % new.name, try_add)
+        new.initial_cluster = re.search(r'ETCD_INITIAL_CLUSTER="([^"]*)"', out).group(1)
+        new.start()
+        return new, int(out.split()[1], 16)
 
     def revisions_agree(self, members):
         revs = set()
@@ -679,6 +706,144 @@ class Membership(ClusterCase):
         leader.etcdctl("put", "after", "v")
         self.assertEqual(set(self.members(leader)), {c.status(leader)["header"]["member_id"], up_id})
         self.assert_same_state([leader, up])
+
+
+class Growing(ClusterCase):
+    """Members added at run time join with --initial-cluster-state existing and the
+    ETCD_INITIAL_CLUSTER etcdctl printed for them, are caught up by the leader's snapshot (their
+    backend alternating with their peers'), and serve; members removed leave."""
+    size = 1
+
+    def promote(self, via, member_id):
+        def try_promote():
+            code, out, err = via.etcdctl("member", "promote", "%x" % member_id, check=False)
+            if code == 0:
+                return out
+            self.assertIn("can only promote a learner member which is in sync with leader", err)
+            return None
+        out = wait_for("%x to be promoted" % member_id, try_promote)
+        self.assertRegex(out, r"^Member +%x promoted in cluster +[0-9a-f]+" % member_id)
+
+    def learners(self, via):
+        out = json.loads(via.etcdctl("member", "list", "-w", "json")[1])["members"]
+        return sorted(m["ID"] for m in out if m.get("isLearner"))
+
+    def test_grow_from_one_to_five_while_a_client_writes_then_shrink_to_three(self):
+        c = self.cluster
+        first = c.members[0]
+        acknowledged = []
+        stop = threading.Event()
+
+        def write():
+            cl = client(first)
+            try:
+                i = 0
+                while not stop.is_set() and i < 100000:
+                    try:
+                        cl.put("w/%06d" % i, "v%d" % i)
+                        acknowledged.append(i)
+                    except Exception:
+                        pass  # not acknowledged: it may or may not be there
+                    i += 1
+            finally:
+                cl.close()
+        writer = threading.Thread(target=write)
+        writer.start()
+        try:
+            first_write = wait_for("a first acknowledged write", lambda: acknowledged and [acknowledged[0]])[0]
+            for _ in range(4):
+                new, new_id = self.add(first)
+                self.assertEqual(self.learners(first), [new_id])
+                # A learner serves serializable reads from the store the leader's snapshot brought.
+                # (It is ready once its own name is applied there, which came after that write.)
+                _, value, _ = new.etcdctl("get", "w/%06d" % first_write, "--consistency=s", "--print-value-only")
+                self.assertEqual(value.strip(), "v%d" % first_write)
+                self.promote(first, new_id)
+                self.assertEqual(self.learners(first), [])
+                # Now a voter, it lists the members as the others do.
+                wait_for("%s to list no learner" % new.name, lambda: self.learners(new) == [])
+        finally:
+            stop.set()
+            writer.join(timeout=60)
+        self.assertFalse(writer.is_alive())
+        self.assertGreater(len(acknowledged), 0)
+        self.assertEqual(len(json.loads(first.etcdctl("member", "list", "-w", "json")[1])["members"]), 5)
+        self.assert_same_state(c.members)
+
+        # Shrink to three: a follower, then the leader.
+        leader = c.leader()
+        follower = c.follower(leader)
+        for gone in (follower, leader):
+            via = next(m for m in c.members if m.alive() and m is not gone)
+            gone_id = c.status(gone)["header"]["member_id"]
+            wait_for("%s to be removed" % gone.name, lambda: via.etcdctl(
+                "member", "remove", "%x" % gone_id, check=False)[0] == 0)
+            self.assertEqual(gone.proc.wait(timeout=60), 0, gone.log()[-4000:])
+        rest = [m for m in c.members if m.alive()]
+        self.assertEqual(len(rest), 3)
+        c.leader(among=rest)
+        self.assert_same_state(rest)
+        for m in rest:
+            mc = client(m)
+            try:
+                for i in acknowledged:
+                    self.assertEqual(mc.get("w/%06d" % i)[0], ("v%d" % i).encode(), "w/%06d on %s" % (i, m.name))
+            finally:
+                mc.close()
+
+
+class Replacing(ClusterCase):
+    def test_a_member_whose_data_dir_was_lost_is_replaced_by_a_new_one(self):
+        c = self.cluster
+        leader = c.leader()
+        lost = c.follower(leader)
+        lc = client(leader)
+        try:
+            for i in range(50):
+                lc.put("before/%d" % i, "v")
+        finally:
+            lc.close()
+        lost_id = c.status(lost)["header"]["member_id"]
+        lost.kill()
+        shutil.rmtree(os.path.join(lost.data_dir, "member-data"))
+        # A member that is down may be removed (once etcd's 5 s of connection to the others are
+        # up); its replacement gets a new id.
+        def try_remove():
+            code, _, err = leader.etcdctl("member", "remove", "%x" % lost_id, check=False)
+            self.assertTrue(code == 0 or "etcdserver: unhealthy cluster" in err, err)
+            return code == 0
+        wait_for("the lost member to be removed", try_remove)
+        new, new_id = self.add(leader, learner=False, backend=lost.backend)
+        self.assertNotEqual(new_id, lost_id)
+        self.assertEqual(c.status(new)["header"]["member_id"], new_id)
+        leader.etcdctl("put", "after", "v")
+        rest = [m for m in c.members if m.alive()]
+        rev = self.assert_same_state(rest)
+        self.assertGreater(rev, 50)
+        nc = client(new)
+        try:
+            self.assertEqual(len(list(nc.get_prefix("before/"))), 50)
+        finally:
+            nc.close()
+        # Restarted with the same flags, it is the same member (its ids are its log's).
+        self.assertEqual(new.stop(), 0)
+        new.start()
+        self.assertEqual(c.status(new)["header"]["member_id"], new_id)
+
+    def test_a_joiner_not_named_as_the_cluster_has_it_is_refused_with_etcds_message(self):
+        c = self.cluster
+        leader = c.leader()
+        token = self.token()
+        # Never added: the cluster has three members, its --initial-cluster four.
+        stranger = Keeld("lmdb", name="stranger",
+                         extra_args=["--transport", TRANSPORT, "--initial-cluster-state", "existing",
+                                     "--initial-cluster-token", token])
+        c.members.append(stranger)
+        stranger.initial_cluster = leader.initial_cluster + ",stranger=" + stranger.peer_url
+        stranger.launch()
+        self.assertEqual(stranger.proc.wait(timeout=60), 1)
+        self.assertIn("member count is unequal", stranger.log())
+        self.assertFalse(os.path.exists(os.path.join(stranger.data_dir, "member-data", "member", "wal")))
 
 
 class AnotherClusterToken(unittest.TestCase):

@@ -3,8 +3,9 @@
 // intact and in order per peer and lane, that unreachable peers are reported and reached again
 // when they come back, that send() never blocks and a full queue stays bounded, that oversized
 // frames and connections from another cluster or meant for another member are refused, that a
-// snapshot streams with back-pressure beside the messages and reports its end, and that stop()
-// ends what is in flight without hanging.
+// snapshot streams with back-pressure beside the messages and reports its end, that stop()
+// ends what is in flight without hanging, and that an introduction reaches a member's handler
+// with no ids known and brings back its answer or its refusal.
 //
 // Transports listen on port 0 and the test learns their addresses from listen_urls(). Every wait
 // is bounded (transport_test_util.h); nothing asserts how long something took.
@@ -590,6 +591,146 @@ TEST_P(TransportConformance, BadListenUrlsAreRefused) {
   Member* a = start(1);
   ASSERT_NE(a, nullptr);
   expect_start_fails(a->url, Status::Code::kUnavailable);
+}
+
+// Asks `to` `question` from `from` and waits for the answer (bounded; a test fails on a false
+// wait()). `timeout` is the introduction's own.
+static std::shared_ptr<Introduced> ask(Transport& from, const std::string& to, std::string question,
+                                       std::chrono::milliseconds timeout = std::chrono::seconds(120)) {
+  auto got = std::make_shared<Introduced>();
+  must_return("introduce()", [&] {
+    from.introduce(to, std::move(question), timeout, Introduced::callback(got));
+  });
+  EXPECT_TRUE(got->wait()) << "an introduction to " << to << " never completed";
+  return got;
+}
+
+// A newcomer started with no ids at all (member 0 of cluster 0) asks a running member of another
+// cluster, which it never added as a peer: the member's handler hears the question, and its answer
+// comes back byte for byte. So does a member of yet another cluster with ids of its own, and an
+// empty question, and one of 300 KiB with every byte value, and a question with no time limit.
+TEST_P(TransportConformance, AnIntroductionNeedsNoIds) {
+  Member* x = start(7, /*cluster_id=*/0xc1);
+  Member* newcomer = start(0, /*cluster_id=*/0);
+  Member* other = start(9, /*cluster_id=*/0xdead);
+  ASSERT_TRUE(x && newcomer && other);
+  auto got = ask(*newcomer->transport, x->url, "who is there?");
+  ASSERT_EQ(got->code(), Status::Code::kOk) << got->describe();
+  EXPECT_EQ(*got->result(), "re:who is there?");
+  EXPECT_EQ(got->calls(), 1);
+  EXPECT_EQ(x->handler.seen().questions, std::vector<std::string>{"who is there?"});
+
+  const std::string binary = std::string("\0\xff\n", 3) + pattern(300 << 10, 5);
+  for (Member* asker : {newcomer, other}) {
+    for (const std::string& question : {std::string(), binary}) {
+      auto answer = ask(*asker->transport, x->url, question);
+      ASSERT_EQ(answer->code(), Status::Code::kOk) << "member " << asker->id << ": " << answer->describe();
+      EXPECT_TRUE(*answer->result() == "re:" + question)
+          << "member " << asker->id << ": the answer to " << question.size() << " bytes changed on the way";
+    }
+  }
+  Seen seen = x->handler.seen();
+  ASSERT_EQ(seen.questions.size(), 5u);
+  EXPECT_TRUE(seen.questions[4] == binary) << "the question changed on the way";
+  EXPECT_EQ(seen.frame_count, 0u);
+  EXPECT_EQ(x->handler.seen().unreachable.size(), 0u);
+  // A timeout of "forever" is no overflow.
+  auto forever = ask(*newcomer->transport, x->url, "still there?", std::chrono::milliseconds::max());
+  EXPECT_EQ(forever->code(), Status::Code::kOk) << forever->describe();
+}
+
+// A handler's refusal reaches the asker with its code and message as they were returned, codes
+// outside gRPC's numbering (IOError) included.
+TEST_P(TransportConformance, AnIntroductionRefusedComesBackWithTheHandlersStatus) {
+  Member* x = start(7, 0xc1);
+  Member* newcomer = start(0, 0);
+  ASSERT_TRUE(x && newcomer);
+  x->handler.set_introduction_fn([](std::string_view question) -> Result<std::string> {
+    if (question == "disk") return Status::IOError("fsync failed: no space left on device");
+    return Status::FailedPrecondition("not yet: " + std::string(question) + " \xe2\x9c\x93");
+  });
+  auto got = ask(*newcomer->transport, x->url, "cluster?");
+  ASSERT_TRUE(got->calls() == 1 && !got->result().ok()) << got->describe();
+  EXPECT_EQ(got->result().status(), Status::FailedPrecondition("not yet: cluster? \xe2\x9c\x93"))
+      << got->describe();
+  got = ask(*newcomer->transport, x->url, "disk");
+  ASSERT_FALSE(got->result().ok());
+  EXPECT_EQ(got->result().status(), Status::IOError("fsync failed: no space left on device"))
+      << got->describe();
+}
+
+// Nothing listening, or a listener that never answers: Unavailable, once, within the bound.
+TEST_P(TransportConformance, AnIntroductionNobodyAnswersIsUnavailable) {
+  Member* newcomer = start(0, 0);
+  ASSERT_NE(newcomer, nullptr);
+  std::string dead_url;
+  {
+    RawSocket closed(/*listen=*/false);
+    ASSERT_TRUE(closed.ok());
+    dead_url = closed.url();
+  }
+  auto got = ask(*newcomer->transport, dead_url, "anyone?", 2s);
+  EXPECT_EQ(got->code(), Status::Code::kUnavailable) << got->describe();
+  RawSocket silent(/*listen=*/true);
+  ASSERT_TRUE(silent.ok());
+  got = ask(*newcomer->transport, silent.url(), "anyone?", 300ms);
+  EXPECT_EQ(got->code(), Status::Code::kUnavailable) << got->describe();
+  EXPECT_EQ(got->calls(), 1);
+}
+
+// A URL the transport cannot parse: InvalidArgument.
+TEST_P(TransportConformance, AnIntroductionToAMalformedUrlIsInvalidArgument) {
+  Member* newcomer = start(0, 0);
+  ASSERT_NE(newcomer, nullptr);
+  for (const std::string url : {"127.0.0.1:2380", "http://127.0.0.1:notaport", "ftp://x:1", "http://[::1:80"}) {
+    auto got = ask(*newcomer->transport, url, "q");
+    EXPECT_EQ(got->code(), Status::Code::kInvalidArgument) << url << ": " << got->describe();
+  }
+}
+
+// stop() with an introduction waiting on a listener that never answers: its done has run, once,
+// when stop() returns, with Cancelled (or Unavailable, had it given up first). An introduction
+// asked after stop() is Cancelled at once.
+TEST_P(TransportConformance, StoppingEndsAnIntroductionInFlight) {
+  RawSocket silent(/*listen=*/true);
+  ASSERT_TRUE(silent.ok());
+  Member* newcomer = start(0, 0);
+  ASSERT_NE(newcomer, nullptr);
+  auto got = std::make_shared<Introduced>();
+  newcomer->transport->introduce(silent.url(), "anyone?", std::chrono::seconds(120),
+                                 Introduced::callback(got));
+  ASSERT_TRUE(silent.wait_pending_connection()) << "the introduction never connected";
+  must_return("stop() with an introduction in flight", [&] { newcomer->transport->stop(); });
+  EXPECT_EQ(got->calls(), 1) << "done must have run once when stop() returns";
+  EXPECT_TRUE(got->code() == Status::Code::kCancelled || got->code() == Status::Code::kUnavailable)
+      << got->describe();
+
+  auto late = std::make_shared<Introduced>();
+  must_return("introduce() after stop()", [&] {
+    newcomer->transport->introduce(silent.url(), "late", 1s, Introduced::callback(late));
+  });
+  EXPECT_EQ(late->calls(), 1) << "an introduction after stop() must complete at once";
+  EXPECT_EQ(late->code(), Status::Code::kCancelled) << late->describe();
+  destroy(newcomer);
+  EXPECT_EQ(got->calls(), 1) << "done called again after stop()";
+  EXPECT_EQ(late->calls(), 1);
+}
+
+// A question over the receiver's max_frame_bytes (just over it, and twice it) is refused with
+// ResourceExhausted rather than left hanging, and never reaches the handler; the receiver then
+// answers the next one.
+TEST_P(TransportConformance, AQuestionOverTheLimitIsRefusedAndTheNextOneAnswered) {
+  Member* x = start(7, 0xc1, [](TransportOptions& o) { o.max_frame_bytes = 1 << 20; });
+  Member* newcomer = start(0, 0);
+  ASSERT_TRUE(x && newcomer);
+  for (size_t size : {size_t{(1 << 20) + 1}, size_t{2 << 20}}) {
+    auto got = ask(*newcomer->transport, x->url, pattern(size));
+    EXPECT_EQ(got->code(), Status::Code::kResourceExhausted) << size << " bytes: " << got->describe();
+  }
+  auto got = ask(*newcomer->transport, x->url, "small");
+  ASSERT_EQ(got->code(), Status::Code::kOk) << got->describe();
+  EXPECT_EQ(*got->result(), "re:small");
+  EXPECT_EQ(x->handler.seen().questions, std::vector<std::string>{"small"});
 }
 
 INSTANTIATE_TEST_SUITE_P(Plugins, TransportConformance, ::testing::Values("tcp", "grpc"),

@@ -1,6 +1,7 @@
 // Helpers of the Transport conformance suite: a handler and a logger that record what reaches
-// them, a snapshot source of known bytes and a reader that checks them, raw sockets for peers
-// that never answer, and a bound on calls that must return.
+// them, a snapshot source of known bytes and a reader that checks them, completion callbacks that
+// record their calls, raw sockets for peers that never answer, and a bound on calls that must
+// return.
 //
 // Every wait here is bounded (kWait unless said otherwise); a wait that runs out returns false and
 // the test fails on it. Nothing measures how long something took.
@@ -9,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -87,6 +90,7 @@ struct Seen {
   std::map<MemberId, std::vector<std::string>> frames;  // per sender, in arrival order
   std::map<MemberId, int> unreachable;                  // reports per peer
   size_t frame_count = 0;
+  std::vector<std::string> questions;                   // introductions, in arrival order
 
   size_t frames_from(MemberId m) const {
     auto it = frames.find(m);
@@ -98,11 +102,13 @@ struct Seen {
   }
 };
 
-// The test's TransportHandler: records frames and unreachable reports; snapshots go to the
-// function the test sets (by default they are read to their end and accepted).
+// The test's TransportHandler: records frames, unreachable reports and introductions' questions;
+// snapshots go to the function the test sets (by default they are read to their end and
+// accepted), and so do introductions (by default answered "re:" and the question).
 class Recorder : public TransportHandler {
  public:
   using SnapshotFn = std::function<Status(MemberId from, std::string_view metadata, ByteSource&)>;
+  using IntroductionFn = std::function<Result<std::string>(std::string_view question)>;
 
   void on_message(MemberId from, std::string frame) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -130,9 +136,25 @@ class Recorder : public TransportHandler {
     }
   }
 
+  Result<std::string> on_introduction(std::string_view question) override {
+    IntroductionFn fn;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      seen_.questions.emplace_back(question);
+      fn = introduction_fn_;
+      cv_.notify_all();
+    }
+    if (fn) return fn(question);
+    return "re:" + std::string(question);
+  }
+
   void set_snapshot_fn(SnapshotFn fn) {
     std::lock_guard<std::mutex> lock(mu_);
     snapshot_fn_ = std::move(fn);
+  }
+  void set_introduction_fn(IntroductionFn fn) {
+    std::lock_guard<std::mutex> lock(mu_);
+    introduction_fn_ = std::move(fn);
   }
   // True once `pred` holds over what was seen; false if it did not within `limit`.
   bool wait_until(const std::function<bool(const Seen&)>& pred,
@@ -156,6 +178,7 @@ class Recorder : public TransportHandler {
   std::condition_variable cv_;
   Seen seen_;
   SnapshotFn snapshot_fn_;
+  IntroductionFn introduction_fn_;
 };
 
 // A gate a snapshot handler waits at until the test opens it (the fixture opens it in TearDown,
@@ -208,6 +231,50 @@ class Completion {
   std::condition_variable cv_;
   int calls_ = 0;
   Status status_;
+};
+
+// An introduction's completion callback, as Completion is a snapshot's: how often it ran and with
+// what.
+class Introduced {
+ public:
+  static std::function<void(Result<std::string>)> callback(const std::shared_ptr<Introduced>& c) {
+    return [c](Result<std::string> r) {
+      std::lock_guard<std::mutex> lock(c->mu_);
+      ++c->calls_;
+      c->result_.emplace(std::move(r));
+      c->cv_.notify_all();
+    };
+  }
+  bool wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, kWait, [&] { return calls_ > 0; });
+  }
+  int calls() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_;
+  }
+  // REQUIRES: calls() > 0.
+  Result<std::string> result() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return *result_;
+  }
+  Status::Code code() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return result_->ok() ? Status::Code::kOk : result_->status().code();
+  }
+  // "OK: <n> bytes", or the status: for failure messages.
+  std::string describe() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!result_) return "not called";
+    if (!result_->ok()) return result_->status().to_string();
+    return "OK: " + std::to_string((*result_)->size()) + " bytes";
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  int calls_ = 0;
+  std::optional<Result<std::string>> result_;
 };
 
 // The byte at offset `i` of every test pattern (frames and snapshots): changes with the offset,
@@ -353,6 +420,12 @@ class RawSocket {
 
   bool ok() const { return fd_ >= 0 && port_ != 0; }
   int port() const { return port_; }
+  // True once a connection waits in the listen queue (the kernel took it; nobody accepts it);
+  // false if none came within the bound.
+  bool wait_pending_connection() const {
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, static_cast<int>(std::chrono::milliseconds(kWait).count())) > 0;
+  }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   void close() {
     if (fd_ >= 0) ::close(fd_);

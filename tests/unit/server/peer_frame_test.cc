@@ -142,6 +142,25 @@ TEST(PeerCallFrame, PromoteMemberRoundTripsAndRefusesDamage) {
   EXPECT_FALSE(decode_promote_member(body.substr(0, body.size() - 1)).ok());
 }
 
+TEST(ClusterIntroduction, RoundTripsAndRefusesDamage) {
+  EXPECT_TRUE(decode_cluster_question(encode_cluster_question()).ok());
+  EXPECT_FALSE(decode_cluster_question("").ok());
+  EXPECT_FALSE(decode_cluster_question("\x02").ok());
+  EXPECT_FALSE(decode_cluster_question(encode_cluster_question() + "x").ok());
+  const ClusterIntroduction intro{0xabcdef0123456789,
+                                  {Member{1, "a", {"http://a:1"}, {"http://a:2"}, false},
+                                   Member{2, "", {"http://b:1"}, {}, true}}};
+  const std::string bytes = encode_cluster_introduction(intro);
+  Result<ClusterIntroduction> back = decode_cluster_introduction(bytes);
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(back->cluster_id, intro.cluster_id);
+  EXPECT_EQ(back->members, intro.members);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(decode_cluster_introduction(bytes.substr(0, n)).ok()) << "truncated to " << n;
+  }
+  EXPECT_FALSE(decode_cluster_introduction(bytes + "x").ok());
+}
+
 TEST(PeerCallFrame, RefusesDamage) {
   const std::string call = encode_call_frame(PeerCall{1, PeerMethod::kLeaseRenew, encode_lease_renew(5)});
   std::string unknown_method = call;

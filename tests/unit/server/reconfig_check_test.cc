@@ -76,7 +76,13 @@ TEST(ReconfigCheck, RemovingAVoterKeepsAStartedAndConnectedQuorum) {
 
 TEST(ReconfigCheck, PromotingNeedsAStartedQuorumWithTheLearner) {
   EXPECT_EQ(text(may_promote_member(view({voter(1), voter(2), learner(3)}, {}), 3)), "OK");
-  EXPECT_EQ(text(may_promote_member(view({voter(1), voter(2, false), learner(3)}, {}), 3)), kNotEnough);
+  // The learner counts as started: 2 of 3.
+  EXPECT_EQ(text(may_promote_member(view({voter(1), voter(2, false), learner(3)}, {}), 3)), "OK");
+  // One member growing to two.
+  EXPECT_EQ(text(may_promote_member(view({voter(1), learner(3)}, {}), 3)), "OK");
+  // 2 started of 4.
+  EXPECT_EQ(text(may_promote_member(view({voter(1), voter(2, false), voter(4, false), learner(3)}, {}), 3)),
+            kNotEnough);
 }
 
 }  // namespace
