@@ -235,7 +235,6 @@ Status Node::start() {
   // etcd's request ids: the member's low 16 bits, then time, so ids differ across restarts.
   request_id_base_ = ((member_id_ & 0xffff) << 48) | ((ms & ((1ull << 40) - 1)) << 8);
 
-
   Result<raft::Snapshot> snap = storage_->snapshot();
   if (!snap.ok()) return snap.status();
   if (state_->kv().consistent_index() < snap->metadata.index && snap->metadata.index > 1) {
@@ -361,8 +360,11 @@ Status Node::start_peer_network(const std::vector<Member>& members) {
   };
   net.on_introduction = [this](std::string_view question) -> Result<std::string> {
     if (!serving_) return not_serving_yet();
-    KEEL_RETURN_IF_ERROR(decode_cluster_question(question));
     std::shared_lock lock(state_mu_);
+    if (Result<uint64_t> asker = decode_removal_question(question); asker.ok()) {
+      return std::string(1, state_->members().is_removed(*asker) ? '\1' : '\0');
+    }
+    KEEL_RETURN_IF_ERROR(decode_cluster_question(question));
     return encode_cluster_introduction(ClusterIntroduction{cluster_id_, state_->members().list()});
   };
   net.logger = options_.logger;
@@ -827,6 +829,8 @@ NodeStatus Node::status() const {
     s.db_size = stats->size_bytes;
     s.db_size_in_use = stats->size_in_use_bytes;
   }
+  std::optional<Member> self = state_->members().find(member_id_);
+  s.is_learner = self && self->is_learner;
   return s;
 }
 
@@ -920,6 +924,7 @@ void Node::raft_loop() {
         peers_->probe(now);
       }
       note_removal();
+      ask_if_removed();
       publish_attributes();
       propose_lease_upkeep();
       propose_auto_compaction();

@@ -212,6 +212,7 @@ struct NodeStatus {
   uint64_t applied_index = 0;
   uint64_t db_size = 0;
   uint64_t db_size_in_use = 0;
+  bool is_learner = false;  // as the members this member knows say
 };
 
 class Node {
@@ -422,6 +423,10 @@ class Node {
   Status learner_ready(uint64_t id) const;
   // Apply thread: the peers become the members, and a removal of this member is noted.
   void follow_members();
+  // Raft thread, each tick: after two election timeouts without a leader, asks the peers whether
+  // this member was removed (its removal may have committed without it learning so: the leader
+  // stops sending to a member it removed), and again every two election timeouts after that.
+  void ask_if_removed();
   // Raft thread, each tick: once this member's removal was applied 10 ticks ago, it is removed().
   void note_removal();
   // Fails writes taken out of writes_ with `s`.
@@ -494,6 +499,7 @@ class Node {
   std::vector<LeaderMove> moves_;
   std::deque<ConfProposal> conf_changes_;  // waiting for the previous change to apply
   int removal_ticks_ = 0;                  // ticks since this member's removal applied
+  int leaderless_ticks_ = 0;               // ticks in a row without a leader
 
   // Writes waiting for their entry to apply, by request id.
   ProposalWaiters<WriteCallback> writes_;

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "server/errors.h"
+#include "server/peer_frames.h"
 #include "server/member_id.h"
 #include "server/node.h"
 #include "server/reconfig_check.h"
@@ -211,6 +212,32 @@ void Node::follow_members() {
     log(options_.logger, LogLevel::kWarn,
         "this member (" + id_to_hex(member_id_) + ") was removed from the cluster: it stops serving");
     removal_applied_ = true;
+  }
+}
+
+void Node::ask_if_removed() {
+  if (driver_->lead() != raft::kNone || removal_applied_.load() || peers_ == nullptr) {
+    leaderless_ticks_ = 0;
+    return;
+  }
+  const int every = 2 * static_cast<int>(options_.election_timeout / options_.heartbeat_interval);
+  if (++leaderless_ticks_ % every != 0) return;
+  std::vector<Member> members;
+  {
+    std::shared_lock lock(state_mu_);
+    members = state_->members().list();
+  }
+  for (const Member& m : members) {
+    if (m.id == member_id_) continue;
+    for (const std::string& url : m.peer_urls) {
+      peers_->introduce(url, encode_removal_question(member_id_), options_.election_timeout,
+                        [this, peer = m.id](Result<std::string> answer) {
+                          if (!answer.ok() || *answer != std::string(1, '\1') || removal_applied_.exchange(true)) return;
+                          log(options_.logger, LogLevel::kWarn,
+                              "member " + id_to_hex(peer) + " says this member (" + id_to_hex(member_id_) +
+                                  ") was removed from the cluster: it stops serving");
+                        });
+    }
   }
 }
 

@@ -136,6 +136,20 @@ Status decode_cluster_question(std::string_view question) {
   return Status::OK();
 }
 
+std::string encode_removal_question(uint64_t member_id) {
+  std::string out(1, static_cast<char>(kAskRemoved));
+  raft::PutVarint64(&out, member_id);
+  return out;
+}
+
+Result<uint64_t> decode_removal_question(std::string_view question) {
+  uint64_t id;
+  if (question.empty() || static_cast<uint8_t>(question[0]) != kAskRemoved) return malformed("introduction");
+  question.remove_prefix(1);
+  if (!raft::GetVarint64(&question, &id) || !question.empty()) return malformed("introduction");
+  return id;
+}
+
 std::string encode_cluster_introduction(const ClusterIntroduction& answer) {
   std::string out;
   raft::PutVarint64(&out, answer.cluster_id);

@@ -76,9 +76,15 @@ Result<lease::LeaseTimeToLiveResponse> decode_lease_ttl(std::string_view body);
 std::string encode_members(const std::vector<Member>& members);
 // An introduction (keel/transport.h: Transport::introduce): a member joining a running cluster
 // asks a peer URL for the cluster's id and members, before it knows either or its own id.
-inline constexpr uint8_t kAskCluster = 1;  // the only question
+inline constexpr uint8_t kAskCluster = 1;
 std::string encode_cluster_question();
 Status decode_cluster_question(std::string_view question);
+// The other question: whether a member was removed (a removed member whose peers no longer send
+// it anything never learns its removal was committed; it asks when it has been without a leader
+// a while). The answer is one byte, 1 when it was.
+inline constexpr uint8_t kAskRemoved = 2;
+std::string encode_removal_question(uint64_t member_id);
+Result<uint64_t> decode_removal_question(std::string_view question);
 struct ClusterIntroduction {
   uint64_t cluster_id = 0;
   std::vector<Member> members;

@@ -100,6 +100,11 @@ class PeerNetwork : public TransportHandler {
   // the round trip. Called often (each Raft tick); never blocks.
   void probe(std::chrono::steady_clock::time_point now);
   std::vector<std::string> listen_urls() const { return transport_->listen_urls(); }
+  // Transport::introduce: asks `url` `question` without ids.
+  void introduce(const std::string& url, std::string question, std::chrono::milliseconds timeout,
+                 std::function<void(Result<std::string>)> done) {
+    transport_->introduce(url, std::move(question), timeout, std::move(done));
+  }
   // Stops the transport (no callback runs once it returns) and fails the calls still waiting with
   // `s`. Idempotent.
   void stop(const Status& s);

@@ -88,7 +88,7 @@ grpc::ServerUnaryReactor* MaintenanceService::Status(grpc::CallbackServerContext
   response->set_raftindex(s.raft_index);
   response->set_raftterm(s.raft_term);
   response->set_raftappliedindex(s.applied_index);
-  response->set_islearner(false);
+  response->set_islearner(s.is_learner);
   // etcd lists the raised alarms as Go prints an AlarmMember (etcdctl's ERRORS column).
   for (const server::AlarmMember& alarm : node_.alarms(server::AlarmType::kNone)) {
     response->add_errors("memberID:" + std::to_string(alarm.member_id) + " alarm:" +

@@ -9,7 +9,11 @@ leader without losing an acknowledged write, catches up a follower that was stop
 or by the leader's store when it fell behind the log), hands leadership over on MoveLeader, fails
 the proposals a leader change strands at once ("leader changed"), refuses a member started
 with another cluster token ("cluster ID mismatch" in the logs), and refuses to start a member
-anew under the id of one that lost its data (etcd's "has already been bootstrapped").
+anew under the id of one that lost its data (etcd's "has already been bootstrapped"). Membership
+changes at run time as etcd's (etcdctl member add/remove/update/promote, with etcd 3.4's answers
+and --strict-reconfig-check): a cluster grows from one member to five through learners while a
+client writes, shrinks to three, replaces a member whose data dir was lost; a removed member
+exits; a joiner that --initial-cluster misnames is refused.
 """
 import hashlib
 import json
@@ -754,12 +758,14 @@ class Growing(ClusterCase):
             for _ in range(4):
                 new, new_id = self.add(first)
                 self.assertEqual(self.learners(first), [new_id])
+                self.assertTrue(c.status(new).get("isLearner"))
                 # A learner serves serializable reads from the store the leader's snapshot brought.
                 # (It is ready once its own name is applied there, which came after that write.)
                 _, value, _ = new.etcdctl("get", "w/%06d" % first_write, "--consistency=s", "--print-value-only")
                 self.assertEqual(value.strip(), "v%d" % first_write)
                 self.promote(first, new_id)
                 self.assertEqual(self.learners(first), [])
+                wait_for("%s to say it is a voter" % new.name, lambda: not c.status(new).get("isLearner"))
                 # Now a voter, it lists the members as the others do.
                 wait_for("%s to list no learner" % new.name, lambda: self.learners(new) == [])
         finally:

@@ -147,6 +147,13 @@ TEST(ClusterIntroduction, RoundTripsAndRefusesDamage) {
   EXPECT_FALSE(decode_cluster_question("").ok());
   EXPECT_FALSE(decode_cluster_question("\x02").ok());
   EXPECT_FALSE(decode_cluster_question(encode_cluster_question() + "x").ok());
+  Result<uint64_t> removed = decode_removal_question(encode_removal_question(0x8000000000000001));
+  ASSERT_TRUE(removed.ok()) << removed.status().to_string();
+  EXPECT_EQ(*removed, 0x8000000000000001u);
+  EXPECT_FALSE(decode_removal_question(encode_cluster_question()).ok());
+  EXPECT_FALSE(decode_removal_question("\x02").ok());
+  EXPECT_FALSE(decode_removal_question(encode_removal_question(5) + "x").ok());
+  EXPECT_FALSE(decode_cluster_question(encode_removal_question(5)).ok());
   const ClusterIntroduction intro{0xabcdef0123456789,
                                   {Member{1, "a", {"http://a:1"}, {"http://a:2"}, false},
                                    Member{2, "", {"http://b:1"}, {}, true}}};
