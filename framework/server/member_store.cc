@@ -138,12 +138,7 @@ Status MemberStore::apply(const MemberAttributesRequest& attributes, uint64_t in
   }
   updated.name = attributes.name;
   updated.client_urls = attributes.client_urls;
-  WriteBatch b;
-  b.put(kMembersBucket, key_of(updated.id), encode_member(updated));
-  KEEL_RETURN_IF_ERROR(store_.stage(b, index));
-  std::lock_guard lock(mu_);
-  members_[updated.id] = std::move(updated);
-  return Status::OK();
+  return put(std::move(updated), index);
 }
 
 Status MemberStore::apply_conf_change(const raft::ConfChange& cc, const Member& member, uint64_t index) {
@@ -200,11 +195,15 @@ Status MemberStore::apply(const MemberUpdateRequest& update, uint64_t index) {
   }
   Member updated = *find(update.member_id);
   updated.peer_urls = update.peer_urls;
+  return put(std::move(updated), index);
+}
+
+Status MemberStore::put(Member m, uint64_t index) {
   WriteBatch b;
-  b.put(kMembersBucket, key_of(updated.id), encode_member(updated));
+  b.put(kMembersBucket, key_of(m.id), encode_member(m));
   KEEL_RETURN_IF_ERROR(store_.stage(b, index));
   std::lock_guard lock(mu_);
-  members_[updated.id] = std::move(updated);
+  members_[m.id] = std::move(m);
   return Status::OK();
 }
 

@@ -83,6 +83,8 @@ class MemberStore {
  private:
   explicit MemberStore(mvcc::KvStore& store) : store_(store) {}
   Status load();
+  // Records `m` (new or changed) as the entry at `index`.
+  Status put(Member m, uint64_t index);
   // Which member other than `except` has one of `peer_urls` (0: none). Needs mu_.
   uint64_t peer_urls_owner(const std::vector<std::string>& peer_urls, uint64_t except) const;
 

@@ -560,6 +560,13 @@ class Membership(ClusterCase):
         self.assertNotEqual(code, 0, out)
         return err.strip().splitlines()[-1]
 
+    def remove_and_see_it_exit(self, via, gone, gone_id):
+        """Removes `gone` through `via`: etcdctl's answer, then `gone` exiting 0 with etcd's message."""
+        _, out, _ = via.etcdctl("member", "remove", "%x" % gone_id)
+        self.assertRegex(out, r"^Member +%x removed from cluster +[0-9a-f]+" % gone_id)
+        self.assertEqual(gone.proc.wait(timeout=60), 0, gone.log()[-4000:])
+        self.assertIn("the member has been permanently removed from the cluster", gone.log())
+
     def healthy(self, leader):
         """Waits until the leader counts every member connected for etcd's 5 s (a learner add
         that succeeds is then removed again: it is what checks it without changing much)."""
@@ -653,10 +660,7 @@ class Membership(ClusterCase):
         self.healthy(leader)
         follower_id = c.status(follower)["header"]["member_id"]
         leader.etcdctl("put", "before", "v")
-        _, out, _ = leader.etcdctl("member", "remove", "%x" % follower_id)
-        self.assertRegex(out, r"^Member +%x removed from cluster +[0-9a-f]+" % follower_id)
-        self.assertEqual(follower.proc.wait(timeout=60), 0, follower.log()[-4000:])
-        self.assertIn("the member has been permanently removed from the cluster", follower.log())
+        self.remove_and_see_it_exit(leader, follower, follower_id)
         rest = [m for m in c.members if m is not follower]
         for m in rest:
             self.assertNotIn(follower_id, self.members(m))
@@ -668,10 +672,7 @@ class Membership(ClusterCase):
         leader = c.leader()
         self.healthy(leader)
         leader_id = c.status(leader)["header"]["member_id"]
-        _, out, _ = leader.etcdctl("member", "remove", "%x" % leader_id)
-        self.assertRegex(out, r"^Member +%x removed from cluster +[0-9a-f]+" % leader_id)
-        self.assertEqual(leader.proc.wait(timeout=60), 0, leader.log()[-4000:])
-        self.assertIn("the member has been permanently removed from the cluster", leader.log())
+        self.remove_and_see_it_exit(leader, leader, leader_id)
         rest = [m for m in c.members if m is not leader]
         new_leader = c.leader(among=rest)
         self.assertIsNot(new_leader, leader)

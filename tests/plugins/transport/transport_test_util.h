@@ -201,15 +201,16 @@ class Latch {
   bool open_ = false;
 };
 
-// A snapshot's completion callback: how often it ran and with what. Shared with the callback, so
-// a call that comes late (a bug the test then reports) still lands in live memory.
-class Completion {
+// A completion callback's record: how often it ran and with what it ran last. Shared with the
+// callback, so a call that comes late (a bug the test then reports) still lands in live memory.
+template <typename T>
+class CallRecord {
  public:
-  static std::function<void(Status)> callback(const std::shared_ptr<Completion>& c) {
-    return [c](Status s) {
+  static std::function<void(T)> callback(const std::shared_ptr<CallRecord>& c) {
+    return [c](T value) {
       std::lock_guard<std::mutex> lock(c->mu_);
       ++c->calls_;
-      c->status_ = std::move(s);
+      c->last_.emplace(std::move(value));
       c->cv_.notify_all();
     };
   }
@@ -221,60 +222,45 @@ class Completion {
     std::lock_guard<std::mutex> lock(mu_);
     return calls_;
   }
-  Status status() const {
+
+ protected:
+  // REQUIRES: calls() > 0.
+  T last() const {
     std::lock_guard<std::mutex> lock(mu_);
-    return status_;
+    return *last_;
   }
 
  private:
   mutable std::mutex mu_;
   std::condition_variable cv_;
   int calls_ = 0;
-  Status status_;
+  std::optional<T> last_;
 };
 
-// An introduction's completion callback, as Completion is a snapshot's: how often it ran and with
-// what.
-class Introduced {
+// A snapshot's completion callback.
+class Completion : public CallRecord<Status> {
  public:
-  static std::function<void(Result<std::string>)> callback(const std::shared_ptr<Introduced>& c) {
-    return [c](Result<std::string> r) {
-      std::lock_guard<std::mutex> lock(c->mu_);
-      ++c->calls_;
-      c->result_.emplace(std::move(r));
-      c->cv_.notify_all();
-    };
-  }
-  bool wait() {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, kWait, [&] { return calls_ > 0; });
-  }
-  int calls() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return calls_;
-  }
+  // OK until it ran.
+  Status status() const { return calls() > 0 ? last() : Status::OK(); }
+};
+
+// An introduction's completion callback.
+class Introduced : public CallRecord<Result<std::string>> {
+ public:
   // REQUIRES: calls() > 0.
-  Result<std::string> result() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return *result_;
-  }
+  Result<std::string> result() const { return last(); }
+  // REQUIRES: calls() > 0.
   Status::Code code() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return result_->ok() ? Status::Code::kOk : result_->status().code();
+    Result<std::string> r = last();
+    return r.ok() ? Status::Code::kOk : r.status().code();
   }
   // "OK: <n> bytes", or the status: for failure messages.
   std::string describe() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!result_) return "not called";
-    if (!result_->ok()) return result_->status().to_string();
-    return "OK: " + std::to_string((*result_)->size()) + " bytes";
+    if (calls() == 0) return "not called";
+    Result<std::string> r = last();
+    if (!r.ok()) return r.status().to_string();
+    return "OK: " + std::to_string(r->size()) + " bytes";
   }
-
- private:
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  int calls_ = 0;
-  std::optional<Result<std::string>> result_;
 };
 
 // The byte at offset `i` of every test pattern (frames and snapshots): changes with the offset,
