@@ -37,6 +37,12 @@ std::string key_of(uint64_t id) {
 
 }  // namespace
 
+bool same_peer_urls(std::vector<std::string> a, std::vector<std::string> b) {
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  return a == b;
+}
+
 std::string encode_member(const Member& m) {
   std::string out(1, static_cast<char>(kMemberFormat));
   raft::PutBytes(&out, m.name);

@@ -94,6 +94,10 @@ class MemberStore {
   std::set<uint64_t> removed_;
 };
 
+// Whether two lists of peer URLs name the same URLs, in any order (etcd's URLStringsEqual, without
+// its DNS lookups).
+bool same_peer_urls(std::vector<std::string> a, std::vector<std::string> b);
+
 // A member record's value in the `members` bucket, and back (Corruption for anything else).
 std::string encode_member(const Member& m);
 Result<Member> decode_member(uint64_t id, std::string_view value);

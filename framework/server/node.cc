@@ -324,11 +324,7 @@ Status Node::check_restart_identity() {
   // member's when the members it records (if any yet) give its id these peer URLs.
   std::vector<Member> recorded = state_->members().list();
   std::optional<Member> self = state_->members().find(member_id_);
-  auto sorted = [](std::vector<std::string> urls) {
-    std::sort(urls.begin(), urls.end());
-    return urls;
-  };
-  if (recorded.empty() || (self && sorted(self->peer_urls) == sorted(options_.peer_urls))) return Status::OK();
+  if (recorded.empty() || (self && same_peer_urls(self->peer_urls, options_.peer_urls))) return Status::OK();
   return Status::FailedPrecondition("the data in " + options_.data_dir + " belongs to member " + id_to_hex(member_id_) +
                                     ", not " + id_to_hex(flagged) + " (these peer URLs and cluster token)");
 }

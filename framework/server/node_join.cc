@@ -30,12 +30,6 @@ class AskOnly : public TransportHandler {
   }
 };
 
-bool same_urls(std::vector<std::string> a, std::vector<std::string> b) {
-  std::sort(a.begin(), a.end());
-  std::sort(b.begin(), b.end());
-  return a == b;
-}
-
 std::string join(const std::vector<std::string>& urls) {
   std::string out;
   for (const std::string& u : urls) out += (out.empty() ? "" : ",") + u;
@@ -75,7 +69,7 @@ Result<std::vector<Member>> Node::join_cluster(const std::vector<Member>& initia
   if (!transport.ok()) return transport.status().with_context("starting a transport to ask the cluster");
   std::vector<std::string> urls;
   for (const Member& m : initial) {
-    if (same_urls(m.peer_urls, options_.peer_urls)) continue;
+    if (same_peer_urls(m.peer_urls, options_.peer_urls)) continue;
     urls.insert(urls.end(), m.peer_urls.begin(), m.peer_urls.end());
   }
   std::optional<ClusterIntroduction> cluster;
@@ -104,12 +98,12 @@ Result<std::vector<Member>> Node::join_cluster(const std::vector<Member>& initia
   uint64_t self = 0;
   for (const Member& existing : cluster->members) {
     auto local = std::find_if(initial.begin(), initial.end(),
-                              [&](const Member& m) { return same_urls(m.peer_urls, existing.peer_urls); });
+                              [&](const Member& m) { return same_peer_urls(m.peer_urls, existing.peer_urls); });
     if (local == initial.end()) {
       return Status::FailedPrecondition(refusal + "PeerURLs: no match found for existing member (" +
                                         id_to_go_hex(existing.id) + ", [" + join(existing.peer_urls) + "])");
     }
-    if (same_urls(existing.peer_urls, options_.peer_urls)) self = existing.id;
+    if (same_peer_urls(existing.peer_urls, options_.peer_urls)) self = existing.id;
   }
   if (self == 0) {
     return Status::FailedPrecondition(refusal + "this member's peer URLs (" + join(options_.peer_urls) +
