@@ -11,12 +11,15 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
 import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(__file__))
+from keel_harness import free_port  # noqa: E402
 
 KEEL_BENCH = os.environ.get("KEEL_BENCH", "keel-bench")
 
@@ -113,12 +116,6 @@ class Matrix(unittest.TestCase):
                                capture_output=True, text=True, timeout=60)
             self.assertEqual(p.returncode, 2, p.stderr)
             self.assertIn(says, p.stderr)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @unittest.skipUnless(shutil.which("etcd") and shutil.which("etcdctl"), "needs etcd and etcdctl on PATH")

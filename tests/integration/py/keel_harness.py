@@ -6,6 +6,7 @@ test never leaves a keeld behind.
 """
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -20,7 +21,28 @@ ETCDCTL = shutil.which("etcdctl") or "/usr/bin/etcdctl"
 READY_LINE = "ready to serve client requests"
 
 
+def _ephemeral_ports():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+            return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
+    """A port nothing listens on, below the kernel's ephemeral range: a port the kernel picked
+    would be free again once this returns, and any process's next outgoing connection (a member
+    dialing its peers) could take it before keeld binds it."""
+    low, _ = _ephemeral_ports()
+    candidates = list(range(10000, low)) if low > 11000 else []
+    for port in random.sample(candidates, min(50, len(candidates))):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
