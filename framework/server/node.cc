@@ -226,6 +226,12 @@ Status Node::start() {
   // Before or after the WAL's bootstrap alike (a crash between the two): the members bucket is
   // written once, from the same --initial-cluster every member was started with.
   if (!joining) KEEL_RETURN_IF_ERROR(state_->members().bootstrap(initial_members));
+  // A joiner not caught up yet knows whether it is a learner from the members its peers named.
+  std::optional<Member> self = state_->members().find(member_id_);
+  for (const Member& m : members) {
+    if (!self && m.id == member_id_) self = m;
+  }
+  learner_ = self && self->is_learner;
   // The member's id is known for good now (a restart's is the log's, a joiner's the cluster's).
   random_ = raft::SplitMix64(member_id_ ^ static_cast<uint64_t>(
                                               std::chrono::steady_clock::now().time_since_epoch().count()));
@@ -269,6 +275,7 @@ Status Node::start() {
     if (hs.commit != initial->hard_state.commit) KEEL_RETURN_IF_ERROR(storage_->persist(hs, {}, true));
     initial->hard_state = hs;
   }
+  if (*have_log && options_.force_new_cluster) KEEL_RETURN_IF_ERROR(force_new_cluster(&initial->hard_state));
   applied_ = applied;
   snapshot_requested_ = snap->metadata.index;
   committed_ = initial->hard_state.commit;
@@ -744,15 +751,17 @@ void Node::serve_call(uint64_t from, PeerMethod method, std::string body,
     }
     case PeerMethod::kProbe:
       return reply(std::string());  // the peer network answers probes before they get here
-    case PeerMethod::kPromoteMember: {
-      Result<uint64_t> id = decode_promote_member(body);
+    case PeerMethod::kPromoteMember:
+    case PeerMethod::kRemoveMember: {
+      Result<uint64_t> id = decode_member_request(body);
       if (!id.ok()) return reply(id.status());
       // A member that no longer leads says so rather than asking the leader in turn.
       if (leader_.load() != member_id_) return reply(ErrNotLeader());
-      MembershipChange promote;
-      promote.kind = MembershipChange::Kind::kPromote;
-      promote.member_id = *id;
-      return change_members(std::move(promote), [reply = std::move(reply)](Result<std::vector<Member>> r) {
+      MembershipChange change;
+      change.kind = method == PeerMethod::kPromoteMember ? MembershipChange::Kind::kPromote
+                                                         : MembershipChange::Kind::kRemove;
+      change.member_id = *id;
+      return change_members(std::move(change), [reply = std::move(reply)](Result<std::vector<Member>> r) {
         reply(r.ok() ? Result<std::string>(encode_members(*r)) : Result<std::string>(r.status()));
       });
     }
@@ -918,6 +927,7 @@ void Node::raft_loop() {
       if (peers_) {
         peers_->expire_calls(now, ErrTimeout());
         peers_->probe(now);
+        peers_->retire_departed(now);
       }
       note_removal();
       ask_if_removed();

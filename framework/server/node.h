@@ -147,6 +147,11 @@ struct NodeOptions {
   // etcd's --strict-reconfig-check: refuse membership changes that would leave too few started
   // or connected voters (reconfig_check.h).
   bool strict_reconfig_check = true;
+  // etcd's --force-new-cluster: a restart (the data dir holds a log) drops the log's uncommitted
+  // tail and commits the removal of every other member, so this member goes on alone with the
+  // cluster's data and id (the way back from a lost quorum; the others must not come back).
+  // Ignored on a first start, as etcd ignores it.
+  bool force_new_cluster = false;
   std::vector<std::string> listen_peer_urls;
   std::chrono::milliseconds heartbeat_interval{100};
   std::chrono::milliseconds election_timeout{1000};
@@ -269,6 +274,8 @@ class Node {
   // so the leader's last answers reach the others, as etcd's stopWithDelay). It serves no more:
   // keeld exits.
   bool removed() const { return removed_.load(); }
+  // Whether the members say this member is a learner (etcd's learner serves clients little).
+  bool is_learner() const { return learner_.load(); }
 
   HeaderInfo header() const;
   NodeStatus status() const;
@@ -319,6 +326,10 @@ class Node {
   // A restart: takes the member and cluster ids from the log, and refuses a data dir that belongs
   // to another member (FailedPrecondition).
   Status check_restart_identity();
+  // options_.force_new_cluster on a restart: writes the removals to the WAL as committed entries
+  // after `*hard_state`'s commit (which it moves to the last of them); applying them on start
+  // leaves this member the only voter.
+  Status force_new_cluster(raft::HardState* hard_state);
   // A first start with --initial-cluster-state existing (node_join.cc): asks the peers named in
   // `initial` for the running cluster's id and members, sets this member's ids from them, and
   // returns the members; etcd's refusals when --initial-cluster does not name them.
@@ -475,6 +486,7 @@ class Node {
   std::atomic<bool> probing_{false};
   std::atomic<bool> serving_{false};      // set once start() has started the threads
   std::atomic<bool> removal_applied_{false};  // this member's removal is applied here
+  std::atomic<bool> learner_{false};
   std::atomic<bool> removed_{false};
   uint64_t request_id_base_ = 0;
 

@@ -1,8 +1,11 @@
 // The member's side of etcd's membership changes (node.h: change_members): the checks, the
 // Raft configuration change proposed one at a time, and the peers following the members.
+#include <algorithm>
 #include <memory>
 #include <optional>
+#include <set>
 
+#include "raft/codec.h"
 #include "server/errors.h"
 #include "server/peer_frames.h"
 #include "server/member_id.h"
@@ -40,23 +43,89 @@ void change_members_again(Node& node, MembershipChange change, MembersCallback d
   });
 }
 
+// The membership after `entries`' configuration changes, from `conf`.
+Result<raft::ConfState> after_conf_changes(const raft::ConfState& conf, const std::vector<raft::Entry>& entries) {
+  std::set<uint64_t> voters(conf.voters.begin(), conf.voters.end());
+  std::set<uint64_t> learners(conf.learners.begin(), conf.learners.end());
+  for (const raft::Entry& e : entries) {
+    if (e.type != raft::EntryType::kConfChange) continue;
+    Result<raft::ConfChange> cc = raft::DecodeConfChange(e.data);
+    if (!cc.ok()) return cc.status().with_context("the configuration change at index " + std::to_string(e.index));
+    voters.erase(cc->node_id);
+    learners.erase(cc->node_id);
+    if (cc->type == raft::ConfChangeType::kAddVoter) voters.insert(cc->node_id);
+    if (cc->type == raft::ConfChangeType::kAddLearner) learners.insert(cc->node_id);
+  }
+  return raft::ConfState{{voters.begin(), voters.end()}, {learners.begin(), learners.end()}};
+}
+
 }  // namespace
+
+Status Node::force_new_cluster(raft::HardState* hard_state) {
+  // etcd's restartAsStandaloneNode: the membership once every committed entry is applied, then
+  // one committed removal per other member after the commit index (what followed it was never
+  // committed: it is overwritten).
+  Result<raft::Snapshot> snap = storage_->snapshot();
+  if (!snap.ok()) return snap.status();
+  const uint64_t commit = hard_state->commit;
+  std::vector<raft::Entry> committed;
+  if (commit > snap->metadata.index) {
+    Result<std::vector<raft::Entry>> read = storage_->entries(snap->metadata.index + 1, commit + 1, UINT64_MAX);
+    if (!read.ok()) return read.status().with_context("reading the committed entries");
+    committed = std::move(read).value();
+  }
+  Result<raft::ConfState> conf = after_conf_changes(snap->metadata.conf_state, committed);
+  if (!conf.ok()) return conf.status();
+  std::vector<std::pair<raft::ConfChangeType, uint64_t>> changes;
+  for (const std::vector<uint64_t>* ids : {&conf->voters, &conf->learners}) {
+    for (uint64_t id : *ids) {
+      if (id != member_id_) changes.emplace_back(raft::ConfChangeType::kRemoveNode, id);
+    }
+  }
+  // A learner (or a member the log does not know yet) becomes the voter, or no one could lead.
+  if (std::find(conf->voters.begin(), conf->voters.end(), member_id_) == conf->voters.end()) {
+    changes.emplace_back(raft::ConfChangeType::kAddVoter, member_id_);
+  }
+  std::vector<raft::Entry> forced;
+  for (const auto& [type, id] : changes) {
+    MemberChange record;
+    record.member = state_->members().find(id).value_or(
+        id == member_id_ ? Member{id, options_.name, options_.peer_urls, {}, false} : Member{id, "", {}, {}, false});
+    record.member.is_learner = false;
+    raft::Entry e;
+    e.type = raft::EntryType::kConfChange;
+    e.term = hard_state->term;
+    e.index = commit + forced.size() + 1;
+    e.data = raft::EncodeConfChange(raft::ConfChange{type, id, encode_member_change(record)});
+    forced.push_back(std::move(e));
+  }
+  if (forced.empty()) return Status::OK();
+  hard_state->commit = forced.back().index;
+  KEEL_RETURN_IF_ERROR(storage_->persist(*hard_state, forced, true));
+  log(options_.logger, LogLevel::kWarn,
+      "forcing a new cluster: " + std::to_string(forced.size()) + " configuration changes committed after index " +
+          std::to_string(commit) + " leave member " + id_to_hex(member_id_) + " the only voter");
+  return Status::OK();
+}
 
 void Node::change_members(MembershipChange change, MembersCallback done) {
   using Kind = MembershipChange::Kind;
-  if (change.kind == Kind::kPromote) {
-    // Only the leader knows how far the learner's log matches its own.
+  // Only the leader knows how far a learner's log matches its own; and a follower removing
+  // itself might never see its removal commit (the leader stops sending to it), so the leader,
+  // which applies it, answers.
+  const bool self_removal = change.kind == Kind::kRemove && change.member_id == member_id_;
+  if (change.kind == Kind::kPromote || self_removal) {
     Result<uint64_t> leader = leader_to_ask();
     if (!leader.ok()) return done(leader.status());
     if (*leader != raft::kNone) {
-      return ask_leader(*leader, PeerMethod::kPromoteMember, encode_promote_member(change.member_id),
-                        decode_members, std::move(done));
+      return ask_leader(*leader, self_removal ? PeerMethod::kRemoveMember : PeerMethod::kPromoteMember,
+                        encode_member_request(change.member_id), decode_members, std::move(done));
     }
   }
   if (change.kind == Kind::kAdd && peers_ == nullptr) {
     return done(Status::FailedPrecondition("a member without a transport cannot reach a new member"));
   }
-  if (change.kind == Kind::kRemove && change.member_id == member_id_ && leader_.load() == member_id_) {
+  if (self_removal && leader_.load() == member_id_) {
     // A leader removing itself steps down first: the change then commits under a leader that
     // stays, rather than one that stops as soon as it is applied.
     uint64_t successor = raft::kNone;
@@ -200,12 +269,15 @@ Status Node::learner_ready(uint64_t id) const {
 
 void Node::follow_members() {
   const std::vector<Member> members = state_->members().list();
+  for (const Member& m : members) {
+    if (m.id == member_id_) learner_ = m.is_learner;
+  }
   if (peers_ != nullptr) {
     std::map<uint64_t, std::vector<std::string>> peers;
     for (const Member& m : members) {
       if (m.id != member_id_) peers[m.id] = m.peer_urls;
     }
-    Status s = peers_->set_peers(peers);
+    Status s = peers_->set_peers(peers, std::chrono::steady_clock::now());
     if (!s.ok()) log(options_.logger, LogLevel::kWarn, "the peers cannot follow the members: " + s.to_string());
   }
   if (!removal_applied_.load() && state_->members().is_removed(member_id_)) {

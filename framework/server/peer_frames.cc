@@ -81,7 +81,7 @@ Result<PeerCall> decode_call_frame(std::string_view frame) {
   PeerCall call;
   uint8_t method;
   if (!raft::GetVarint64(&in, &call.call_id) || !get_byte(&in, &method)) return malformed("call");
-  if (method < static_cast<uint8_t>(PeerMethod::kLeaseRenew) || method > static_cast<uint8_t>(PeerMethod::kPromoteMember)) {
+  if (method < static_cast<uint8_t>(PeerMethod::kLeaseRenew) || method > static_cast<uint8_t>(PeerMethod::kRemoveMember)) {
     return Status::Corruption("peer frame: unknown method " + std::to_string(method));
   }
   call.method = static_cast<PeerMethod>(method);
@@ -165,15 +165,15 @@ Result<ClusterIntroduction> decode_cluster_introduction(std::string_view answer)
   return out;
 }
 
-std::string encode_promote_member(uint64_t member_id) {
+std::string encode_member_request(uint64_t member_id) {
   std::string out;
   raft::PutVarint64(&out, member_id);
   return out;
 }
 
-Result<uint64_t> decode_promote_member(std::string_view body) {
+Result<uint64_t> decode_member_request(std::string_view body) {
   uint64_t id;
-  if (!raft::GetVarint64(&body, &id) || !body.empty()) return malformed("promote member");
+  if (!raft::GetVarint64(&body, &id) || !body.empty()) return malformed("member request");
   return id;
 }
 

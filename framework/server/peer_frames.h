@@ -39,12 +39,16 @@ Lane lane_of(const raft::Message& m);
 // the cluster's members as the peer knows them (a member starting on an empty data dir asks, as
 // etcd's isMemberBootstrapped does). kPromoteMember: a follower hands etcd's MemberPromote to
 // the leader (only the leader knows whether the learner is in sync), answered with the members.
+// kRemoveMember: a follower removing itself hands the removal to the leader, which answers once
+// it applied it (the removed member itself may never learn the commit: the leader stops sending
+// to it).
 enum class PeerMethod : uint8_t {
   kLeaseRenew = 1,
   kLeaseTimeToLive = 2,
   kProbe = 3,
   kMembers = 4,
   kPromoteMember = 5,
+  kRemoveMember = 6,
 };
 
 struct PeerCall {
@@ -92,9 +96,9 @@ struct ClusterIntroduction {
 std::string encode_cluster_introduction(const ClusterIntroduction& answer);
 Result<ClusterIntroduction> decode_cluster_introduction(std::string_view answer);
 
-// kPromoteMember's request: the learner's id.
-std::string encode_promote_member(uint64_t member_id);
-Result<uint64_t> decode_promote_member(std::string_view body);
+// kPromoteMember's and kRemoveMember's request: the member's id.
+std::string encode_member_request(uint64_t member_id);
+Result<uint64_t> decode_member_request(std::string_view body);
 Result<std::vector<Member>> decode_members(std::string_view body);
 
 }  // namespace keel::server

@@ -79,21 +79,19 @@ Status PeerNetwork::add_peer(uint64_t peer, const std::vector<std::string>& urls
   return Status::OK();
 }
 
-Status PeerNetwork::set_peers(const std::map<uint64_t, std::vector<std::string>>& peers) {
+Status PeerNetwork::set_peers(const std::map<uint64_t, std::vector<std::string>>& peers,
+                              std::chrono::steady_clock::time_point now) {
   std::map<uint64_t, std::vector<std::string>> known;
   {
     std::lock_guard<std::mutex> lock(calls_mu_);
-    known = peers_;
-  }
-  for (const auto& [peer, urls] : known) {
-    if (peers.count(peer) != 0) continue;
-    transport_->remove_peer(peer);
-    {
-      std::lock_guard<std::mutex> lock(calls_mu_);
-      peers_.erase(peer);
+    for (const auto& [peer, urls] : peers_) {
+      if (peers.count(peer) == 0) {
+        departing_.try_emplace(peer, now + kDepartureLinger);
+      } else {
+        departing_.erase(peer);
+      }
     }
-    std::lock_guard<std::mutex> lock(activity_mu_);
-    activity_.erase(peer);
+    known = peers_;
   }
   for (const auto& [peer, urls] : peers) {
     auto it = known.find(peer);
@@ -101,6 +99,27 @@ Status PeerNetwork::set_peers(const std::map<uint64_t, std::vector<std::string>>
     KEEL_RETURN_IF_ERROR(add_peer(peer, urls));
   }
   return Status::OK();
+}
+
+void PeerNetwork::retire_departed(std::chrono::steady_clock::time_point now) {
+  std::vector<uint64_t> retired;
+  {
+    std::lock_guard<std::mutex> lock(calls_mu_);
+    for (auto it = departing_.begin(); it != departing_.end();) {
+      if (it->second > now) {
+        ++it;
+        continue;
+      }
+      retired.push_back(it->first);
+      peers_.erase(it->first);
+      it = departing_.erase(it);
+    }
+  }
+  for (uint64_t peer : retired) {
+    transport_->remove_peer(peer);
+    std::lock_guard<std::mutex> lock(activity_mu_);
+    activity_.erase(peer);
+  }
 }
 
 void PeerNetwork::heard_from(uint64_t peer) {
@@ -125,7 +144,9 @@ void PeerNetwork::probe(std::chrono::steady_clock::time_point now) {
   std::vector<uint64_t> peers;
   {
     std::lock_guard<std::mutex> lock(calls_mu_);
-    for (const auto& [peer, urls] : peers_) peers.push_back(peer);
+    for (const auto& [peer, urls] : peers_) {
+      if (departing_.count(peer) == 0) peers.push_back(peer);
+    }
   }
   for (uint64_t peer : peers) {
     // An unanswered probe expires with the other calls; only answers are measured.
@@ -155,13 +176,16 @@ void PeerNetwork::call(uint64_t peer, PeerMethod method, std::string body,
                        std::chrono::steady_clock::time_point deadline, CallDone done,
                        IfUnreachable if_unreachable) {
   PeerCall c{0, method, std::move(body)};
+  bool known = false;
   {
     std::lock_guard<std::mutex> lock(calls_mu_);
-    if (!stopped_) {
+    known = peers_.count(peer) != 0;
+    if (!stopped_ && known) {
       c.call_id = ++next_call_id_;
       calls_[c.call_id] = PendingCall{std::move(done), deadline, peer, if_unreachable};
     }
   }
+  if (c.call_id == 0 && !known) return done(Status::Unavailable("member " + id_to_hex(peer) + " is not a peer"));
   if (c.call_id == 0) return done(Status::Cancelled("the peer network stopped"));
   send_frame(peer, encode_call_frame(c), Lane::kControl);
 }

@@ -41,6 +41,10 @@ namespace keel::server {
 inline constexpr std::chrono::seconds kProbeInterval{4};
 // How long a peer counts as active after the last frame from it.
 inline constexpr std::chrono::seconds kActiveWindow = 2 * kProbeInterval;
+// How long a peer dropped by set_peers stays connected, so what was queued for it (the commit of
+// its own removal, the answer to its call) still reaches it: etcd's removed member likewise stops
+// 10 ticks after its removal.
+inline constexpr std::chrono::seconds kDepartureLinger{1};
 
 struct PeerNetworkOptions {
   uint64_t member_id = 0;
@@ -71,8 +75,13 @@ class PeerNetwork : public TransportHandler {
   // Adds `peer` at `urls`, or gives a known peer new URLs.
   Status add_peer(uint64_t peer, const std::vector<std::string>& urls);
   // Makes the peers exactly `peers` (by id, with their URLs): adds the new ones, moves the ones
-  // whose URLs changed, drops the others (their calls then expire).
-  Status set_peers(const std::map<uint64_t, std::vector<std::string>>& peers);
+  // whose URLs changed, and drops the others kDepartureLinger after `now` (their calls then
+  // expire).
+  Status set_peers(const std::map<uint64_t, std::vector<std::string>>& peers,
+                   std::chrono::steady_clock::time_point now);
+  // Disconnects the peers set_peers dropped whose linger ended by `now`. Called often (each Raft
+  // tick); never blocks.
+  void retire_departed(std::chrono::steady_clock::time_point now);
   // Since when frames have kept coming from `peer` (etcd's ActiveSince): none once the transport
   // reported it unreachable, or once nothing came from it for kActiveWindow (every peer answers
   // a probe every kProbeInterval).
@@ -87,7 +96,8 @@ class PeerNetwork : public TransportHandler {
   // (an asker with other peers to ask need not wait out a dead one).
   enum class IfUnreachable { kWait, kFail };
   // Asks `peer` to run `method` on `body`; `done` gets the answer's body or the peer's error, or
-  // what expire_calls() says once `deadline` has passed. Never blocks.
+  // what expire_calls() says once `deadline` has passed, or Unavailable at once for a member that
+  // is not (or no longer) a peer. Never blocks.
   void call(uint64_t peer, PeerMethod method, std::string body,
             std::chrono::steady_clock::time_point deadline, CallDone done,
             IfUnreachable if_unreachable = IfUnreachable::kWait);
@@ -134,6 +144,7 @@ class PeerNetwork : public TransportHandler {
   uint64_t next_call_id_ = 0;
   bool stopped_ = false;
   std::map<uint64_t, std::vector<std::string>> peers_;  // guarded by calls_mu_
+  std::map<uint64_t, std::chrono::steady_clock::time_point> departing_;  // guarded by calls_mu_: until when
   // When each peer became active, and when a frame last came from it.
   struct Activity {
     std::chrono::steady_clock::time_point since;

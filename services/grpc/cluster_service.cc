@@ -2,6 +2,7 @@
 #include <chrono>
 
 #include "grpc/convert.h"
+#include "grpc/learner_gate.h"
 #include "grpc/services.h"
 #include "keel/peer_url.h"
 #include "server/errors.h"
@@ -53,6 +54,7 @@ grpc::ServerUnaryReactor* change(server::Node& node, grpc::CallbackServerContext
 grpc::ServerUnaryReactor* ClusterService::MemberList(grpc::CallbackServerContext* context,
                                                      const etcdserverpb::MemberListRequest*,
                                                      etcdserverpb::MemberListResponse* response) {
+  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   fill_members(node_.members(), response);
   fill_header(node_.header(), response->mutable_header());
@@ -63,6 +65,7 @@ grpc::ServerUnaryReactor* ClusterService::MemberList(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* ClusterService::MemberAdd(grpc::CallbackServerContext* context,
                                                     const etcdserverpb::MemberAddRequest* request,
                                                     etcdserverpb::MemberAddResponse* response) {
+  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
   Result<std::vector<std::string>> urls = peer_urls(request->peerurls());
   if (!urls.ok()) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -90,6 +93,7 @@ grpc::ServerUnaryReactor* ClusterService::MemberAdd(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* ClusterService::MemberRemove(grpc::CallbackServerContext* context,
                                                        const etcdserverpb::MemberRemoveRequest* request,
                                                        etcdserverpb::MemberRemoveResponse* response) {
+  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
   server::MembershipChange c;
   c.kind = server::MembershipChange::Kind::kRemove;
   c.member_id = request->id();
@@ -103,6 +107,7 @@ grpc::ServerUnaryReactor* ClusterService::MemberRemove(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* ClusterService::MemberUpdate(grpc::CallbackServerContext* context,
                                                        const etcdserverpb::MemberUpdateRequest* request,
                                                        etcdserverpb::MemberUpdateResponse* response) {
+  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
   Result<std::vector<std::string>> urls = peer_urls(request->peerurls());
   if (!urls.ok()) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -123,6 +128,7 @@ grpc::ServerUnaryReactor* ClusterService::MemberUpdate(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* ClusterService::MemberPromote(grpc::CallbackServerContext* context,
                                                         const etcdserverpb::MemberPromoteRequest* request,
                                                         etcdserverpb::MemberPromoteResponse* response) {
+  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
   server::MembershipChange c;
   c.kind = server::MembershipChange::Kind::kPromote;
   c.member_id = request->id();

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "grpc/convert.h"
+#include "grpc/learner_gate.h"
 #include "grpc/raw_call.h"
 #include "grpc/services.h"
 #include "mvcc/errors.h"
@@ -72,6 +73,13 @@ grpc::Status check_txn(const etcdserverpb::TxnRequest& r, int64_t max_txn_ops) {
   return grpc::Status::OK;
 }
 
+// Finishes `call` with learner_refusal() when this member is a learner.
+bool refused_to_learner(const server::Node& node, RawCall& call) {
+  if (!node.is_learner()) return false;
+  call.finish(learner_refusal());
+  return true;
+}
+
 // Finishes `call` with the write's answer of type T, converted into a Proto.
 template <typename T, typename Proto>
 server::WriteCallback finish_write(server::Node& node, RawCall call) {
@@ -109,6 +117,8 @@ grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* context,
   RawCall call(context, out, range_);
   etcdserverpb::RangeRequest request;
   if (!call.parse(bytes, &request)) return call.reactor();
+  // A learner serves serializable reads alone (learner_gate.h).
+  if (!request.serializable() && refused_to_learner(node_, call)) return call.reactor();
   if (grpc::Status checked = check_range(request); !checked.ok()) {
     call.finish(checked);
     return call.reactor();
@@ -139,7 +149,7 @@ grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* context,
                                          const grpc::ByteBuffer* bytes, grpc::ByteBuffer* out) {
   RawCall call(context, out, put_);
   etcdserverpb::PutRequest request;
-  if (!call.parse(bytes, &request)) return call.reactor();
+  if (!call.parse(bytes, &request) || refused_to_learner(node_, call)) return call.reactor();
   mvcc::PutRequest r = from_proto(request);
   if (Status v = mvcc::validate(r); !v.ok()) {
     call.finish(to_grpc_status(v));
@@ -153,7 +163,7 @@ grpc::ServerUnaryReactor* KvService::DeleteRange(grpc::CallbackServerContext* co
                                                  const grpc::ByteBuffer* bytes, grpc::ByteBuffer* out) {
   RawCall call(context, out, delete_range_);
   etcdserverpb::DeleteRangeRequest request;
-  if (!call.parse(bytes, &request)) return call.reactor();
+  if (!call.parse(bytes, &request) || refused_to_learner(node_, call)) return call.reactor();
   mvcc::DeleteRangeRequest r = from_proto(request);
   if (Status v = mvcc::validate(r); !v.ok()) {
     call.finish(to_grpc_status(v));
@@ -168,7 +178,7 @@ grpc::ServerUnaryReactor* KvService::Txn(grpc::CallbackServerContext* context,
                                          const grpc::ByteBuffer* bytes, grpc::ByteBuffer* out) {
   RawCall call(context, out, txn_);
   etcdserverpb::TxnRequest request;
-  if (!call.parse(bytes, &request)) return call.reactor();
+  if (!call.parse(bytes, &request) || refused_to_learner(node_, call)) return call.reactor();
   if (grpc::Status checked = check_txn(request, static_cast<int64_t>(node_.options().max_txn_ops));
       !checked.ok()) {
     call.finish(checked);
@@ -212,7 +222,7 @@ grpc::ServerUnaryReactor* KvService::Compact(grpc::CallbackServerContext* contex
                                              const grpc::ByteBuffer* bytes, grpc::ByteBuffer* out) {
   RawCall call(context, out, compact_);
   etcdserverpb::CompactionRequest request;
-  if (!call.parse(bytes, &request)) return call.reactor();
+  if (!call.parse(bytes, &request) || refused_to_learner(node_, call)) return call.reactor();
   server::CompactionRequest r{request.revision(), request.physical()};
   node_.propose(r, [this, call](Result<server::WriteResult> got) mutable {
     if (!got.ok()) return call.finish(to_grpc_status(got.status()));

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "grpc/convert.h"
+#include "grpc/learner_gate.h"
 #include "grpc/services.h"
 #include "lease/lease.h"
 
@@ -149,6 +150,7 @@ class KeepAliveStream final : public KeepAliveReactor {
 grpc::ServerUnaryReactor* LeaseService::LeaseGrant(grpc::CallbackServerContext* context,
                                                    const etcdserverpb::LeaseGrantRequest* request,
                                                    etcdserverpb::LeaseGrantResponse* response) {
+  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (request->ttl() > lease::kMaxLeaseTtl) {
     reactor->Finish(to_grpc_status(lease::ErrLeaseTtlTooLarge()));
@@ -174,6 +176,7 @@ grpc::ServerUnaryReactor* LeaseService::LeaseGrant(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* LeaseService::LeaseRevoke(grpc::CallbackServerContext* context,
                                                     const etcdserverpb::LeaseRevokeRequest* request,
                                                     etcdserverpb::LeaseRevokeResponse* response) {
+  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   node_.propose(server::LeaseRevokeRequest{request->id()},
                 [this, reactor, response](Result<server::WriteResult> r) {
@@ -192,12 +195,16 @@ grpc::ServerUnaryReactor* LeaseService::LeaseRevoke(grpc::CallbackServerContext*
 
 grpc::ServerBidiReactor<etcdserverpb::LeaseKeepAliveRequest, etcdserverpb::LeaseKeepAliveResponse>*
 LeaseService::LeaseKeepAlive(grpc::CallbackServerContext* /*context*/) {
+  if (node_.is_learner()) {
+    return new RefusedStream<etcdserverpb::LeaseKeepAliveRequest, etcdserverpb::LeaseKeepAliveResponse>;
+  }
   return new KeepAliveStream(node_);
 }
 
 grpc::ServerUnaryReactor* LeaseService::LeaseTimeToLive(
     grpc::CallbackServerContext* context, const etcdserverpb::LeaseTimeToLiveRequest* request,
     etcdserverpb::LeaseTimeToLiveResponse* response) {
+  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const int64_t id = request->id();
   const bool with_keys = request->keys();
@@ -216,6 +223,7 @@ grpc::ServerUnaryReactor* LeaseService::LeaseTimeToLive(
 grpc::ServerUnaryReactor* LeaseService::LeaseLeases(grpc::CallbackServerContext* context,
                                                     const etcdserverpb::LeaseLeasesRequest* /*request*/,
                                                     etcdserverpb::LeaseLeasesResponse* response) {
+  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   for (int64_t id : node_.leases()) response->add_leases()->set_id(id);
   fill_header(node_.header(), response->mutable_header());

@@ -2,6 +2,7 @@
 #include <chrono>
 
 #include "grpc/convert.h"
+#include "grpc/learner_gate.h"
 #include "grpc/services.h"
 #include "server/version.h"
 
@@ -26,6 +27,7 @@ void add_alarms(const std::vector<server::AlarmMember>& alarms, etcdserverpb::Al
 grpc::ServerUnaryReactor* MaintenanceService::Alarm(grpc::CallbackServerContext* context,
                                                     const etcdserverpb::AlarmRequest* request,
                                                     etcdserverpb::AlarmResponse* response) {
+  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // Types and actions this build does not know (a newer client's) change nothing and list
   // nothing, as etcd's applier answers an action it has no case for.
@@ -62,6 +64,7 @@ grpc::ServerUnaryReactor* MaintenanceService::Alarm(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* MaintenanceService::MoveLeader(grpc::CallbackServerContext* context,
                                                          const etcdserverpb::MoveLeaderRequest* request,
                                                          etcdserverpb::MoveLeaderResponse* response) {
+  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // etcd waits for the new leader as long as the client does (its context), polling each tick.
   const auto client_deadline = context->deadline();
@@ -102,6 +105,7 @@ grpc::ServerUnaryReactor* MaintenanceService::Status(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* MaintenanceService::Defragment(grpc::CallbackServerContext* context,
                                                          const etcdserverpb::DefragmentRequest*,
                                                          etcdserverpb::DefragmentResponse* response) {
+  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   keel::Status s = node_.defragment();
   if (!s.ok()) {
@@ -116,6 +120,7 @@ grpc::ServerUnaryReactor* MaintenanceService::Defragment(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* MaintenanceService::HashKV(grpc::CallbackServerContext* context,
                                                      const etcdserverpb::HashKVRequest* request,
                                                      etcdserverpb::HashKVResponse* response) {
+  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   Result<mvcc::HashKvResponse> h = node_.hash_kv(request->revision());
   if (!h.ok()) {
@@ -133,6 +138,7 @@ grpc::ServerUnaryReactor* MaintenanceService::HashKV(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* MaintenanceService::Hash(grpc::CallbackServerContext* context,
                                                    const etcdserverpb::HashRequest*,
                                                    etcdserverpb::HashResponse* response) {
+  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   Result<uint32_t> h = node_.hash();
   if (!h.ok()) {

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "grpc/convert.h"
+#include "grpc/learner_gate.h"
 #include "grpc/services.h"
 
 namespace keel::grpcsvc {
@@ -177,6 +178,7 @@ class WatchReactor final
 
 grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>*
 WatchService::Watch(grpc::CallbackServerContext*) {
+  if (node_.is_learner()) return new RefusedStream<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>;
   return new WatchReactor(node_);
 }
 

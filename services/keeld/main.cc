@@ -210,6 +210,7 @@ int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& 
   for (const auto& m : c.initial_cluster) options.initial_cluster.push_back({m.name, url_texts(m.peer_urls)});
   options.initial_cluster_state_new = c.initial_cluster_state_new;
   options.strict_reconfig_check = c.strict_reconfig_check;
+  options.force_new_cluster = c.force_new_cluster;
   options.listen_peer_urls = url_texts(c.listen_peer_urls);
   // A member alone keeps its peer port closed: nothing would reach it there until run-time
   // membership can add a member.

@@ -13,7 +13,8 @@ anew under the id of one that lost its data (etcd's "has already been bootstrapp
 changes at run time as etcd's (etcdctl member add/remove/update/promote, with etcd 3.4's answers
 and --strict-reconfig-check): a cluster grows from one member to five through learners while a
 client writes, shrinks to three, replaces a member whose data dir was lost; a removed member
-exits; a joiner that --initial-cluster misnames is refused.
+exits; a joiner that --initial-cluster misnames is refused; a learner serves only what etcd's
+serves; the survivor of a lost quorum goes on alone with --force-new-cluster and grows back.
 """
 import hashlib
 import json
@@ -107,6 +108,16 @@ class ClusterCase(unittest.TestCase):
         new.initial_cluster = re.search(r'ETCD_INITIAL_CLUSTER="([^"]*)"', out).group(1)
         new.start()
         return new, int(out.split()[1], 16)
+
+    def promote(self, via, member_id):
+        def try_promote():
+            code, out, err = via.etcdctl("member", "promote", "%x" % member_id, check=False)
+            if code == 0:
+                return out
+            self.assertIn("can only promote a learner member which is in sync with leader", err)
+            return None
+        out = wait_for("%x to be promoted" % member_id, try_promote)
+        self.assertRegex(out, r"^Member +%x promoted in cluster +[0-9a-f]+" % member_id)
 
     def revisions_agree(self, members):
         revs = set()
@@ -653,6 +664,85 @@ class Membership(ClusterCase):
         leader.etcdctl("put", "after-changes", "v")
         self.assert_same_state(c.members)
 
+    def test_a_learner_serves_only_status_serializable_reads_and_snapshots(self):
+        """etcd's learner answers Status, serializable Range and the Snapshot stream; every other
+        call gets Unavailable "etcdserver: rpc not supported for learner" and changes nothing, and
+        leadership cannot move to it. Promoted, it serves everything."""
+        import grpc
+        from etcd3 import etcdrpc as rpc
+        c = self.cluster
+        leader = c.leader()
+        leader.etcdctl("put", "k", "v")
+        learner, learner_id = self.add(leader)
+        wait_for("the learner to hold k", lambda: learner.etcdctl(
+            "get", "k", "--consistency=s", "--print-value-only")[1].strip() == "v")
+        self.assertTrue(c.status(learner).get("isLearner"))
+
+        def answer(call):
+            try:
+                call()
+                return grpc.StatusCode.OK, ""
+            except grpc.RpcError as e:
+                return e.code(), e.details()
+        refusal = (grpc.StatusCode.UNAVAILABLE, "etcdserver: rpc not supported for learner")
+        leader_id = c.status(leader)["header"]["member_id"]
+        with grpc.insecure_channel(learner.endpoint) as channel:
+            kv, lease, watch = rpc.KVStub(channel), rpc.LeaseStub(channel), rpc.WatchStub(channel)
+            cluster, maintenance = rpc.ClusterStub(channel), rpc.MaintenanceStub(channel)
+            refused = {
+                "linearizable range": lambda: kv.Range(rpc.RangeRequest(key=b"k"), timeout=20),
+                "put": lambda: kv.Put(rpc.PutRequest(key=b"k", value=b"w"), timeout=20),
+                "delete": lambda: kv.DeleteRange(rpc.DeleteRangeRequest(key=b"k"), timeout=20),
+                "txn": lambda: kv.Txn(rpc.TxnRequest(success=[rpc.RequestOp(
+                    request_put=rpc.PutRequest(key=b"k", value=b"t"))]), timeout=20),
+                "compact": lambda: kv.Compact(rpc.CompactionRequest(revision=1), timeout=20),
+                "lease grant": lambda: lease.LeaseGrant(rpc.LeaseGrantRequest(TTL=60), timeout=20),
+                "lease revoke": lambda: lease.LeaseRevoke(rpc.LeaseRevokeRequest(ID=1), timeout=20),
+                "lease ttl": lambda: lease.LeaseTimeToLive(rpc.LeaseTimeToLiveRequest(ID=1), timeout=20),
+                "leases": lambda: lease.LeaseLeases(rpc.LeaseLeasesRequest(), timeout=20),
+                # A stream the learner served would stay open until the deadline.
+                "keep-alive": lambda: list(lease.LeaseKeepAlive(iter([rpc.LeaseKeepAliveRequest(ID=1)]), timeout=20)),
+                "watch": lambda: list(watch.Watch(iter([rpc.WatchRequest(
+                    create_request=rpc.WatchCreateRequest(key=b"k"))]), timeout=20)),
+                "member list": lambda: cluster.MemberList(rpc.MemberListRequest(), timeout=20),
+                "member add": lambda: cluster.MemberAdd(rpc.MemberAddRequest(
+                    peerURLs=["http://127.0.0.1:%d" % free_port()]), timeout=20),
+                "member remove": lambda: cluster.MemberRemove(rpc.MemberRemoveRequest(ID=learner_id), timeout=20),
+                "member update": lambda: cluster.MemberUpdate(rpc.MemberUpdateRequest(
+                    ID=learner_id, peerURLs=[learner.peer_url]), timeout=20),
+                "alarm": lambda: maintenance.Alarm(rpc.AlarmRequest(), timeout=20),
+                "defragment": lambda: maintenance.Defragment(rpc.DefragmentRequest(), timeout=20),
+                "hash": lambda: maintenance.Hash(rpc.HashRequest(), timeout=20),
+                "hashkv": lambda: maintenance.HashKV(rpc.HashKVRequest(), timeout=20),
+                "move leader": lambda: maintenance.MoveLeader(rpc.MoveLeaderRequest(targetID=leader_id), timeout=20),
+            }
+            for name, call in refused.items():
+                self.assertEqual(answer(call), refusal, name)
+            # (python3-etcd3's protos predate MemberPromote: etcdctl asks it.)
+            self.assertEqual(self.refused(learner, "promote", "%x" % learner_id),
+                             "Error: etcdserver: rpc not supported for learner")
+
+            self.assertEqual(maintenance.Status(rpc.StatusRequest(), timeout=20).header.member_id, learner_id)
+            got = kv.Range(rpc.RangeRequest(key=b"k", serializable=True), timeout=20)
+            self.assertEqual([(x.key, x.value) for x in got.kvs], [(b"k", b"v")])
+            blob = b"".join(r.blob for r in maintenance.Snapshot(rpc.SnapshotRequest(), timeout=60))
+            self.assertGreater(len(blob), 0)
+
+        # Nothing the learner refused happened; leadership cannot move to it.
+        _, value, _ = leader.etcdctl("get", "k", "--print-value-only")
+        self.assertEqual(value.strip(), "v")
+        self.assertEqual(self.members(leader)[learner_id][2], True)
+        with grpc.insecure_channel(leader.endpoint) as channel:
+            self.assertEqual(answer(lambda: rpc.MaintenanceStub(channel).MoveLeader(
+                rpc.MoveLeaderRequest(targetID=learner_id), timeout=20)),
+                (grpc.StatusCode.FAILED_PRECONDITION, "etcdserver: bad leader transferee"))
+
+        self.promote(leader, learner_id)
+        wait_for("the promoted member to serve writes", lambda: learner.etcdctl(
+            "put", "k", "promoted", check=False)[0] == 0)
+        _, value, _ = learner.etcdctl("get", "k", "--print-value-only")
+        self.assertEqual(value.strip(), "promoted")
+
     def test_a_removed_follower_exits_and_the_others_serve_on(self):
         c = self.cluster
         leader = c.leader()
@@ -718,16 +808,6 @@ class Growing(ClusterCase):
     ETCD_INITIAL_CLUSTER etcdctl printed for them, are caught up by the leader's snapshot (their
     backend alternating with their peers'), and serve; members removed leave."""
     size = 1
-
-    def promote(self, via, member_id):
-        def try_promote():
-            code, out, err = via.etcdctl("member", "promote", "%x" % member_id, check=False)
-            if code == 0:
-                return out
-            self.assertIn("can only promote a learner member which is in sync with leader", err)
-            return None
-        out = wait_for("%x to be promoted" % member_id, try_promote)
-        self.assertRegex(out, r"^Member +%x promoted in cluster +[0-9a-f]+" % member_id)
 
     def learners(self, via):
         out = json.loads(via.etcdctl("member", "list", "-w", "json")[1])["members"]
@@ -795,6 +875,56 @@ class Growing(ClusterCase):
             try:
                 for i in acknowledged:
                     self.assertEqual(mc.get("w/%06d" % i)[0], ("v%d" % i).encode(), "w/%06d on %s" % (i, m.name))
+            finally:
+                mc.close()
+
+
+class ForceNewCluster(ClusterCase):
+    """etcd's way back from a lost quorum: the survivor, restarted with --force-new-cluster, goes
+    on alone with the cluster's id and every write it had applied, and grows back through learners."""
+
+    def test_a_survivor_of_a_lost_quorum_goes_on_alone_then_grows_back(self):
+        c = self.cluster
+        leader = c.leader()
+        lc = client(leader)
+        try:
+            for i in range(50):
+                lc.put("f/%02d" % i, "v%d" % i)
+        finally:
+            lc.close()
+        survivor = c.follower(leader)
+        revision = c.status(leader)["header"]["revision"]
+        wait_for("the survivor to apply every write", lambda: c.status(survivor)["header"]["revision"] == revision)
+        cluster_id = c.status(survivor)["header"]["cluster_id"]
+        survivor_id = c.status(survivor)["header"]["member_id"]
+        for m in c.members:
+            if m is not survivor:
+                m.kill()
+        self.assertEqual(survivor.stop(), 0)
+
+        survivor.extra_args.append("--force-new-cluster")
+        survivor.start()
+        self.assertIn("forcing a new cluster", survivor.log())
+        survivor.extra_args.remove("--force-new-cluster")
+        c.leader(among=[survivor])
+        listed = json.loads(survivor.etcdctl("member", "list", "-w", "json")[1])["members"]
+        self.assertEqual([m["ID"] for m in listed], [survivor_id])
+        self.assertEqual(c.status(survivor)["header"]["cluster_id"], cluster_id)
+        survivor.etcdctl("put", "after", "alone")
+
+        grown = [survivor]
+        for _ in range(2):
+            new, new_id = self.add(survivor)
+            self.promote(survivor, new_id)
+            grown.append(new)
+        self.assertEqual(len(json.loads(survivor.etcdctl("member", "list", "-w", "json")[1])["members"]), 3)
+        self.assert_same_state(grown)
+        for m in grown:
+            mc = client(m)
+            try:
+                for i in range(50):
+                    self.assertEqual(mc.get("f/%02d" % i)[0], ("v%d" % i).encode(), "f/%02d on %s" % (i, m.name))
+                self.assertEqual(mc.get("after")[0], b"alone")
             finally:
                 mc.close()
 

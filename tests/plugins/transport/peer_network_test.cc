@@ -177,6 +177,34 @@ TEST_P(PeerNetworkTest, ACallToAPeerNothingListensForFailsWhenAskedToAndOtherwis
   EXPECT_EQ(after_stop.get().status().code(), Status::Code::kCancelled);
 }
 
+TEST_P(PeerNetworkTest, APeerSetPeersDropsStaysReachableUntilItsLingerEnds) {
+  Side* a = start(1);
+  Side* b = start(2);
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  ASSERT_TRUE(a->net->add_peer(2, b->net->listen_urls()).ok());
+  ASSERT_TRUE(b->net->add_peer(1, a->net->listen_urls()).ok());
+  const auto dropped_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(a->net->set_peers({}, dropped_at).ok());
+
+  // What is sent to the dropped peer in its linger still reaches it, and its answer comes back.
+  a->net->retire_departed(dropped_at + server::kDepartureLinger - std::chrono::milliseconds(1));
+  Answer lingering;
+  a->net->call(2, PeerMethod::kMembers, "", far_away(), lingering.done());
+  ASSERT_TRUE(lingering.arrived()) << logger_.all_lines();
+  Result<std::string> body = lingering.get();
+  ASSERT_TRUE(body.ok()) << body.status().to_string();
+  EXPECT_EQ(server::decode_members(*body).value(), kMembers);
+
+  // Then it is gone: a call to it fails at once.
+  a->net->retire_departed(dropped_at + server::kDepartureLinger);
+  Answer gone;
+  a->net->call(2, PeerMethod::kMembers, "", far_away(), gone.done());
+  ASSERT_TRUE(gone.arrived());
+  Result<std::string> refused = gone.get();
+  EXPECT_EQ(refused.status().code(), Status::Code::kUnavailable);
+  EXPECT_EQ(refused.status().message(), "member 0000000000000002 is not a peer");
+}
+
 TEST_P(PeerNetworkTest, RaftMessagesArriveFromTheirSenderAndAForgedSenderIsDropped) {
   Side* a = start(1);
   Side* b = start(2);

@@ -129,17 +129,23 @@ TEST(PeerCallFrame, TheMembersAnswerRoundTripsAndRefusesDamage) {
   EXPECT_FALSE(decode_members(huge_count).ok());
 }
 
-TEST(PeerCallFrame, PromoteMemberRoundTripsAndRefusesDamage) {
-  const std::string body = encode_promote_member(0xfedcba9876543210);
+TEST(PeerCallFrame, MemberRequestsRoundTripAndRefuseDamage) {
+  const std::string body = encode_member_request(0xfedcba9876543210);
   Result<PeerCall> c = decode_call_frame(encode_call_frame(PeerCall{4, PeerMethod::kPromoteMember, body}));
   ASSERT_TRUE(c.ok()) << c.status().to_string();
   EXPECT_EQ(c->method, PeerMethod::kPromoteMember);
-  Result<uint64_t> id = decode_promote_member(c->body);
+  Result<uint64_t> id = decode_member_request(c->body);
   ASSERT_TRUE(id.ok()) << id.status().to_string();
   EXPECT_EQ(*id, 0xfedcba9876543210u);
-  EXPECT_FALSE(decode_promote_member("").ok());
-  EXPECT_FALSE(decode_promote_member(body + "x").ok());
-  EXPECT_FALSE(decode_promote_member(body.substr(0, body.size() - 1)).ok());
+  EXPECT_FALSE(decode_member_request("").ok());
+  EXPECT_FALSE(decode_member_request(body + "x").ok());
+  EXPECT_FALSE(decode_member_request(body.substr(0, body.size() - 1)).ok());
+  Result<PeerCall> removal = decode_call_frame(encode_call_frame(PeerCall{5, PeerMethod::kRemoveMember, body}));
+  ASSERT_TRUE(removal.ok()) << removal.status().to_string();
+  EXPECT_EQ(removal->method, PeerMethod::kRemoveMember);
+  std::string next_method = encode_call_frame(PeerCall{5, PeerMethod::kRemoveMember, body});
+  next_method[2] = static_cast<char>(static_cast<uint8_t>(PeerMethod::kRemoveMember) + 1);
+  EXPECT_EQ(decode_call_frame(next_method).status().code(), Status::Code::kCorruption);
 }
 
 TEST(ClusterIntroduction, RoundTripsAndRefusesDamage) {
