@@ -5,6 +5,7 @@
 #include <charconv>
 #include <limits>
 #include <set>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
@@ -17,17 +18,26 @@ namespace {
 
 enum class Kind { kText, kBool };
 
+// The help group of the flags keel parses but does not serve yet. Each is refused unless it is
+// given at its default, which is what keel does, so that an etcd command line spelling out its
+// defaults still works while no setting is taken and then silently ignored.
+constexpr std::string_view kNotYet = "Not supported by keel yet (refused unless at the default)";
+
 struct FlagSpec {
   const char* name;
   const char* default_value;
   Kind kind;
-  const char* group;
+  std::string_view group;
   const char* help;
   const char* env_prefix = "ETCD_";
+
+  bool served() const { return group != kNotYet; }
 };
 
 // Defaults are etcd 3.5's, but for: clients and peers on 127.0.0.1 rather than localhost, the data
-// dir named <name>.keel, and a snapshot every 10,000 entries (etcd 3.6), as DESIGN.md says.
+// dir named <name>.keel, a snapshot every 10,000 entries (etcd 3.6), and the flags keel does not
+// serve, whose default is what keel does (leases are always checkpointed, no initial election
+// tick is advanced, there is no gRPC gateway).
 const FlagSpec kFlags[] = {
     {"name", "default", Kind::kText, "Member", "Human-readable name for this member."},
     {"data-dir", "${name}.keel", Kind::kText, "Member", "Path to the data directory."},
@@ -35,10 +45,9 @@ const FlagSpec kFlags[] = {
     {"snapshot-count", "10000", Kind::kText, "Member", "Number of committed transactions to trigger a snapshot to disk."},
     {"heartbeat-interval", "100", Kind::kText, "Member", "Time (in milliseconds) of a heartbeat interval."},
     {"election-timeout", "1000", Kind::kText, "Member", "Time (in milliseconds) for an election to timeout."},
-    {"initial-election-tick-advance", "true", Kind::kBool, "Member", "Whether to fast-forward initial election ticks on boot for faster election."},
-    {"listen-peer-urls", "http://127.0.0.1:2380", Kind::kText, "Member", "List of URLs to listen on for peer traffic."},
-    {"listen-client-urls", "http://127.0.0.1:2379", Kind::kText, "Member", "List of URLs to listen on for client traffic."},
-    {"listen-metrics-urls", "", Kind::kText, "Member", "List of URLs to listen on for the metrics and health endpoints."},
+    {"listen-peer-urls", "http://127.0.0.1:2380", Kind::kText, "Member", "List of URLs to listen on for peer traffic (http only: no TLS yet)."},
+    {"listen-client-urls", "http://127.0.0.1:2379", Kind::kText, "Member", "List of URLs to listen on for client traffic (http only: no TLS yet)."},
+    {"listen-metrics-urls", "", Kind::kText, "Member", "List of URLs to listen on for the metrics and health endpoints (http only: no TLS yet)."},
     {"max-snapshots", "5", Kind::kText, "Member", "Maximum number of snapshot files to retain (0 is unlimited)."},
     {"max-wals", "5", Kind::kText, "Member", "Maximum number of wal files to retain (0 is unlimited)."},
     {"quota-backend-bytes", "0", Kind::kText, "Member", "Raise alarms when backend size exceeds the given quota (0 defaults to low space quota)."},
@@ -56,63 +65,60 @@ const FlagSpec kFlags[] = {
     {"initial-cluster-state", "new", Kind::kText, "Clustering", "Initial cluster state ('new' or 'existing')."},
     {"initial-cluster-token", "etcd-cluster", Kind::kText, "Clustering", "Initial cluster token for the etcd cluster during bootstrap."},
     {"advertise-client-urls", "http://127.0.0.1:2379", Kind::kText, "Clustering", "List of this member's client URLs to advertise to the public."},
-    {"discovery", "", Kind::kText, "Clustering", "Discovery URL used to bootstrap the cluster (not supported by keel)."},
-    {"discovery-srv", "", Kind::kText, "Clustering", "DNS srv domain used to bootstrap the cluster (not supported by keel)."},
     {"strict-reconfig-check", "true", Kind::kBool, "Clustering", "Reject reconfiguration requests that would cause quorum loss."},
     {"pre-vote", "true", Kind::kBool, "Clustering", "Enable to run an additional Raft election phase."},
     {"auto-compaction-retention", "0", Kind::kText, "Clustering", "Auto compaction retention length. 0 means disable auto compaction."},
     {"auto-compaction-mode", "periodic", Kind::kText, "Clustering", "Interpret 'auto-compaction-retention' one of: periodic|revision."},
-    {"enable-v2", "false", Kind::kBool, "Clustering", "Accept etcd V2 client requests (not supported by keel)."},
     {"force-new-cluster", "false", Kind::kBool, "Clustering", "Force to create a new one member cluster."},
 
-    {"cert-file", "", Kind::kText, "Security", "Path to the client server TLS cert file."},
-    {"key-file", "", Kind::kText, "Security", "Path to the client server TLS key file."},
-    {"client-cert-auth", "false", Kind::kBool, "Security", "Enable client cert authentication."},
-    {"client-crl-file", "", Kind::kText, "Security", "Path to the client certificate revocation list file."},
-    {"client-cert-allowed-hostname", "", Kind::kText, "Security", "Allowed TLS hostname for client cert authentication."},
-    {"trusted-ca-file", "", Kind::kText, "Security", "Path to the client server TLS trusted CA cert file."},
-    {"auto-tls", "false", Kind::kBool, "Security", "Client TLS using generated certificates."},
-    {"peer-cert-file", "", Kind::kText, "Security", "Path to the peer server TLS cert file."},
-    {"peer-key-file", "", Kind::kText, "Security", "Path to the peer server TLS key file."},
-    {"peer-client-cert-auth", "false", Kind::kBool, "Security", "Enable peer client cert authentication."},
-    {"peer-trusted-ca-file", "", Kind::kText, "Security", "Path to the peer server TLS trusted CA file."},
-    {"peer-cert-allowed-cn", "", Kind::kText, "Security", "Allowed CN for inter peer authentication."},
-    {"peer-cert-allowed-hostname", "", Kind::kText, "Security", "Allowed TLS hostname for inter peer authentication."},
-    {"peer-auto-tls", "false", Kind::kBool, "Security", "Peer TLS using self-generated certificates if --peer-key-file and --peer-cert-file are not provided."},
-    {"peer-crl-file", "", Kind::kText, "Security", "Path to the peer certificate revocation list file."},
-    {"cipher-suites", "", Kind::kText, "Security", "Comma-separated list of supported TLS cipher suites between client/server and peers (empty will be auto-populated by Go)."},
-    {"tls-min-version", "TLS1.2", Kind::kText, "Security", "Minimum TLS version supported by etcd (TLS1.2 or TLS1.3)."},
-
     {"auth-token", "simple", Kind::kText, "Auth", "Specify a v3 authentication token type and its options ('simple' or 'jwt'); selects keel's authenticator plugin."},
-    {"bcrypt-cost", "10", Kind::kText, "Auth", "Specify the cost / strength of the bcrypt algorithm for hashing auth passwords. Valid values are between 4 and 31."},
-    {"auth-token-ttl", "300", Kind::kText, "Auth", "The lifetime in seconds of the auth token."},
-
-    {"logger", "zap", Kind::kText, "Logging", "Currently only supports 'zap' for structured logging."},
-    {"log-outputs", "default", Kind::kText, "Logging", "Specify 'stdout' or 'stderr' to skip journald logging even when running under systemd, or list of comma separated output targets."},
     {"log-level", "info", Kind::kText, "Logging", "Configures log level. Only supports debug, info, warn, error, panic, or fatal."},
-    {"enable-pprof", "false", Kind::kBool, "Profiling", "Enable runtime profiling data via HTTP server."},
-    {"metrics", "basic", Kind::kText, "Profiling", "Set level of detail for exported metrics, specify 'extensive' to include server side grpc histogram metrics."},
-    {"enable-grpc-gateway", "true", Kind::kBool, "Other", "Enable GRPC gateway."},
     {"unsafe-no-fsync", "false", Kind::kBool, "Unsafe", "Disables fsync, unsafe, will cause data loss (tests and benchmarks only)."},
     {"experimental-watch-progress-notify-interval", "10m", Kind::kText, "Experimental", "Duration of periodic watch progress notifications."},
     {"experimental-compaction-batch-limit", "1000", Kind::kText, "Experimental", "Sets the maximum revisions deleted in each compaction batch."},
     {"experimental-snapshot-catchup-entries", "5000", Kind::kText, "Experimental", "Number of entries for a slow follower to catch up after compacting the raft storage entries."},
-    {"experimental-enable-lease-checkpoint", "false", Kind::kBool, "Experimental", "Enable to persist lease remaining TTL to prevent indefinite auto-renewal of long lived leases."},
 
-    // etcd 3.4 flags keel takes so an etcd command line works unchanged, but which change
-    // nothing here (keel has no CORS layer, v2 API, proxy mode or capnslog packages).
-    {"cors", "", Kind::kText, "Accepted for etcd compatibility (no effect)", "Comma-separated white list of origins for CORS."},
-    {"host-whitelist", "", Kind::kText, "Accepted for etcd compatibility (no effect)", "Comma-separated acceptable hostnames from HTTP client requests."},
-    {"debug", "false", Kind::kBool, "Accepted for etcd compatibility (no effect)", "Enable debug-level logging (deprecated in etcd; use --log-level=debug)."},
-    {"log-package-levels", "", Kind::kText, "Accepted for etcd compatibility (no effect)", "capnslog's per-package log levels."},
-    {"proxy", "off", Kind::kText, "Accepted for etcd compatibility (no effect)", "etcd's v2 proxy mode; only 'off' is accepted."},
-    {"discovery-fallback", "proxy", Kind::kText, "Accepted for etcd compatibility (no effect)", "Expected behavior when discovery services fails."},
-    {"discovery-proxy", "", Kind::kText, "Accepted for etcd compatibility (no effect)", "HTTP proxy to use for traffic to discovery service."},
-    {"experimental-initial-corrupt-check", "false", Kind::kBool, "Accepted for etcd compatibility (no effect)", "Enable to check data corruption before serving any client/peer traffic."},
-    {"experimental-corrupt-check-time", "0s", Kind::kText, "Accepted for etcd compatibility (no effect)", "Duration of time between cluster corruption check passes."},
-    {"experimental-enable-distributed-tracing", "false", Kind::kBool, "Accepted for etcd compatibility (no effect)", "Enable experimental distributed tracing using OpenTelemetry Tracing."},
-    {"experimental-backend-bbolt-freelist-type", "map", Kind::kText, "Accepted for etcd compatibility (no effect)", "bbolt's freelist type (keel has no bbolt)."},
-    {"config-file", "", Kind::kText, "Accepted for etcd compatibility (no effect)", "etcd's YAML config file: not read by keel (use --config)."},
+    {"initial-election-tick-advance", "false", Kind::kBool, kNotYet, "Whether to fast-forward initial election ticks on boot for faster election (etcd's default is true; keel does not)."},
+    {"discovery", "", Kind::kText, kNotYet, "Discovery URL used to bootstrap the cluster."},
+    {"discovery-srv", "", Kind::kText, kNotYet, "DNS srv domain used to bootstrap the cluster."},
+    {"discovery-fallback", "proxy", Kind::kText, kNotYet, "Expected behavior when discovery services fails."},
+    {"discovery-proxy", "", Kind::kText, kNotYet, "HTTP proxy to use for traffic to discovery service."},
+    {"enable-v2", "false", Kind::kBool, kNotYet, "Accept etcd V2 client requests."},
+    {"proxy", "off", Kind::kText, kNotYet, "etcd's v2 proxy mode."},
+    {"cert-file", "", Kind::kText, kNotYet, "Path to the client server TLS cert file."},
+    {"key-file", "", Kind::kText, kNotYet, "Path to the client server TLS key file."},
+    {"client-cert-auth", "false", Kind::kBool, kNotYet, "Enable client cert authentication."},
+    {"client-crl-file", "", Kind::kText, kNotYet, "Path to the client certificate revocation list file."},
+    {"client-cert-allowed-hostname", "", Kind::kText, kNotYet, "Allowed TLS hostname for client cert authentication."},
+    {"trusted-ca-file", "", Kind::kText, kNotYet, "Path to the client server TLS trusted CA cert file."},
+    {"auto-tls", "false", Kind::kBool, kNotYet, "Client TLS using generated certificates."},
+    {"peer-cert-file", "", Kind::kText, kNotYet, "Path to the peer server TLS cert file."},
+    {"peer-key-file", "", Kind::kText, kNotYet, "Path to the peer server TLS key file."},
+    {"peer-client-cert-auth", "false", Kind::kBool, kNotYet, "Enable peer client cert authentication."},
+    {"peer-trusted-ca-file", "", Kind::kText, kNotYet, "Path to the peer server TLS trusted CA file."},
+    {"peer-cert-allowed-cn", "", Kind::kText, kNotYet, "Allowed CN for inter peer authentication."},
+    {"peer-cert-allowed-hostname", "", Kind::kText, kNotYet, "Allowed TLS hostname for inter peer authentication."},
+    {"peer-auto-tls", "false", Kind::kBool, kNotYet, "Peer TLS using self-generated certificates if --peer-key-file and --peer-cert-file are not provided."},
+    {"peer-crl-file", "", Kind::kText, kNotYet, "Path to the peer certificate revocation list file."},
+    {"cipher-suites", "", Kind::kText, kNotYet, "Comma-separated list of supported TLS cipher suites between client/server and peers."},
+    {"tls-min-version", "TLS1.2", Kind::kText, kNotYet, "Minimum TLS version supported by etcd (TLS1.2 or TLS1.3)."},
+    {"cors", "", Kind::kText, kNotYet, "Comma-separated white list of origins for CORS."},
+    {"host-whitelist", "*", Kind::kText, kNotYet, "Comma-separated acceptable hostnames from HTTP client requests (keel takes any)."},
+    {"bcrypt-cost", "10", Kind::kText, kNotYet, "Specify the cost / strength of the bcrypt algorithm for hashing auth passwords."},
+    {"auth-token-ttl", "300", Kind::kText, kNotYet, "The lifetime in seconds of the auth token."},
+    {"logger", "zap", Kind::kText, kNotYet, "etcd's logger (keel logs with its own)."},
+    {"log-outputs", "default", Kind::kText, kNotYet, "Where logs go (keel logs to stderr, as etcd's default)."},
+    {"log-package-levels", "", Kind::kText, kNotYet, "capnslog's per-package log levels."},
+    {"debug", "false", Kind::kBool, kNotYet, "Enable debug-level logging (deprecated in etcd; use --log-level=debug)."},
+    {"enable-pprof", "false", Kind::kBool, kNotYet, "Enable runtime profiling data via HTTP server."},
+    {"metrics", "basic", Kind::kText, kNotYet, "Set level of detail for exported metrics ('extensive' adds server side grpc histograms)."},
+    {"enable-grpc-gateway", "false", Kind::kBool, kNotYet, "Enable GRPC gateway (etcd's default is true; keel has none)."},
+    {"experimental-enable-lease-checkpoint", "true", Kind::kBool, kNotYet, "Persist lease remaining TTL to prevent indefinite auto-renewal of long lived leases (keel always does)."},
+    {"experimental-initial-corrupt-check", "false", Kind::kBool, kNotYet, "Enable to check data corruption before serving any client/peer traffic."},
+    {"experimental-corrupt-check-time", "0s", Kind::kText, kNotYet, "Duration of time between cluster corruption check passes."},
+    {"experimental-enable-distributed-tracing", "false", Kind::kBool, kNotYet, "Enable experimental distributed tracing using OpenTelemetry Tracing."},
+    {"experimental-backend-bbolt-freelist-type", "map", Kind::kText, kNotYet, "bbolt's freelist type (keel has no bbolt)."},
+    {"config-file", "", Kind::kText, kNotYet, "etcd's YAML config file (keel reads --config instead)."},
 
     {"config", "", Kind::kText, "keel", "keel's config file (INI, or JSON by its .json extension): plugin choices and settings.", "KEEL_"},
     {"plugin-dir", "", Kind::kText, "keel", "A folder searched for plugins before $KEEL_PLUGIN_PATH and the install's lib/keel/plugins.", "KEEL_"},
@@ -225,40 +231,69 @@ bool same_url_set(std::vector<Url> a, std::vector<Url> b) {
   return a == b;
 }
 
+// Where more can be said than that a flag is not supported yet: what to do instead, or why.
+struct Refusal {
+  const char* flag;
+  const char* message;
+};
+const Refusal kRefusals[] = {
+    {"config-file", "etcd's --config-file (YAML) is not read by keel: give its settings as flags, "
+                    "or in keel's --config file"},
+    {"proxy", "--proxy is not supported by keel: only 'off'"},
+    {"auto-tls", "--auto-tls is not supported by keel: it serves no TLS yet"},
+    {"peer-auto-tls", "--peer-auto-tls is not supported by keel: it serves no TLS yet"},
+    {"discovery", "--discovery is not supported by keel: bootstrap with --initial-cluster"},
+    {"discovery-srv", "--discovery-srv is not supported by keel: bootstrap with --initial-cluster"},
+    {"enable-v2", "--enable-v2 is not supported by keel: it serves the v3 API only"},
+    {"experimental-enable-lease-checkpoint",
+     "--experimental-enable-lease-checkpoint=false is not supported by keel: leases are always checkpointed"},
+};
+
+// Whether an unserved flag's merged value means its default. Booleans compare by meaning, so
+// "--client-cert-auth=0" is the default as much as "false" is.
+Result<bool> at_default(const RawFlags& raw, const FlagSpec& f) {
+  if (f.kind == Kind::kText) return raw[f.name] == f.default_value;
+  Result<bool> given = parse_bool(raw, f.name);
+  if (!given.ok()) return given.status();
+  return *given == (std::string_view(f.default_value) == "true");
+}
+
+Status refusal(const FlagSpec& f, const std::string& given) {
+  for (const auto& r : kRefusals) {
+    if (std::string_view(r.flag) == f.name) return Status::InvalidArgument(r.message);
+  }
+  return Status::InvalidArgument(std::string("--") + f.name + " is not supported by keel yet (given \"" + given +
+                                 "\"; only its default \"" + f.default_value + "\" is taken)");
+}
+
 Status check_unsupported(const RawFlags& raw) {
-  if (!raw["config-file"].empty()) {
-    return Status::InvalidArgument("etcd's --config-file (YAML) is not read by keel: give its settings as flags, "
-                                   "or in keel's --config file");
+  for (const auto& f : kFlags) {
+    if (f.served()) continue;
+    Result<bool> harmless = at_default(raw, f);
+    if (!harmless.ok()) return harmless.status();
+    if (!*harmless) return refusal(f, raw[f.name]);
   }
-  if (raw["proxy"] != "off") return Status::InvalidArgument("--proxy is not supported by keel: only 'off'");
-  for (const char* flag : {"auto-tls", "peer-auto-tls"}) {
-    Result<bool> on = parse_bool(raw, flag);
-    if (!on.ok()) return on.status();
-    if (*on) {
-      return Status::InvalidArgument(std::string("--") + flag +
-                                     " is not supported by keel: give a certificate and key instead");
+  return Status::OK();
+}
+
+// TLS is not served yet: an https URL to listen on is refused here, so that --check refuses it as
+// a start does.
+Status check_plain_http(const std::vector<Url>& urls, const char* flag, const char* kind) {
+  for (const auto& u : urls) {
+    if (u.scheme != "http") {
+      return Status::InvalidArgument(std::string("--") + flag + " " + u.text + ": TLS on " + kind +
+                                     " URLs is not supported by keel yet");
     }
   }
-  for (const char* flag : {"discovery", "discovery-srv"}) {
-    if (!raw[flag].empty()) {
-      return Status::InvalidArgument(std::string("--") + flag +
-                                     " is not supported by keel: bootstrap with --initial-cluster");
-    }
-  }
-  Result<bool> v2 = parse_bool(raw, "enable-v2");
-  if (!v2.ok()) return v2.status();
-  if (*v2) return Status::InvalidArgument("--enable-v2 is not supported by keel: it serves the v3 API only");
   return Status::OK();
 }
 
 // Fills the plugin choice of the authenticator (and its settings) from --auth-token:
 // "simple", or "jwt,pub-key=...,priv-key=...,sign-method=RS256,ttl=10m" as etcd takes it.
 Status apply_auth_token(const RawFlags& raw, const std::string& file_choice, MemberConfig* c) {
-  c->auth_token = raw["auth-token"];
-  std::vector<std::string> parts = split_list(c->auth_token);
-  if (parts.empty() || c->auth_token.front() == ',') {
-    return bad_value("auth-token", c->auth_token, "no token type given");
-  }
+  const std::string& token = raw["auth-token"];
+  std::vector<std::string> parts = split_list(token);
+  if (parts.empty() || token.front() == ',') return bad_value("auth-token", token, "no token type given");
   if (!raw.is_set("auth-token") && !file_choice.empty()) {
     c->authenticator = file_choice;
     return Status::OK();
@@ -270,7 +305,7 @@ Status apply_auth_token(const RawFlags& raw, const std::string& file_choice, Mem
     for (size_t i = 1; i < parts.size(); ++i) {
       size_t eq = parts[i].find('=');
       if (eq == std::string::npos || eq == 0) {
-        return bad_value("auth-token", c->auth_token, "option \"" + parts[i] + "\" is not key=value");
+        return bad_value("auth-token", token, "option \"" + parts[i] + "\" is not key=value");
       }
       settings.set(parts[i].substr(0, eq), parts[i].substr(eq + 1));
     }
@@ -304,9 +339,6 @@ Status fill_member(const RawFlags& raw, MemberConfig* c) {
     return Status::InvalidArgument("--election-timeout[" + std::to_string(c->election_timeout_ms) +
                                    "ms] is too long, and should be set less than 50000ms");
   }
-  Result<bool> tick_advance = parse_bool(raw, "initial-election-tick-advance");
-  if (!tick_advance.ok()) return tick_advance.status();
-  c->initial_election_tick_advance = *tick_advance;
 
   Result<std::vector<Url>> urls = parse_urls_flag(raw, "listen-peer-urls");
   if (!urls.ok()) return urls.status();
@@ -319,6 +351,9 @@ Status fill_member(const RawFlags& raw, MemberConfig* c) {
     if (!urls.ok()) return urls.status();
     c->listen_metrics_urls = *urls;
   }
+  KEEL_RETURN_IF_ERROR(check_plain_http(c->listen_peer_urls, "listen-peer-urls", "peer"));
+  KEEL_RETURN_IF_ERROR(check_plain_http(c->listen_client_urls, "listen-client-urls", "client"));
+  KEEL_RETURN_IF_ERROR(check_plain_http(c->listen_metrics_urls, "listen-metrics-urls", "metrics"));
 
   Result<uint32_t> u32 = parse_number<uint32_t>(raw, "max-snapshots");
   if (!u32.ok()) return u32.status();
@@ -432,69 +467,15 @@ Status fill_clustering(const RawFlags& raw, MemberConfig* c) {
   return Status::OK();
 }
 
-Status fill_tls(const RawFlags& raw, const std::string& prefix, TlsConfig* tls) {
-  tls->cert_file = raw[prefix + "cert-file"];
-  tls->key_file = raw[prefix + "key-file"];
-  tls->trusted_ca_file = raw[prefix + "trusted-ca-file"];
-  tls->crl_file = raw[prefix + "crl-file"];
-  Result<bool> b = parse_bool(raw, prefix + "client-cert-auth");
-  if (!b.ok()) return b.status();
-  tls->client_cert_auth = *b;
-  b = parse_bool(raw, prefix + "auto-tls");
-  if (!b.ok()) return b.status();
-  tls->auto_tls = *b;
-  if (tls->cert_file.empty() != tls->key_file.empty()) {
-    return Status::InvalidArgument("--" + prefix + "cert-file and --" + prefix +
-                                   "key-file must be given together");
-  }
-  return Status::OK();
-}
-
-Status fill_security_and_rest(const RawFlags& raw, MemberConfig* c) {
-  // The client side's flags are named without a prefix, but for the CRL file.
-  RawFlags client = raw;
-  client.value["crl-file"] = raw["client-crl-file"];
-  KEEL_RETURN_IF_ERROR(fill_tls(client, "", &c->client_tls));
-  c->client_tls.allowed_hostname = raw["client-cert-allowed-hostname"];
-  KEEL_RETURN_IF_ERROR(fill_tls(raw, "peer-", &c->peer_tls));
-  c->peer_tls.allowed_cn = raw["peer-cert-allowed-cn"];
-  c->peer_tls.allowed_hostname = raw["peer-cert-allowed-hostname"];
-  c->cipher_suites = split_list(raw["cipher-suites"]);
-  c->tls_min_version = raw["tls-min-version"];
-  if (c->tls_min_version != "TLS1.2" && c->tls_min_version != "TLS1.3") {
-    return bad_value("tls-min-version", c->tls_min_version, "valid values are TLS1.2 or TLS1.3");
-  }
-
-  Result<uint32_t> cost = parse_number<uint32_t>(raw, "bcrypt-cost", 4, 31);
-  if (!cost.ok()) return cost.status();
-  c->bcrypt_cost = *cost;
-  Result<uint32_t> ttl = parse_number<uint32_t>(raw, "auth-token-ttl", 1);
-  if (!ttl.ok()) return ttl.status();
-  c->auth_token_ttl_seconds = *ttl;
-
-  c->logger = raw["logger"];
-  if (c->logger != "zap" && c->logger != "capnslog") {
-    return bad_value("logger", c->logger, "valid values are zap or capnslog (keel logs the same way for both)");
-  }
-  c->log_outputs = split_list(raw["log-outputs"]);
+Status fill_logging_and_rest(const RawFlags& raw, MemberConfig* c) {
   c->log_level = raw["log-level"];
   static const std::set<std::string> kLevels{"debug", "info", "warn", "error", "panic", "fatal"};
   if (kLevels.count(c->log_level) == 0) {
     return bad_value("log-level", c->log_level, "valid values are debug, info, warn, error, panic, fatal");
   }
-  c->metrics = raw["metrics"];
-  if (c->metrics != "basic" && c->metrics != "extensive") {
-    return bad_value("metrics", c->metrics, "valid values are basic or extensive");
-  }
-  for (auto [flag, field] : {std::pair{"enable-pprof", &c->enable_pprof},
-                             std::pair{"enable-grpc-gateway", &c->enable_grpc_gateway},
-                             std::pair{"unsafe-no-fsync", &c->unsafe_no_fsync},
-                             std::pair{"experimental-enable-lease-checkpoint",
-                                       &c->enable_lease_checkpoint}}) {
-    Result<bool> b = parse_bool(raw, flag);
-    if (!b.ok()) return b.status();
-    *field = *b;
-  }
+  Result<bool> no_fsync = parse_bool(raw, "unsafe-no-fsync");
+  if (!no_fsync.ok()) return no_fsync.status();
+  c->unsafe_no_fsync = *no_fsync;
   return Status::OK();
 }
 
@@ -512,6 +493,12 @@ std::vector<std::string> normalize_dashes(const std::vector<std::string>& args) 
 }
 
 }  // namespace
+
+std::vector<FlagInfo> known_flags() {
+  std::vector<FlagInfo> flags;
+  for (const auto& f : kFlags) flags.push_back({f.name, f.default_value, f.kind == Kind::kBool, f.served()});
+  return flags;
+}
 
 std::string env_name_for_flag(const std::string& flag) {
   const FlagSpec* spec = find_flag(flag);
@@ -545,8 +532,8 @@ Result<Invocation> parse_invocation(const std::vector<std::string>& args, const 
   app.add_flag("--version", version, "Print the version and exit.");
   app.add_flag("--check", check,
                "Check the flags, the config file and the plugins, print the member keeld would "
-               "run, and exit (0: ready to run, 1: a plugin cannot be had) without touching the "
-               "data dir.");
+               "run, and exit without touching the data dir: 0 when it can run, 1 when a plugin "
+               "cannot be had or refuses its settings, 2 for a bad or unsupported flag or config.");
   app.add_flag("--list-plugins", list_plugins,
                "List every plugin found (kind, name, version, path, whether it loads) and exit.");
 
@@ -561,7 +548,7 @@ Result<Invocation> parse_invocation(const std::vector<std::string>& args, const 
     help += " [" + env_name_for_flag(f.name) + "]";
     CLI::Option* opt = f.kind == Kind::kBool ? app.add_flag(std::string("--") + f.name, given_bool[f.name], help)
                                              : app.add_option(std::string("--") + f.name, given[f.name], help);
-    opt->group(f.group);
+    opt->group(std::string(f.group));
     options[f.name] = opt;
   }
 
@@ -601,7 +588,7 @@ Result<Invocation> parse_invocation(const std::vector<std::string>& args, const 
     file = std::move(read).value();
     for (const auto& [key, value] : file.member) {
       const FlagSpec* spec = find_flag(key);
-      if (spec == nullptr || std::string(spec->group) == "keel") {
+      if (spec == nullptr || spec->group == "keel") {
         return Status::InvalidArgument("config file " + config_path + ": unknown flag \"" + key +
                                        "\" in [member] (keeld --help lists the flags)");
       }
@@ -625,10 +612,10 @@ Result<Invocation> parse_invocation(const std::vector<std::string>& args, const 
   KEEL_RETURN_IF_ERROR(check_unsupported(raw));
   KEEL_RETURN_IF_ERROR(fill_member(raw, &c));
   KEEL_RETURN_IF_ERROR(fill_clustering(raw, &c));
-  KEEL_RETURN_IF_ERROR(fill_security_and_rest(raw, &c));
+  KEEL_RETURN_IF_ERROR(fill_logging_and_rest(raw, &c));
 
   // Plugins: [plugins] in the file, overridden by keel's flags (and their KEEL_* variables).
-  c.plugin_configs = file.plugin_configs;
+  c.plugin_configs = PluginConfigs(file.plugin_configs.begin(), file.plugin_configs.end());
   auto choose = [&](const std::string& flag, const std::string& file_key, std::string* field) {
     auto it = file.plugins.find(file_key);
     if (raw.is_set(flag)) {

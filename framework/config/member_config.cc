@@ -1,6 +1,15 @@
 #include "config/member_config.h"
 
+#include <algorithm>
+
 namespace keel::config {
+
+bool operator==(const PluginConfigs& a, const PluginConfigs& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+    return x.first == y.first && x.second.section() == y.second.section() &&
+           x.second.values() == y.second.values();
+  });
+}
 
 const std::string& MemberConfig::plugin_choice(PluginKind kind) const {
   switch (kind) {

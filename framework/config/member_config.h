@@ -1,6 +1,8 @@
 // keel::config::MemberConfig: everything a member is started with — etcd's server flags, keel's
 // plugin choices and each plugin's own settings — after the config file, the ETCD_* environment
 // and the command line have been merged (in that order of precedence, lowest first) and checked.
+// It holds only what keeld reads: a flag keel does not serve yet is refused while parsing (unless
+// given at its default) and has no field here.
 #ifndef KEEL_CONFIG_MEMBER_CONFIG_H_
 #define KEEL_CONFIG_MEMBER_CONFIG_H_
 
@@ -19,17 +21,16 @@ namespace keel::config {
 struct InitialMember {
   std::string name;
   std::vector<Url> peer_urls;
+
+  friend bool operator==(const InitialMember&, const InitialMember&) = default;
 };
 
-struct TlsConfig {
-  std::string cert_file;
-  std::string key_file;
-  std::string trusted_ca_file;
-  bool client_cert_auth = false;
-  std::string crl_file;
-  bool auto_tls = false;
-  std::string allowed_cn;        // peers only
-  std::string allowed_hostname;
+// Each plugin's settings by section ("backend.lmdb"). Its own type so that a MemberConfig compares
+// as a value: PluginConfig has no operator== of its own.
+struct PluginConfigs : std::map<std::string, PluginConfig> {
+  using std::map<std::string, PluginConfig>::map;
+
+  friend bool operator==(const PluginConfigs& a, const PluginConfigs& b);
 };
 
 struct MemberConfig {
@@ -42,7 +43,6 @@ struct MemberConfig {
   uint32_t max_wals = 5;
   uint32_t heartbeat_interval_ms = 100;
   uint32_t election_timeout_ms = 1000;
-  bool initial_election_tick_advance = true;
   std::vector<Url> listen_peer_urls;
   std::vector<Url> listen_client_urls;
   std::vector<Url> listen_metrics_urls;
@@ -70,29 +70,12 @@ struct MemberConfig {
   int64_t auto_compaction_revisions = 0;
   bool force_new_cluster = false;
 
-  // Security.
-  TlsConfig client_tls;
-  TlsConfig peer_tls;
-  std::vector<std::string> cipher_suites;
-  std::string tls_min_version = "TLS1.2";
-
-  // Auth.
-  std::string auth_token = "simple";  // as given; selects the authenticator plugin
-  uint32_t bcrypt_cost = 10;
-  uint32_t auth_token_ttl_seconds = 300;
-
   // Observability and the rest.
   std::string log_level = "info";
-  std::string logger = "zap";
-  std::vector<std::string> log_outputs{"default"};
-  std::string metrics = "basic";
-  bool enable_pprof = false;
-  bool enable_grpc_gateway = true;
   bool unsafe_no_fsync = false;
   std::chrono::nanoseconds watch_progress_notify_interval{std::chrono::minutes(10)};
   uint32_t compaction_batch_limit = 1000;
   uint64_t snapshot_catchup_entries = 5000;
-  bool enable_lease_checkpoint = false;
 
   // keel: the plugins, and each plugin's settings ("backend.lmdb" -> its subtree).
   std::string plugin_dir;
@@ -100,7 +83,7 @@ struct MemberConfig {
   std::string transport = "grpc";
   std::string authenticator = "simple";
   std::string watch_hub = "default";
-  std::map<std::string, PluginConfig> plugin_configs;
+  PluginConfigs plugin_configs;
 
   // The chosen plugin of `kind` (a name or a .so path).
   const std::string& plugin_choice(PluginKind kind) const;
@@ -108,6 +91,8 @@ struct MemberConfig {
   PluginConfig plugin_config(PluginKind kind, const std::string& name) const;
   // 2 GiB for 0, as etcd.
   int64_t effective_quota_backend_bytes() const;
+
+  friend bool operator==(const MemberConfig&, const MemberConfig&) = default;
 };
 
 }  // namespace keel::config

@@ -1,10 +1,12 @@
 // keeld: the keel member. Takes etcd's flags (so it can stand in for an `etcd` binary) plus
 // --config for the plugin choices.
 //
-// keeld runs one member (alone in its cluster until clustering is built) and serves etcd's v3
-// gRPC API on the client URLs until SIGINT or SIGTERM. Exit codes: 0 after a clean stop, 1 when
-// a plugin cannot be had, the data dir refuses or the member stopped on a storage failure, 2 for
-// a bad flag or config. `keeld --check` stops after checking the configuration and the plugins.
+// keeld runs one member (alone, or in a cluster with others) and serves etcd's v3 gRPC API on
+// the client URLs until SIGINT or SIGTERM. Exit codes: 0 after a clean stop, 1 when a plugin
+// cannot be had, the data dir refuses or the member stopped on a storage failure, 2 for a bad
+// flag or config (a flag keel does not serve yet among them). `keeld --check` stops after
+// checking the configuration and the plugins: every check a start makes before it touches the
+// data dir.
 #include <pthread.h>
 #include <signal.h>
 
@@ -57,8 +59,8 @@ void row(const std::string& label, const std::string& value) {
 }
 
 // The engines of a member, made by their plugins' factories. The transport is left out when the
-// member is alone in its cluster and the plugin cannot be had: it then carries no message, and
-// the member cannot grow by MemberAdd.
+// member starts a cluster alone and the plugin cannot be had: it then carries no message, and the
+// member cannot grow by MemberAdd.
 struct Engines {
   std::unique_ptr<BackendPlugin> backend;
   std::string backend_name;
@@ -72,7 +74,9 @@ struct Engines {
 std::vector<std::string> make_engines(const config::MemberConfig& c, plugin_host::PluginHost& host,
                                       Logger& logger, bool print, Engines* engines) {
   std::vector<std::string> problems;
-  const bool alone = c.initial_cluster.size() <= 1;
+  // A member joining a running cluster needs the transport to ask it, however short the list
+  // (Node::open refuses it otherwise), so --check must not call it alone.
+  const bool alone = c.initial_cluster.size() <= 1 && c.initial_cluster_state_new;
   for (PluginKind kind : kKinds) {
     const std::string& choice = c.plugin_choice(kind);
     Result<plugin_host::LoadedPlugin> plugin = host.resolve(kind, choice);
@@ -167,25 +171,7 @@ std::vector<std::string> own_peer_urls(const config::MemberConfig& c) {
   return url_texts(c.initial_advertise_peer_urls);
 }
 
-// Whether every one of `urls` is http: TLS is not served yet, so an https URL is refused, naming
-// the flag that gave it.
-bool plain_http(const std::vector<config::Url>& urls, const char* flag, const char* kind) {
-  for (const auto& u : urls) {
-    if (u.scheme != "http") {
-      std::cerr << "keeld: cannot start: " << flag << " " << u.text << ": TLS on " << kind
-                << " URLs is not built yet\n";
-      return false;
-    }
-  }
-  return true;
-}
-
 int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& logger) {
-  if (!plain_http(c.listen_client_urls, "--listen-client-urls", "client") ||
-      !plain_http(c.listen_peer_urls, "--listen-peer-urls", "peer") ||
-      !plain_http(c.listen_metrics_urls, "--listen-metrics-urls", "metrics")) {
-    return 2;
-  }
   logger.info("starting member " + c.name + ": data dir " + c.data_dir + ", client urls " +
               config::join_urls(c.listen_client_urls) + ", peer urls " +
               config::join_urls(c.listen_peer_urls) + ", snapshot count " +
