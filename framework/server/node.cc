@@ -231,7 +231,7 @@ Status Node::start() {
   for (const Member& m : members) {
     if (!self && m.id == member_id_) self = m;
   }
-  learner_ = self && self->is_learner;
+  note_learner(self && self->is_learner);
   // The member's id is known for good now (a restart's is the log's, a joiner's the cluster's).
   random_ = raft::SplitMix64(member_id_ ^ static_cast<uint64_t>(
                                               std::chrono::steady_clock::now().time_since_epoch().count()));

@@ -326,6 +326,11 @@ class Node {
   // A restart: takes the member and cluster ids from the log, and refuses a data dir that belongs
   // to another member (FailedPrecondition).
   Status check_restart_identity();
+  // Says whether this member is a learner, to is_learner() and etcd_server_is_learner.
+  void note_learner(bool learner) {
+    learner_ = learner;
+    m_.is_learner->set(learner ? 1 : 0);
+  }
   // options_.force_new_cluster on a restart: writes the removals to the WAL as committed entries
   // after `*hard_state`'s commit (which it moves to the last of them); applying them on start
   // leaves this member the only voter.

@@ -122,6 +122,17 @@ void Node::change_members(MembershipChange change, MembersCallback done) {
                         encode_member_request(change.member_id), decode_members, std::move(done));
     }
   }
+  if (change.kind == Kind::kPromote) {
+    // etcd counts a promotion's outcome on the leader that decided it.
+    done = [this, done = std::move(done)](Result<std::vector<Member>> r) {
+      if (r.ok()) {
+        m_.learner_promote_successes->inc();
+      } else {
+        m_.learner_promote_failures->with({r.status().message()}).inc();
+      }
+      done(std::move(r));
+    };
+  }
   if (change.kind == Kind::kAdd && peers_ == nullptr) {
     return done(Status::FailedPrecondition("a member without a transport cannot reach a new member"));
   }
@@ -270,7 +281,7 @@ Status Node::learner_ready(uint64_t id) const {
 void Node::follow_members() {
   const std::vector<Member> members = state_->members().list();
   for (const Member& m : members) {
-    if (m.id == member_id_) learner_ = m.is_learner;
+    if (m.id == member_id_) note_learner(m.is_learner);
   }
   if (peers_ != nullptr) {
     std::map<uint64_t, std::vector<std::string>> peers;

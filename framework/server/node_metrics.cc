@@ -17,6 +17,14 @@ NodeMetrics register_node_metrics(metrics::Registry& r, int64_t quota_bytes) {
   m.proposals_failed = &r.counter("etcd_server_proposals_failed_total", "The total number of failed proposals seen.");
   m.has_leader = &r.gauge("etcd_server_has_leader", "Whether or not a leader exists. 1 is existence, 0 is not.");
   m.is_leader = &r.gauge("etcd_server_is_leader", "Whether or not this member is a leader. 1 if is, 0 otherwise.");
+  m.is_learner = &r.gauge("etcd_server_is_learner", "Whether or not this member is a learner. 1 if is, 0 otherwise.");
+  m.learner_promote_successes =
+      &r.counter("etcd_server_learner_promote_successes",
+                 "The total number of successful learner promotions while this member is leader.");
+  m.learner_promote_failures = &r.counter_family(
+      "etcd_server_learner_promote_failures",
+      "The total number of failed learner promotions (likely learner not ready) while this member is leader.",
+      {"Reason"});
   m.leader_changes = &r.counter("etcd_server_leader_changes_seen_total", "The number of leader changes seen.");
   m.wal_fsync = &r.histogram("etcd_disk_wal_fsync_duration_seconds",
                               "The latency distributions of fsync called by WAL.", disk_buckets);

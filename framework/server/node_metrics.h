@@ -18,6 +18,9 @@ struct NodeMetrics {
   metrics::Counter* proposals_failed;
   metrics::Gauge* has_leader;
   metrics::Gauge* is_leader;
+  metrics::Gauge* is_learner;
+  metrics::Counter* learner_promote_successes;
+  metrics::Family<metrics::Counter>* learner_promote_failures;  // by Reason: the error's text
   metrics::Counter* leader_changes;
   metrics::Histogram* wal_fsync;
   metrics::Histogram* backend_commit;

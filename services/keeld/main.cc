@@ -198,8 +198,6 @@ int serve(const config::MemberConfig& c, plugin_host::PluginHost& host, Logger& 
   options.strict_reconfig_check = c.strict_reconfig_check;
   options.force_new_cluster = c.force_new_cluster;
   options.listen_peer_urls = url_texts(c.listen_peer_urls);
-  // A member alone keeps its peer port closed: nothing would reach it there until run-time
-  // membership can add a member.
   // A member alone listens on its peer URL too (as etcd), so it can grow by MemberAdd.
   options.transport = engines.transport.get();
   options.heartbeat_interval = std::chrono::milliseconds(c.heartbeat_interval_ms);

@@ -110,6 +110,10 @@ TEST_F(KeeldCli, BadFlagsExitTwoBeforeTouchingTheDataDir) {
       {{"--listen-peer-urls", "127.0.0.1:2380"}, "keeld: invalid value \"127.0.0.1:2380\" for flag --listen-peer-urls"},
       {{"--initial-cluster", "a=http://1.2.3.4:2380"}, "keeld: couldn't find local name \"default\""},
       {{"--config", dir_ + "/missing.ini"}, "keeld: cannot read config file"},
+      // A flag keel does not serve yet: refused by name, by a start and by --check alike.
+      {{"--cert-file", "x"}, "keeld: --cert-file is not supported by keel yet"},
+      {{"--check", "--cert-file", "x"}, "keeld: --cert-file is not supported by keel yet"},
+      {{"--check", "--listen-client-urls", "https://127.0.0.1:2379"}, "https"},
   };
   for (size_t i = 0; i < std::size(cases); ++i) {
     std::vector<std::string> args = cases[i].args;

@@ -667,7 +667,8 @@ class Membership(ClusterCase):
     def test_a_learner_serves_only_status_serializable_reads_and_snapshots(self):
         """etcd's learner answers Status, serializable Range and the Snapshot stream; every other
         call gets Unavailable "etcdserver: rpc not supported for learner" and changes nothing, and
-        leadership cannot move to it. Promoted, it serves everything."""
+        leadership cannot move to it. Promoted, it serves everything. etcd's learner metrics say
+        which member is a learner and count the leader's promotions."""
         import grpc
         from etcd3 import etcdrpc as rpc
         c = self.cluster
@@ -737,7 +738,18 @@ class Membership(ClusterCase):
                 rpc.MoveLeaderRequest(targetID=learner_id), timeout=20)),
                 (grpc.StatusCode.FAILED_PRECONDITION, "etcdserver: bad leader transferee"))
 
+        # etcd's membership metrics: the learner says it is one; the leader counts the promotions
+        # it decided, each failure by its reason.
+        self.assertEqual(metric(learner, "etcd_server_is_learner"), 1)
+        self.assertEqual(metric(leader, "etcd_server_is_learner"), 0)
+        self.assertEqual(self.refused(leader, "promote", "%x" % leader_id),
+                         "Error: etcdserver: can only promote a learner member")
+        self.assertEqual(metric(leader, "etcd_server_learner_promote_failures",
+                                Reason="etcdserver: can only promote a learner member"), 1)
+
         self.promote(leader, learner_id)
+        self.assertEqual(metric(leader, "etcd_server_learner_promote_successes"), 1)
+        wait_for("the promoted member to say it is a voter", lambda: metric(learner, "etcd_server_is_learner") == 0)
         wait_for("the promoted member to serve writes", lambda: learner.etcdctl(
             "put", "k", "promoted", check=False)[0] == 0)
         _, value, _ = learner.etcdctl("get", "k", "--print-value-only")
