@@ -452,7 +452,8 @@ def main():
     ap.add_argument("--snapshot-count", type=int, default=10000, help="the same for every row (etcd 3.4's default is 100,000)")
     ap.add_argument("--auth", action="store_true",
                     help="enable auth on every row (a root user, through etcdctl) and run as that user, so the "
-                         "authenticator is on every request's path")
+                         "authenticator is on every request's path; keel serves no Auth API yet, so a keel row "
+                         "fails with etcdctl's answer (for now --auth measures etcd alone)")
     ap.add_argument("--unsafe-no-fsync", action="store_true", help="every row without fsync (etcd 3.4 cannot: its row is dropped)")
     ap.add_argument("--pin-servers", metavar="CPUS",
                     help="run every server (all members of a row) on these CPUs (taskset -c list, e.g. 0)")

@@ -1,7 +1,7 @@
 // The KV requests and responses of the MVCC store: keel's own value structs with the fields of
 // etcd's etcdserverpb messages (RangeRequest, PutRequest, DeleteRangeRequest, TxnRequest, Compare,
 // RequestOp and their responses). The gRPC layer translates protobuf to and from these; the
-// kernel never sees protobuf. Field meanings are etcd's (docs: etcd-reference.md §1.2).
+// kernel never sees protobuf. Field meanings are etcd's (its api/etcdserverpb/rpc.proto).
 #ifndef KEEL_MVCC_REQUESTS_H_
 #define KEEL_MVCC_REQUESTS_H_
 

@@ -1,5 +1,5 @@
 // The member's own errors (etcd's etcdserver errors), with etcd's gRPC codes and exact texts:
-// clients map errors back by their text (etcd-reference.md §1.3).
+// clients map errors back by their text (etcd's api/v3rpc/rpctypes/error.go lists them).
 #ifndef KEEL_SERVER_ERRORS_H_
 #define KEEL_SERVER_ERRORS_H_
 

@@ -1,6 +1,6 @@
 // Node: one running member — the composition root of the kernel. It owns the Backend store, the
 // MVCC store, the lessor, the watch hub, the WAL and the Raft state machine, and runs them on
-// three threads (DESIGN.md "Threads and speed"):
+// three threads (docs/design.md "The threads of a member"):
 //
 //   the Raft thread   ticks, feeds proposals and read requests to Raft, and has the Raft driver
 //                     (raft_driver.h) take each Ready: WAL append (one fdatasync per Ready, so

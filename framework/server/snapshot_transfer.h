@@ -1,5 +1,5 @@
 // Snapshot transfer: how a leader's store reaches a follower that fell behind the leader's log
-// (DESIGN.md "Catching up").
+// (docs/design.md "The paths of a request", in a cluster).
 //
 // The store travels in keel's own stream format (docs/format/snapshot-stream.md), not the engine's:
 // the members of one cluster may run different Backend engines. The leader writes every bucket

@@ -3,7 +3,8 @@
 // fault_injection_file_system.h.
 //
 // Errors are Status::IOError naming the path and the system's reason. A failed sync is final for
-// the file: its dirty pages may already be gone, so nobody retries it (DESIGN.md).
+// the file: its dirty pages may already be gone, and a second sync could succeed without them, so
+// nobody retries it.
 //
 // Thread safety: a FileSystem may be used from any thread. A WritableFile takes one append at a
 // time, but sync() and offset() may run beside an append (the WAL syncs what it wrote while the

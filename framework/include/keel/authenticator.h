@@ -1,7 +1,8 @@
 // keel::Authenticator: turns a verified user into a token and a token back into the user.
 //
-// The member checks names and passwords itself (bcrypt, in the auth store); an authenticator only
-// issues and checks tokens, as etcd's "simple" and "jwt" token providers do.
+// The member is to check names and passwords itself (bcrypt, in its auth store, which is not built
+// yet: the member loads its authenticator and asks it nothing so far); an authenticator only issues
+// and checks tokens, as etcd's "simple" and "jwt" token providers do.
 //
 // The contract every authenticator keeps (tests/plugins/authenticator checks it for each one):
 // - assign() returns a token that verify() maps back to the same identity until it expires; given

@@ -1,5 +1,5 @@
-// keel::Backend: where a member's state machine lives on disk — the MVCC key space, leases, auth,
-// members, alarms and meta such as the applied Raft index.
+// keel::Backend: where a member's state machine lives on disk — the MVCC key space, leases,
+// members, alarms and meta such as the applied Raft index (and, once it is built, the auth store).
 //
 // A backend plugin's factory returns a BackendPlugin: the engine, bound to its config subtree,
 // which opens stores (Backend) in data directories and restores them from streamed copies.

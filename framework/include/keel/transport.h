@@ -24,8 +24,10 @@
 //   (TransportHandler::on_introduction) and nothing else travels on that connection or call.
 // - A snapshot travels as a stream with back-pressure (the reader's pace), beside the messages,
 //   never holding them up; its end is reported to the sender through the completion callback.
-// - Where TLS is configured, both sides check the peer's certificate against the trusted CA (and
-//   the allowed CN when one is set); a peer that fails the check is refused.
+// - TLS (TransportOptions::tls) is the contract to come, not served yet: today's transports refuse
+//   a configured TlsOptions (NotSupported) rather than run in the clear. One that serves it
+//   will have both sides check the peer's certificate against the trusted CA (and the allowed CN
+//   when one is set), and refuse a peer that fails the check.
 // - A frame larger than TransportOptions::max_frame_bytes is dropped on receipt (and reported in
 //   the log), never allocated; the frames after it still arrive (or the connection is remade).
 // - stop() returns once no transport thread runs a handler method any more (and none will).
