@@ -848,11 +848,14 @@ TEST(LmdbBackendTest, MapGrowsByItself) {
   auto store = (*p)->open(o);
   ASSERT_OK_R(store);
   ASSERT_OK((*store)->create_bucket("b"));
+  std::atomic<bool> reading{false};
   std::thread reader([&] {
     auto tx = (*store)->begin_read();
+    reading = true;
+    // Held a while (not a synchronisation): the writes below outgrow the map meanwhile.
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  while (!reading.load()) std::this_thread::yield();
   for (int i = 0; i < 40; ++i) {
     WriteBatch w;
     w.put("b", "k" + std::to_string(i), std::string(512 * 1024, 'x'));
