@@ -15,7 +15,14 @@ namespace keel::grpcsvc {
 constexpr uint64_t kGrpcOverheadBytes = 512 * 1024;
 
 ClientServer::ClientServer(server::Node& node)
-    : kv_(node), watch_(node), lease_(node), maintenance_(node), cluster_(node) {}
+    : kv_(node),
+      watch_(node),
+      lease_(node),
+      maintenance_(node),
+      cluster_(node),
+      unknown_({etcdserverpb::KV::service_full_name(), etcdserverpb::Watch::service_full_name(),
+                etcdserverpb::Lease::service_full_name(), etcdserverpb::Maintenance::service_full_name(),
+                etcdserverpb::Cluster::service_full_name(), "grpc.health.v1.Health"}) {}
 
 ClientServer::~ClientServer() { shutdown(); }
 
@@ -44,6 +51,7 @@ Result<std::unique_ptr<ClientServer>> ClientServer::start(server::Node& node,
   builder.RegisterService(&s->lease_);
   builder.RegisterService(&s->maintenance_);
   builder.RegisterService(&s->cluster_);
+  builder.RegisterCallbackGenericService(&s->unknown_);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   // First, so that the metrics count the code the client gets.
   interceptors.push_back(unparsed_request_interceptor());

@@ -8,6 +8,8 @@
 //   MaintenanceService  Status, Hash, HashKV, Defragment, Alarm, MoveLeader, Snapshot (stream)
 //   ClusterService      MemberList, MemberAdd, MemberRemove, MemberUpdate, MemberPromote
 //                       (Node::change_members)
+//   UnknownMethodService grpc-go's answers to calls of methods nobody serves
+//                       (unknown_method_service.h)
 //   ClientServer        the gRPC server with these and grpc.health.v1, fed the client URLs'
 //                       HTTP/2 connections by services/http's listener (adopt), and measured
 //                       by a metrics interceptor (metrics_interceptor.h)
@@ -25,6 +27,7 @@
 
 #include "etcdserverpb/rpc.grpc.pb.h"
 #include "grpc/metrics_interceptor.h"
+#include "grpc/unknown_method_service.h"
 #include "metrics/metrics.h"
 #include "server/node.h"
 
@@ -195,6 +198,7 @@ class ClientServer {
   LeaseService lease_;
   MaintenanceService maintenance_;
   ClusterService cluster_;
+  UnknownMethodService unknown_;
   std::unique_ptr<GrpcMetrics> metrics_;
   std::unique_ptr<grpc::Server> server_;
   std::mutex adopt_mu_;     // adopt() against shutdown()

@@ -736,12 +736,16 @@ class MalformedUnary(BadInputCase):
                         call(payload, timeout=T)
                     self.assertEqual(e.exception.code(), grpc.StatusCode.INTERNAL)
                     self.assertTrue(e.exception.details().startswith(UNMARSHAL), e.exception.details())
-        # A method not served yet (the request parses) still answers UNIMPLEMENTED.
-        user_list = self.ch.unary_unary("/etcdserverpb.Auth/UserList", request_serializer=None,
-                                        response_deserializer=None)
-        with self.assertRaises(grpc.RpcError) as e:
-            user_list(b"", timeout=T)
-        self.assertEqual(e.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
+        # A service or method nobody serves: UNIMPLEMENTED with grpc-go's texts (keel serves no
+        # Auth service yet).
+        for path, text in (("/etcdserverpb.Auth/UserList", "unknown service etcdserverpb.Auth"),
+                           ("/etcdserverpb.KV/Nope", "unknown method Nope for service etcdserverpb.KV"),
+                           ("/made.Up/Method", "unknown service made.Up")):
+            call = self.ch.unary_unary(path, request_serializer=None, response_deserializer=None)
+            with self.subTest(path=path), self.unchanged():
+                with self.assertRaises(grpc.RpcError) as e:
+                    call(b"", timeout=T)
+                self.assertEqual((e.exception.code(), e.exception.details()), (grpc.StatusCode.UNIMPLEMENTED, text))
 
     def test_wrong_wire_type_for_a_known_field(self):
         # protobuf C++ keeps a known field number sent with another wire type as an unknown
