@@ -1,0 +1,347 @@
+#!/usr/bin/env python3
+"""One fault run: a cluster of real keeld processes on 127.0.0.1, clients reading and writing a
+few keys through every member while members are SIGKILLed and restarted (any member, or the
+leader) and SIGSTOPped and continued; then the history is checked for linearizability
+(linearizability.py: a register per key) and every member must reach one revision with one
+HashKV.
+
+    /usr/bin/python3 tests/faults/run_faults.py --seed 7 --duration 20 --transport tcp
+
+The run is chosen by its seed (the operations, the keys, the faults and their timing); the
+interleaving with the members' own threads is not, so a replay repeats the run's shape, not its
+exact history. Exit 0: linearizable and converged; 1: a violation (the seed, the failing
+sub-history and the replay command are printed); 2: the harness could not run, or the
+checker's search passed its budget (inconclusive: not a pass).
+
+What a client records (linearizability.Op): a get's value, a put, a compare-and-set by txn (on
+the value the client last saw for the key, or on the key's absence), each with when it was sent
+and answered. A read that fails is dropped (it changed nothing). A write that fails is recorded
+as of unknown outcome (it may still have been applied), but for one refused before it left the
+client (no connection): that one is dropped.
+"""
+import argparse
+import collections
+import json
+import os
+import random
+import signal
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration", "py"))
+sys.path.insert(0, HERE)
+from keel_harness import Cluster  # noqa: E402
+import linearizability  # noqa: E402
+
+FAULTS = ("kill", "kill-leader", "pause")
+BACKENDS = ("lmdb", "leveldb")
+
+
+class History:
+    """Every recorded operation, from any client thread."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.ops = []
+
+    def add(self, **fields):
+        with self._lock:
+            self.ops.append(linearizability.Op(**fields))
+
+
+def never_sent(error):
+    """Whether a gRPC error says the request never reached a member (so it changed nothing)."""
+    import grpc
+    details = error.details() or ""
+    return error.code() == grpc.StatusCode.UNAVAILABLE and (
+        "failed to connect" in details or "Connection refused" in details)
+
+
+class Client(threading.Thread):
+    """One process of the history: operations one at a time, each through a member picked at
+    random, until `stop` is set."""
+
+    def __init__(self, process, seed, cluster, keys, history, stop, op_timeout, stale_reads=False):
+        super().__init__(daemon=True)
+        self.process = process
+        self.rng = random.Random(seed)
+        self.cluster = cluster
+        self.keys = keys
+        self.history = history
+        self.stop = stop
+        self.op_timeout = op_timeout
+        self.seen = {}  # key -> the value this client last read or wrote
+        self.stale_reads = stale_reads
+        self.writes = 0
+        self.error = None
+
+    def run(self):
+        import grpc
+        channels = [grpc.insecure_channel(m.endpoint) for m in self.cluster.members]
+        try:
+            while not self.stop.is_set():
+                self.one_op(self.rng.choice(channels))
+        except Exception as e:  # the harness's own fault: reported, never taken for a pass
+            self.error = e
+        finally:
+            for c in channels:
+                c.close()
+
+    def one_op(self, channel):
+        import grpc
+        from etcd3 import etcdrpc as rpc
+        kv = rpc.KVStub(channel)
+        key = self.rng.choice(self.keys)
+        kind = self.rng.choices(("get", "put", "cas"), weights=(4, 3, 3))[0]
+        value = expected = None
+        if kind != "get":
+            self.writes += 1
+            value = "%d.%d" % (self.process, self.writes)
+        if kind == "cas":
+            expected = self.seen.get(key) if self.rng.random() < 0.8 else None
+        invoked = time.monotonic_ns()
+        if kind == "get" and self.stale_reads and key in self.seen and self.rng.random() < 0.3:
+            # The broken mode: a read answered from the client's memory, as a stale cache (or a
+            # member serving reads it should not) would answer it. The checker must catch it.
+            self.history.add(process=self.process, key=key, kind=kind, value=None, expected=None,
+                             invoked=invoked, completed=time.monotonic_ns(), outcome="ok",
+                             result=self.seen[key])
+            return
+        try:
+            if kind == "get":
+                r = kv.Range(rpc.RangeRequest(key=key.encode()), timeout=self.op_timeout)
+                result = r.kvs[0].value.decode() if r.kvs else None
+                self.seen[key] = result
+            elif kind == "put":
+                kv.Put(rpc.PutRequest(key=key.encode(), value=value.encode()), timeout=self.op_timeout)
+                result = None
+                self.seen[key] = value
+            else:
+                if expected is None:
+                    compare = rpc.Compare(key=key.encode(), target=rpc.Compare.VERSION,
+                                          result=rpc.Compare.EQUAL, version=0)
+                else:
+                    compare = rpc.Compare(key=key.encode(), target=rpc.Compare.VALUE,
+                                          result=rpc.Compare.EQUAL, value=expected.encode())
+                put = rpc.RequestOp(request_put=rpc.PutRequest(key=key.encode(), value=value.encode()))
+                r = kv.Txn(rpc.TxnRequest(compare=[compare], success=[put]), timeout=self.op_timeout)
+                result = bool(r.succeeded)
+                if result:
+                    self.seen[key] = value
+        except grpc.RpcError as e:
+            if kind == "get" or never_sent(e):
+                return
+            self.history.add(process=self.process, key=key, kind=kind, value=value, expected=expected,
+                             invoked=invoked, completed=None, outcome="unknown", result=None)
+            return
+        self.history.add(process=self.process, key=key, kind=kind, value=value, expected=expected,
+                         invoked=invoked, completed=time.monotonic_ns(), outcome="ok", result=result)
+
+
+class Faults(threading.Thread):
+    """Injects one fault at a time, chosen by the seed among `kinds`, at most one member down at a
+    time, until `stop` is set; counts what it injected."""
+
+    def __init__(self, seed, cluster, kinds, stop):
+        super().__init__(daemon=True)
+        self.rng = random.Random(seed)
+        self.cluster = cluster
+        self.kinds = kinds
+        self.stop = stop
+        self.injected = collections.Counter()
+        self.error = None
+
+    def run(self):
+        try:
+            while not self.stop.wait(self.rng.uniform(0.5, 2.0)):
+                self.inject(self.rng.choice(self.kinds))
+        except Exception as e:
+            self.error = e
+
+    def target(self, kind):
+        if kind == "kill-leader":
+            try:
+                return self.cluster.leader(timeout=5)
+            except AssertionError:
+                pass  # no leader agreed on right now: any member will do
+        return self.rng.choice(self.cluster.members)
+
+    def inject(self, kind):
+        member = self.target(kind)
+        if kind in ("kill", "kill-leader"):
+            member.kill()
+            self.stop.wait(self.rng.uniform(0.2, 2.0))
+            member.start(timeout=60)
+        else:
+            os.kill(member.proc.pid, signal.SIGSTOP)
+            try:
+                self.stop.wait(self.rng.uniform(0.3, 3.0))
+            finally:
+                os.kill(member.proc.pid, signal.SIGCONT)
+        self.injected[kind] += 1
+
+
+def final_reads(cluster, keys, history):
+    """A linearizable read of every key once the faults are over: a lost write shows here."""
+    import grpc
+    from etcd3 import etcdrpc as rpc
+    leader = cluster.leader(timeout=60)
+    with grpc.insecure_channel(leader.endpoint) as channel:
+        kv = rpc.KVStub(channel)
+        for key in keys:
+            invoked = time.monotonic_ns()
+            r = kv.Range(rpc.RangeRequest(key=key.encode()), timeout=30)
+            history.add(process=-1, key=key, kind="get", value=None, expected=None, invoked=invoked,
+                        completed=time.monotonic_ns(), outcome="ok",
+                        result=r.kvs[0].value.decode() if r.kvs else None)
+
+
+def converged(cluster, timeout=60):
+    """Every member at one revision with one HashKV there; the revision, or an error text."""
+    deadline = time.monotonic() + timeout
+    revisions = {}
+    while time.monotonic() < deadline:
+        revisions = {}
+        for m in cluster.members:
+            st = cluster.status(m)
+            revisions[m.name] = st["header"]["revision"] if st else None
+        if None not in revisions.values() and len(set(revisions.values())) == 1:
+            rev = revisions[cluster.members[0].name]
+            hashes = {}
+            for m in cluster.members:
+                _, out, _ = m.etcdctl("endpoint", "hashkv", "--rev", str(rev), "-w", "json")
+                hashes[m.name] = json.loads(out)[0]["HashKV"]["hash"]
+            if len(set(hashes.values())) == 1:
+                return rev, None
+            return rev, "HashKV at revision %d differs: %r" % (rev, hashes)
+        time.sleep(0.2)
+    return None, "the members did not reach one revision: %r" % revisions
+
+
+def replay_command(args):
+    return "/usr/bin/python3 tests/faults/run_faults.py --seed %d --duration %g --members %d " \
+           "--transport %s --clients %d --keys %d --faults %s%s" % (
+               args.seed, args.duration, args.members, args.transport, args.clients, args.keys,
+               ",".join(args.faults), " --broken " + args.broken if args.broken else "")
+
+
+def run(args):
+    """One run; returns the report (a dict)."""
+    rng = random.Random(args.seed)
+    cluster = Cluster(args.members, backends=BACKENDS, transport=args.transport,
+                      token="keel-faults-%d" % args.seed)
+    keys = ["k%d" % i for i in range(args.keys)]
+    history = History()
+    stop = threading.Event()
+    report = {"seed": args.seed, "transport": args.transport, "members": args.members,
+              "duration_s": args.duration, "replay": replay_command(args)}
+    try:
+        cluster.start()
+        clients = [Client(p, rng.getrandbits(64), cluster, keys, history, stop, args.op_timeout,
+                          stale_reads=args.broken == "stale-reads")
+                   for p in range(args.clients)]
+        faults = Faults(rng.getrandbits(64), cluster, args.faults, stop)
+        for t in clients + [faults]:
+            t.start()
+        stop.wait(args.duration)
+        stop.set()
+        for t in clients + [faults]:
+            t.join(timeout=120)
+            if t.is_alive():
+                raise RuntimeError("a harness thread did not stop")
+            if t.error is not None:
+                raise RuntimeError("a harness thread failed: %r" % (t.error,))
+        for m in cluster.members:
+            if not m.alive():
+                m.start(timeout=60)
+        final_reads(cluster, keys, history)
+        revision, divergence = converged(cluster)
+        result = linearizability.check(history.ops)
+        outcomes = collections.Counter("%s %s" % (op.kind, op.outcome) for op in history.ops)
+        report.update({
+            "operations": len(history.ops),
+            "outcomes": dict(outcomes),
+            "faults": dict(faults.injected),
+            "revision": revision,
+            "linearizable": result.ok,
+            "verdict": result.verdict,
+            "check": result.summary(),
+            "converged": divergence is None,
+        })
+        if divergence:
+            report["divergence"] = divergence
+        if args.out:
+            with open(os.path.join(args.out, "history-%d.jsonl" % args.seed), "w") as f:
+                for op in history.ops:
+                    f.write(json.dumps(op.__dict__) + "\n")
+        if not result.ok:
+            report["failing_sub_history"] = result.explain()
+        return report
+    finally:
+        stop.set()
+        for m in cluster.members:
+            if m.proc is not None and m.proc.poll() is None:
+                os.kill(m.proc.pid, signal.SIGCONT)
+        cluster.stop()
+        if not args.keep:
+            cluster.close()
+        else:
+            report["data_dirs"] = [m.data_dir for m in cluster.members]
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seed", type=int, default=None, help="the run's seed (default: random)")
+    p.add_argument("--duration", type=float, default=20, help="seconds of load and faults")
+    p.add_argument("--members", type=int, default=3)
+    p.add_argument("--transport", default=os.environ.get("KEEL_TRANSPORT", "grpc"))
+    p.add_argument("--clients", type=int, default=6)
+    p.add_argument("--keys", type=int, default=4)
+    p.add_argument("--op-timeout", type=float, default=1.5, help="seconds before a request's outcome is unknown")
+    p.add_argument("--faults", default=",".join(FAULTS),
+                   help="comma-separated, from: %s" % ", ".join(FAULTS))
+    p.add_argument("--out", default=None, help="a folder for the report and the history")
+    p.add_argument("--keep", action="store_true", help="keep the members' data dirs")
+    p.add_argument("--broken", choices=("stale-reads",), default=None,
+                   help="a deliberately broken mode the checker must catch: stale-reads answers some "
+                        "reads from the client's memory")
+    args = p.parse_args(argv)
+    args.faults = [f for f in args.faults.split(",") if f]
+    unknown = [f for f in args.faults if f not in FAULTS]
+    if unknown or not args.faults:
+        p.error("unknown faults %r; choose from %s" % (unknown, ", ".join(FAULTS)))
+    if args.seed is None:
+        args.seed = random.SystemRandom().getrandbits(31)
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+    print("fault run: seed %d (replay: %s)" % (args.seed, replay_command(args)), flush=True)
+    try:
+        report = run(args)
+    except Exception as e:
+        print("the harness could not run (seed %d): %r" % (args.seed, e), flush=True)
+        return 2
+    text = json.dumps(report, indent=2, sort_keys=True)
+    print(text)
+    if args.out:
+        with open(os.path.join(args.out, "report-%d.json" % args.seed), "w") as f:
+            f.write(text + "\n")
+    if report["verdict"] == "violation" or not report["converged"]:
+        print("VIOLATION (seed %d); replay: %s" % (args.seed, report["replay"]), flush=True)
+        return 1
+    if report["verdict"] != "linearizable":
+        print("INCONCLUSIVE (seed %d): the checker's search passed its budget; replay: %s" % (
+            args.seed, report["replay"]), flush=True)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
