@@ -275,7 +275,7 @@ Status Node::start() {
     if (hs.commit != initial->hard_state.commit) KEEL_RETURN_IF_ERROR(storage_->persist(hs, {}, true));
     initial->hard_state = hs;
   }
-  if (*have_log && options_.force_new_cluster) KEEL_RETURN_IF_ERROR(force_new_cluster(&initial->hard_state));
+  if (*have_log && options_.force_new_cluster) KEEL_RETURN_IF_ERROR(force_new_cluster(&initial->hard_state, applied));
   applied_ = applied;
   snapshot_requested_ = snap->metadata.index;
   committed_ = initial->hard_state.commit;
@@ -757,6 +757,10 @@ void Node::serve_call(uint64_t from, PeerMethod method, std::string body,
       if (!id.ok()) return reply(id.status());
       // A member that no longer leads says so rather than asking the leader in turn.
       if (leader_.load() != member_id_) return reply(ErrNotLeader());
+      // A member hands over its own removal only (any other goes through Raft from where it is).
+      if (method == PeerMethod::kRemoveMember && *id != from) {
+        return reply(Status::InvalidArgument("a member may hand the leader its own removal only"));
+      }
       MembershipChange change;
       change.kind = method == PeerMethod::kPromoteMember ? MembershipChange::Kind::kPromote
                                                          : MembershipChange::Kind::kRemove;

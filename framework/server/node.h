@@ -333,8 +333,9 @@ class Node {
   }
   // options_.force_new_cluster on a restart: writes the removals to the WAL as committed entries
   // after `*hard_state`'s commit (which it moves to the last of them); applying them on start
-  // leaves this member the only voter.
-  Status force_new_cluster(raft::HardState* hard_state);
+  // leaves this member the only voter. Refused (FailedPrecondition) for a member that never got
+  // its cluster's log, or whose store (`applied`) is ahead of its log.
+  Status force_new_cluster(raft::HardState* hard_state, uint64_t applied);
   // A first start with --initial-cluster-state existing (node_join.cc): asks the peers named in
   // `initial` for the running cluster's id and members, sets this member's ids from them, and
   // returns the members; etcd's refusals when --initial-cluster does not name them.

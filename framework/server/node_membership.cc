@@ -51,20 +51,35 @@ Result<raft::ConfState> after_conf_changes(const raft::ConfState& conf, const st
     if (e.type != raft::EntryType::kConfChange) continue;
     Result<raft::ConfChange> cc = raft::DecodeConfChange(e.data);
     if (!cc.ok()) return cc.status().with_context("the configuration change at index " + std::to_string(e.index));
-    voters.erase(cc->node_id);
-    learners.erase(cc->node_id);
-    if (cc->type == raft::ConfChangeType::kAddVoter) voters.insert(cc->node_id);
-    if (cc->type == raft::ConfChangeType::kAddLearner) learners.insert(cc->node_id);
+    std::set<uint64_t> next_voters = voters;
+    std::set<uint64_t> next_learners = learners;
+    next_voters.erase(cc->node_id);
+    next_learners.erase(cc->node_id);
+    if (cc->type == raft::ConfChangeType::kAddVoter) next_voters.insert(cc->node_id);
+    if (cc->type == raft::ConfChangeType::kAddLearner) next_learners.insert(cc->node_id);
+    // Raft refuses a change that leaves no voter, and every member applies it as none.
+    if (next_voters.empty()) continue;
+    voters = std::move(next_voters);
+    learners = std::move(next_learners);
   }
   return raft::ConfState{{voters.begin(), voters.end()}, {learners.begin(), learners.end()}};
 }
 
 }  // namespace
 
-Status Node::force_new_cluster(raft::HardState* hard_state) {
+Status Node::force_new_cluster(raft::HardState* hard_state, uint64_t applied) {
   // etcd's restartAsStandaloneNode: the membership once every committed entry is applied, then
   // one committed removal per other member after the commit index (what followed it was never
   // committed: it is overwritten).
+  const std::string refusal = "cannot force a new cluster: ";
+  if (storage_->needs_bootstrap()) {
+    return Status::FailedPrecondition(refusal + "this member never received its cluster's log (it joined, and the "
+                                      "leader's snapshot never came): there is nothing to go on with");
+  }
+  if (applied > hard_state->commit) {
+    return Status::FailedPrecondition(refusal + "the store holds entries up to index " + std::to_string(applied) +
+                                      " that the log does not (a leader's store received just before a crash)");
+  }
   Result<raft::Snapshot> snap = storage_->snapshot();
   if (!snap.ok()) return snap.status();
   const uint64_t commit = hard_state->commit;
@@ -77,14 +92,15 @@ Status Node::force_new_cluster(raft::HardState* hard_state) {
   Result<raft::ConfState> conf = after_conf_changes(snap->metadata.conf_state, committed);
   if (!conf.ok()) return conf.status();
   std::vector<std::pair<raft::ConfChangeType, uint64_t>> changes;
+  // A learner (or a member the log does not know yet) becomes a voter first: removing the last
+  // other voter before would be refused (Raft keeps at least one), leaving no quorum.
+  if (std::find(conf->voters.begin(), conf->voters.end(), member_id_) == conf->voters.end()) {
+    changes.emplace_back(raft::ConfChangeType::kAddVoter, member_id_);
+  }
   for (const std::vector<uint64_t>* ids : {&conf->voters, &conf->learners}) {
     for (uint64_t id : *ids) {
       if (id != member_id_) changes.emplace_back(raft::ConfChangeType::kRemoveNode, id);
     }
-  }
-  // A learner (or a member the log does not know yet) becomes the voter, or no one could lead.
-  if (std::find(conf->voters.begin(), conf->voters.end(), member_id_) == conf->voters.end()) {
-    changes.emplace_back(raft::ConfChangeType::kAddVoter, member_id_);
   }
   std::vector<raft::Entry> forced;
   for (const auto& [type, id] : changes) {

@@ -1,5 +1,6 @@
 #include "server/peer_network.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "raft/codec.h"
@@ -103,6 +104,7 @@ Status PeerNetwork::set_peers(const std::map<uint64_t, std::vector<std::string>>
 
 void PeerNetwork::retire_departed(std::chrono::steady_clock::time_point now) {
   std::vector<uint64_t> retired;
+  std::vector<CallDone> stranded;  // calls a retired peer will never answer
   {
     std::lock_guard<std::mutex> lock(calls_mu_);
     for (auto it = departing_.begin(); it != departing_.end();) {
@@ -114,12 +116,21 @@ void PeerNetwork::retire_departed(std::chrono::steady_clock::time_point now) {
       peers_.erase(it->first);
       it = departing_.erase(it);
     }
+    for (auto it = calls_.begin(); it != calls_.end();) {
+      if (std::find(retired.begin(), retired.end(), it->second.peer) == retired.end()) {
+        ++it;
+        continue;
+      }
+      stranded.push_back(std::move(it->second.done));
+      it = calls_.erase(it);
+    }
   }
   for (uint64_t peer : retired) {
     transport_->remove_peer(peer);
     std::lock_guard<std::mutex> lock(activity_mu_);
     activity_.erase(peer);
   }
+  for (CallDone& done : stranded) done(Status::Unavailable("the peer left the cluster"));
 }
 
 void PeerNetwork::heard_from(uint64_t peer) {

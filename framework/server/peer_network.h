@@ -79,8 +79,8 @@ class PeerNetwork : public TransportHandler {
   // expire).
   Status set_peers(const std::map<uint64_t, std::vector<std::string>>& peers,
                    std::chrono::steady_clock::time_point now);
-  // Disconnects the peers set_peers dropped whose linger ended by `now`. Called often (each Raft
-  // tick); never blocks.
+  // Disconnects the peers set_peers dropped whose linger ended by `now`, and fails the calls still
+  // waiting for them with Unavailable. Called often (each Raft tick); never blocks.
   void retire_departed(std::chrono::steady_clock::time_point now);
   // Since when frames have kept coming from `peer` (etcd's ActiveSince): none once the transport
   // reported it unreachable, or once nothing came from it for kActiveWindow (every peer answers

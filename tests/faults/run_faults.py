@@ -41,15 +41,27 @@ BACKENDS = ("lmdb", "leveldb")
 
 
 class History:
-    """Every recorded operation, from any client thread."""
+    """Every recorded operation, from any client thread; and, per key, when the last acknowledged
+    write to it was sent and answered (the broken mode's proof that a value is stale)."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self.ops = []
+        self.last_write = {}  # key -> (invoked, completed) of the latest acknowledged write
 
     def add(self, **fields):
+        op = linearizability.Op(**fields)
         with self._lock:
-            self.ops.append(linearizability.Op(**fields))
+            self.ops.append(op)
+            wrote = op.outcome == "ok" and (op.kind == "put" or (op.kind == "cas" and op.result))
+            if wrote and op.invoked > self.last_write.get(op.key, (-1, -1))[0]:
+                self.last_write[op.key] = (op.invoked, op.completed)
+
+    def overwritten_since(self, key, t):
+        """Whether a write sent after `t` was acknowledged: a value seen by `t` is gone for good
+        (every write's value is unique)."""
+        with self._lock:
+            return self.last_write.get(key, (-1, -1))[0] > t
 
 
 def never_sent(error):
@@ -74,6 +86,7 @@ class Client(threading.Thread):
         self.stop = stop
         self.op_timeout = op_timeout
         self.seen = {}  # key -> the value this client last read or wrote
+        self.seen_at = {}  # key -> when the answer that gave it came
         self.stale_reads = stale_reads
         self.writes = 0
         self.error = None
@@ -102,14 +115,17 @@ class Client(threading.Thread):
             value = "%d.%d" % (self.process, self.writes)
         if kind == "cas":
             expected = self.seen.get(key) if self.rng.random() < 0.8 else None
-        invoked = time.monotonic_ns()
-        if kind == "get" and self.stale_reads and key in self.seen and self.rng.random() < 0.3:
-            # The broken mode: a read answered from the client's memory, as a stale cache (or a
-            # member serving reads it should not) would answer it. The checker must catch it.
+        if kind == "get" and self.stale_reads and key in self.seen and \
+                self.history.overwritten_since(key, self.seen_at[key]):
+            # The broken mode: a read answered from the client's memory although a write sent
+            # after that value was seen has been acknowledged (before this read began), as a
+            # stale cache (or a member serving reads it should not) would answer it. Certainly
+            # not linearizable: the checker must catch it.
+            now = time.monotonic_ns()
             self.history.add(process=self.process, key=key, kind=kind, value=None, expected=None,
-                             invoked=invoked, completed=time.monotonic_ns(), outcome="ok",
-                             result=self.seen[key])
+                             invoked=now, completed=now, outcome="ok", result=self.seen[key])
             return
+        invoked = time.monotonic_ns()
         try:
             if kind == "get":
                 r = kv.Range(rpc.RangeRequest(key=key.encode()), timeout=self.op_timeout)
@@ -137,8 +153,10 @@ class Client(threading.Thread):
             self.history.add(process=self.process, key=key, kind=kind, value=value, expected=expected,
                              invoked=invoked, completed=None, outcome="unknown", result=None)
             return
+        completed = time.monotonic_ns()
+        self.seen_at[key] = completed
         self.history.add(process=self.process, key=key, kind=kind, value=value, expected=expected,
-                         invoked=invoked, completed=time.monotonic_ns(), outcome="ok", result=result)
+                         invoked=invoked, completed=completed, outcome="ok", result=result)
 
 
 class Faults(threading.Thread):
@@ -306,8 +324,8 @@ def parse_args(argv):
     p.add_argument("--out", default=None, help="a folder for the report and the history")
     p.add_argument("--keep", action="store_true", help="keep the members' data dirs")
     p.add_argument("--broken", choices=("stale-reads",), default=None,
-                   help="a deliberately broken mode the checker must catch: stale-reads answers some "
-                        "reads from the client's memory")
+                   help="a deliberately broken mode the checker must catch: stale-reads answers a read "
+                        "from the client's memory once a later write to the key was acknowledged")
     args = p.parse_args(argv)
     args.faults = [f for f in args.faults.split(",") if f]
     unknown = [f for f in args.faults if f not in FAULTS]

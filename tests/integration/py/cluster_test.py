@@ -940,6 +940,28 @@ class ForceNewCluster(ClusterCase):
             finally:
                 mc.close()
 
+    def test_a_learner_forced_alone_becomes_the_voter_and_leads(self):
+        c = self.cluster
+        leader = c.leader()
+        leader.etcdctl("put", "k", "v")
+        learner, learner_id = self.add(leader)
+        wait_for("the learner to hold k", lambda: learner.etcdctl(
+            "get", "k", "--consistency=s", "--print-value-only")[1].strip() == "v")
+        for m in c.members:
+            if m is not learner:
+                m.kill()
+        self.assertEqual(learner.stop(), 0)
+
+        learner.extra_args.append("--force-new-cluster")
+        learner.start()
+        learner.extra_args.remove("--force-new-cluster")
+        c.leader(among=[learner])
+        listed = json.loads(learner.etcdctl("member", "list", "-w", "json")[1])["members"]
+        self.assertEqual([(m["ID"], bool(m.get("isLearner"))) for m in listed], [(learner_id, False)])
+        learner.etcdctl("put", "after", "forced")
+        _, value, _ = learner.etcdctl("get", "k", "--print-value-only")
+        self.assertEqual(value.strip(), "v")
+
 
 class Replacing(ClusterCase):
     def test_a_member_whose_data_dir_was_lost_is_replaced_by_a_new_one(self):

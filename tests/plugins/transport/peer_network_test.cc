@@ -205,6 +205,29 @@ TEST_P(PeerNetworkTest, APeerSetPeersDropsStaysReachableUntilItsLingerEnds) {
   EXPECT_EQ(refused.status().message(), "member 0000000000000002 is not a peer");
 }
 
+TEST_P(PeerNetworkTest, ACallWaitingForARetiredPeerFailsThen) {
+  Side* a = start(1);
+  ASSERT_NE(a, nullptr);
+  std::string dead_url;
+  {
+    RawSocket closed(/*listen=*/false);
+    ASSERT_TRUE(closed.ok());
+    dead_url = closed.url();
+  }  // nothing listens there: the call waits
+  ASSERT_TRUE(a->net->add_peer(9, {dead_url}).ok());
+  Answer waits;
+  a->net->call(9, PeerMethod::kMembers, "", far_away(), waits.done());
+  const auto dropped_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(a->net->set_peers({}, dropped_at).ok());
+  a->net->retire_departed(dropped_at);
+  EXPECT_TRUE(waits.pending()) << "a call failed while its peer lingered";
+  a->net->retire_departed(dropped_at + server::kDepartureLinger);
+  ASSERT_TRUE(waits.arrived());
+  Result<std::string> failed = waits.get();
+  EXPECT_EQ(failed.status().code(), Status::Code::kUnavailable);
+  EXPECT_EQ(failed.status().message(), "the peer left the cluster");
+}
+
 TEST_P(PeerNetworkTest, RaftMessagesArriveFromTheirSenderAndAForgedSenderIsDropped) {
   Side* a = start(1);
   Side* b = start(2);
