@@ -51,7 +51,9 @@ class Writer(threading.Thread):
 
 class CrashRestart(unittest.TestCase):
     def test_acknowledged_writes_survive_sigkill(self):
-        rng = random.Random(int(os.environ.get("KEEL_CRASH_SEED", str(int(time.time())))))
+        seed = int(os.environ.get("KEEL_CRASH_SEED", str(int(time.time()))))
+        print("crash-restart seed %d (replay: KEEL_CRASH_SEED=%d)" % (seed, seed), file=sys.stderr, flush=True)
+        rng = random.Random(seed)
         k = Keeld(BACKEND, extra_args=["--snapshot-count=300", "--max-snapshots=2"])
         try:
             k.start()

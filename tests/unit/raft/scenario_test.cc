@@ -21,10 +21,12 @@
 //   status ID | log ID | applied ID | reads ID
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "test_cluster.h"
 
@@ -258,12 +260,20 @@ TEST_P(ScenarioTest, Run) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Scripts, ScenarioTest,
-                         ::testing::Values("prevote_partition_rejoin.txt",
-                                           "checkquorum_step_down.txt",
-                                           "read_index_leader_change.txt",
-                                           "transfer_to_lagging.txt", "learner_promotion.txt",
-                                           "snapshot_to_lagging.txt"),
+// Every script in testdata/, found by listing it: a script added there runs without being named
+// anywhere else.
+std::vector<std::string> Scripts() {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(KEEL_RAFT_TESTDATA_DIR)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".txt") names.push_back(entry.path().filename());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST(ScenarioScripts, TestdataHoldsScripts) { EXPECT_FALSE(Scripts().empty()) << KEEL_RAFT_TESTDATA_DIR; }
+
+INSTANTIATE_TEST_SUITE_P(Scripts, ScenarioTest, ::testing::ValuesIn(Scripts()),
                          [](const auto& info) {
                            std::string n = info.param.substr(0, info.param.find('.'));
                            for (char& ch : n) {
