@@ -998,7 +998,10 @@ void Node::note_leader() {
 void Node::settle_leader_moves(SteadyTime now) {
   const uint64_t lead = driver_->lead();
   for (auto it = moves_.begin(); it != moves_.end();) {
-    if (lead == it->target) {
+    // Done once the member's published leader (leader_, from the Ready's soft state) names the
+    // target too, not only Raft: what the caller does next (a self-removal asks the leader)
+    // reads leader_, which lags Raft's until that Ready is handled.
+    if (lead == it->target && leader_.load() == it->target) {
       log(options_.logger, LogLevel::kInfo, "leadership transferred to " + id_to_hex(it->target));
       read_pool_.post([done = std::move(it->done)] { done(Status::OK()); });
     } else if (it->deadline <= now) {
