@@ -895,6 +895,20 @@ class ForceNewCluster(ClusterCase):
     """etcd's way back from a lost quorum: the survivor, restarted with --force-new-cluster, goes
     on alone with the cluster's id and every write it had applied, and grows back through learners."""
 
+    def force_alone(self, survivor):
+        """SIGKILLs every other member, restarts `survivor` with --force-new-cluster, waits for it
+        to lead alone, and returns the members it lists."""
+        for m in self.cluster.members:
+            if m is not survivor:
+                m.kill()
+        self.assertEqual(survivor.stop(), 0)
+        survivor.extra_args.append("--force-new-cluster")
+        survivor.start()
+        self.assertIn("forcing a new cluster", survivor.log())
+        survivor.extra_args.remove("--force-new-cluster")
+        self.cluster.leader(among=[survivor])
+        return json.loads(survivor.etcdctl("member", "list", "-w", "json")[1])["members"]
+
     def test_a_survivor_of_a_lost_quorum_goes_on_alone_then_grows_back(self):
         c = self.cluster
         leader = c.leader()
@@ -909,17 +923,7 @@ class ForceNewCluster(ClusterCase):
         wait_for("the survivor to apply every write", lambda: c.status(survivor)["header"]["revision"] == revision)
         cluster_id = c.status(survivor)["header"]["cluster_id"]
         survivor_id = c.status(survivor)["header"]["member_id"]
-        for m in c.members:
-            if m is not survivor:
-                m.kill()
-        self.assertEqual(survivor.stop(), 0)
-
-        survivor.extra_args.append("--force-new-cluster")
-        survivor.start()
-        self.assertIn("forcing a new cluster", survivor.log())
-        survivor.extra_args.remove("--force-new-cluster")
-        c.leader(among=[survivor])
-        listed = json.loads(survivor.etcdctl("member", "list", "-w", "json")[1])["members"]
+        listed = self.force_alone(survivor)
         self.assertEqual([m["ID"] for m in listed], [survivor_id])
         self.assertEqual(c.status(survivor)["header"]["cluster_id"], cluster_id)
         survivor.etcdctl("put", "after", "alone")
@@ -947,16 +951,7 @@ class ForceNewCluster(ClusterCase):
         learner, learner_id = self.add(leader)
         wait_for("the learner to hold k", lambda: learner.etcdctl(
             "get", "k", "--consistency=s", "--print-value-only")[1].strip() == "v")
-        for m in c.members:
-            if m is not learner:
-                m.kill()
-        self.assertEqual(learner.stop(), 0)
-
-        learner.extra_args.append("--force-new-cluster")
-        learner.start()
-        learner.extra_args.remove("--force-new-cluster")
-        c.leader(among=[learner])
-        listed = json.loads(learner.etcdctl("member", "list", "-w", "json")[1])["members"]
+        listed = self.force_alone(learner)
         self.assertEqual([(m["ID"], bool(m.get("isLearner"))) for m in listed], [(learner_id, False)])
         learner.etcdctl("put", "after", "forced")
         _, value, _ = learner.etcdctl("get", "k", "--print-value-only")

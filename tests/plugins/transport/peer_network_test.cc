@@ -105,6 +105,13 @@ class PeerNetworkTest : public ::testing::TestWithParam<std::string> {
     return s;
   }
 
+  // A loopback URL whose port was bound and closed again: nothing listens there now (empty on
+  // failure).
+  static std::string url_nothing_listens_on() {
+    RawSocket closed(/*listen=*/false);
+    return closed.ok() ? closed.url() : std::string();
+  }
+
   static std::chrono::steady_clock::time_point far_away() {
     return std::chrono::steady_clock::now() + std::chrono::hours(1);
   }
@@ -140,12 +147,8 @@ TEST_P(PeerNetworkTest, ACallGetsTheCalleesAnswerOrItsError) {
 TEST_P(PeerNetworkTest, ACallToAPeerNothingListensForFailsWhenAskedToAndOtherwiseWaits) {
   Side* a = start(1);
   ASSERT_NE(a, nullptr);
-  std::string dead_url;
-  {
-    RawSocket closed(/*listen=*/false);
-    ASSERT_TRUE(closed.ok());
-    dead_url = closed.url();
-  }  // closed: nothing listens on its port now
+  const std::string dead_url = url_nothing_listens_on();
+  ASSERT_FALSE(dead_url.empty());
   ASSERT_TRUE(a->net->add_peer(9, {dead_url}).ok());
 
   Answer waits;
@@ -208,12 +211,8 @@ TEST_P(PeerNetworkTest, APeerSetPeersDropsStaysReachableUntilItsLingerEnds) {
 TEST_P(PeerNetworkTest, ACallWaitingForARetiredPeerFailsThen) {
   Side* a = start(1);
   ASSERT_NE(a, nullptr);
-  std::string dead_url;
-  {
-    RawSocket closed(/*listen=*/false);
-    ASSERT_TRUE(closed.ok());
-    dead_url = closed.url();
-  }  // nothing listens there: the call waits
+  const std::string dead_url = url_nothing_listens_on();
+  ASSERT_FALSE(dead_url.empty());
   ASSERT_TRUE(a->net->add_peer(9, {dead_url}).ok());
   Answer waits;
   a->net->call(9, PeerMethod::kMembers, "", far_away(), waits.done());
