@@ -1,6 +1,5 @@
 #include "introduction.h"
 
-#include <fcntl.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -84,14 +83,9 @@ Result<std::string> ask_introduction(TransportContext& ctx, SnapshotThreads& thr
 
 void answer_introduction(TransportContext& ctx, SnapshotThreads& threads, SnapshotThreads::Slot& slot,
                          int fd, const std::string& remote) {
-  if (!threads.adopt(slot, fd)) {
-    ::close(fd);
-    return;
-  }
-  OwnedFd owned(threads, slot, fd);
-  // asio may have left it non-blocking; the deadline-bound calls below wait with poll().
-  int flags = ::fcntl(fd, F_GETFL, 0);
-  if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  // Blocking, and the deadline-bound calls below wait with poll().
+  const std::unique_ptr<OwnedFd> owned = adopt_blocking(threads, slot, fd);
+  if (!owned) return;
   const Deadline deadline = std::chrono::steady_clock::now() + kIntroductionDeadline;
   const std::string who = "an introduction from " + remote;
 

@@ -1,6 +1,5 @@
 #include "snapshot_stream.h"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -200,14 +199,8 @@ Status send_snapshot_stream(TransportContext& ctx, SnapshotThreads& threads,
 
 void receive_snapshot_stream(TransportContext& ctx, SnapshotThreads& threads,
                              SnapshotThreads::Slot& slot, int fd, MemberId from) {
-  if (!threads.adopt(slot, fd)) {
-    ::close(fd);
-    return;
-  }
-  OwnedFd owned(threads, slot, fd);
-  // asio may have left it non-blocking; this thread blocks.
-  int flags = ::fcntl(fd, F_GETFL, 0);
-  if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  const std::unique_ptr<OwnedFd> owned = adopt_blocking(threads, slot, fd);
+  if (!owned) return;
   const std::string who = "member " + hex(from);
 
   std::string ok = encode_answer(Answer::kOk, "");

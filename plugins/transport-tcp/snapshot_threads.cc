@@ -1,5 +1,6 @@
 #include "snapshot_threads.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 
 #include <system_error>
@@ -71,6 +72,17 @@ void SnapshotThreads::stop_all() {
   }
   std::lock_guard<std::mutex> lock(mu_);
   slots_.swap(slots);
+}
+
+std::unique_ptr<OwnedFd> adopt_blocking(SnapshotThreads& threads, SnapshotThreads::Slot& slot, int fd) {
+  if (!threads.adopt(slot, fd)) {
+    ::close(fd);
+    return nullptr;
+  }
+  auto owned = std::make_unique<OwnedFd>(threads, slot, fd);
+  const int flags = ::fcntl(fd, F_GETFL, 0);
+  if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  return owned;
 }
 
 }  // namespace keel::tcp

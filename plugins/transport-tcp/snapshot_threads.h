@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <functional>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -79,6 +80,11 @@ class OwnedFd {
   SnapshotThreads::Slot& slot_;
   int fd_;
 };
+
+// Adopts `fd`, a connection the asio side accepted, into `slot` for a blocking exchange on this
+// thread: null (and `fd` closed) when stop_all() came first; otherwise its owner, with O_NONBLOCK
+// cleared (asio may have set it).
+std::unique_ptr<OwnedFd> adopt_blocking(SnapshotThreads& threads, SnapshotThreads::Slot& slot, int fd);
 
 }  // namespace keel::tcp
 
