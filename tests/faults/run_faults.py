@@ -13,6 +13,13 @@ exact history. Exit 0: linearizable and converged; 1: a violation (the seed, the
 sub-history and the replay command are printed); 2: the harness could not run, or the
 checker's search passed its budget (inconclusive: not a pass).
 
+Watchers (watchers.py) watch the keys through the faults, each resuming on another member when
+its stream breaks; after the run the whole history of events is read back by one watch from
+revision 1 (the truth), and watch_guarantees.py checks every watcher against it (ordered, unique,
+atomic, bookmarkable, gap-free, resumable) and the truth against the writes the clients saw
+acknowledged (each at the revision its answer gave). A watch violation is a violation (exit 1);
+the report's "watch" entry has the counts and the explanations.
+
 What a client records (linearizability.Op): a get's value, a put, a compare-and-set by txn (on
 the value the client last saw for the key, or on the key's absence), each with when it was sent
 and answered. A read that fails is dropped (it changed nothing). A write that fails is recorded
@@ -35,6 +42,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration", "py"))
 sys.path.insert(0, HERE)
 from keel_harness import Cluster  # noqa: E402
 import linearizability  # noqa: E402
+import watch_guarantees  # noqa: E402
+import watchers as watchers_mod  # noqa: E402
 
 FAULTS = ("kill", "kill-leader", "pause")
 BACKENDS = ("lmdb", "leveldb")
@@ -42,20 +51,45 @@ BACKENDS = ("lmdb", "leveldb")
 
 class History:
     """Every recorded operation, from any client thread; and, per key, when the last acknowledged
-    write to it was sent and answered (the broken mode's proof that a value is stale)."""
+    write to it was sent and answered (the broken mode's proof that a value is stale). Beside the
+    operations, for the watch checker: the acknowledged writes with the revision their answer's
+    header gave, the writes of unknown outcome, and the cas writes answered "not swapped"."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self.ops = []
         self.last_write = {}  # key -> (invoked, completed) of the latest acknowledged write
+        self.acknowledged = []  # (key, value, revision) of each acknowledged put and swapped cas
+        self.unknown = []  # (key, value) of each write of unknown outcome
+        self.failed = []  # (key, value) of each cas answered "not swapped"
+        self.max_revision = 1  # the latest revision a write was acknowledged at
 
-    def add(self, **fields):
+    def add(self, revision=None, **fields):
+        """One operation (linearizability.Op's fields); `revision`: an acknowledged write's."""
         op = linearizability.Op(**fields)
         with self._lock:
             self.ops.append(op)
             wrote = op.outcome == "ok" and (op.kind == "put" or (op.kind == "cas" and op.result))
             if wrote and op.invoked > self.last_write.get(op.key, (-1, -1))[0]:
                 self.last_write[op.key] = (op.invoked, op.completed)
+            if wrote:
+                self.acknowledged.append((op.key, op.value, revision))
+                self.max_revision = max(self.max_revision, revision)
+            elif op.kind != "get" and op.outcome == "unknown":
+                self.unknown.append((op.key, op.value))
+            elif op.kind == "cas":
+                self.failed.append((op.key, op.value))
+
+    def latest_revision(self):
+        with self._lock:
+            return self.max_revision
+
+    def writes(self):
+        """The side lists as watch_guarantees.Writes, with the final reads (process -1)."""
+        with self._lock:
+            final = {op.key: op.result for op in self.ops if op.process == -1 and op.kind == "get"}
+            return watch_guarantees.Writes(acknowledged=list(self.acknowledged), unknown=list(self.unknown),
+                                           failed=list(self.failed), final=final)
 
     def overwritten_since(self, key, t):
         """Whether a write sent after `t` was acknowledged: a value seen by `t` is gone for good
@@ -126,14 +160,16 @@ class Client(threading.Thread):
                              invoked=now, completed=now, outcome="ok", result=self.seen[key])
             return
         invoked = time.monotonic_ns()
+        revision = None
         try:
             if kind == "get":
                 r = kv.Range(rpc.RangeRequest(key=key.encode()), timeout=self.op_timeout)
                 result = r.kvs[0].value.decode() if r.kvs else None
                 self.seen[key] = result
             elif kind == "put":
-                kv.Put(rpc.PutRequest(key=key.encode(), value=value.encode()), timeout=self.op_timeout)
+                r = kv.Put(rpc.PutRequest(key=key.encode(), value=value.encode()), timeout=self.op_timeout)
                 result = None
+                revision = r.header.revision
                 self.seen[key] = value
             else:
                 if expected is None:
@@ -147,6 +183,7 @@ class Client(threading.Thread):
                 result = bool(r.succeeded)
                 if result:
                     self.seen[key] = value
+                    revision = r.header.revision
         except grpc.RpcError as e:
             if kind == "get" or never_sent(e):
                 return
@@ -156,7 +193,7 @@ class Client(threading.Thread):
         completed = time.monotonic_ns()
         self.seen_at[key] = completed
         self.history.add(process=self.process, key=key, kind=kind, value=value, expected=expected,
-                         invoked=invoked, completed=completed, outcome="ok", result=result)
+                         invoked=invoked, completed=completed, outcome="ok", result=result, revision=revision)
 
 
 class Faults(threading.Thread):
@@ -217,6 +254,30 @@ def final_reads(cluster, keys, history):
                         result=r.kvs[0].value.decode() if r.kvs else None)
 
 
+def base_revision(cluster, timeout=30):
+    """The cluster's revision before any client writes (a linearizable read's header)."""
+    import grpc
+    from etcd3 import etcdrpc as rpc
+    deadline = time.monotonic() + timeout
+    while True:
+        for m in cluster.members:
+            with grpc.insecure_channel(m.endpoint) as channel:
+                try:
+                    return rpc.KVStub(channel).Range(rpc.RangeRequest(key=b"k"), timeout=5).header.revision
+                except grpc.RpcError:
+                    if time.monotonic() > deadline:
+                        raise
+        time.sleep(0.2)
+
+
+def check_watches(cluster, watchers, history, revision, base):
+    """The truth read from the leader, and every watcher checked against it; a WatchResult."""
+    leader = cluster.leader(timeout=60)
+    truth = watchers_mod.read_truth(leader.endpoint, revision, base)
+    segments = [s for w in watchers for s in w.segments]
+    return watch_guarantees.check(segments, truth, history.writes()), segments, truth
+
+
 def converged(cluster, timeout=60):
     """Every member at one revision with one HashKV there; the revision, or an error text."""
     deadline = time.monotonic() + timeout
@@ -241,9 +302,9 @@ def converged(cluster, timeout=60):
 
 def replay_command(args):
     return "/usr/bin/python3 tests/faults/run_faults.py --seed %d --duration %g --members %d " \
-           "--transport %s --clients %d --keys %d --faults %s%s" % (
+           "--transport %s --clients %d --keys %d --watchers %d --faults %s%s" % (
                args.seed, args.duration, args.members, args.transport, args.clients, args.keys,
-               ",".join(args.faults), " --broken " + args.broken if args.broken else "")
+               args.watchers, ",".join(args.faults), " --broken " + args.broken if args.broken else "")
 
 
 def run(args):
@@ -258,15 +319,18 @@ def run(args):
               "duration_s": args.duration, "replay": replay_command(args)}
     try:
         cluster.start()
+        base = base_revision(cluster)
         clients = [Client(p, rng.getrandbits(64), cluster, keys, history, stop, args.op_timeout,
                           stale_reads=args.broken == "stale-reads")
                    for p in range(args.clients)]
         faults = Faults(rng.getrandbits(64), cluster, args.faults, stop)
         for t in clients + [faults]:
             t.start()
+        watchers = watchers_mod.start_watchers(args.watchers, rng.getrandbits(64), cluster, stop,
+                                               history.latest_revision, args.duration)
         stop.wait(args.duration)
         stop.set()
-        for t in clients + [faults]:
+        for t in clients + [faults] + watchers:
             t.join(timeout=120)
             if t.is_alive():
                 raise RuntimeError("a harness thread did not stop")
@@ -278,6 +342,9 @@ def run(args):
         final_reads(cluster, keys, history)
         revision, divergence = converged(cluster)
         result = linearizability.check(history.ops)
+        watch = None
+        if revision is not None:
+            watch, segments, truth = check_watches(cluster, watchers, history, revision, base)
         outcomes = collections.Counter("%s %s" % (op.kind, op.outcome) for op in history.ops)
         report.update({
             "operations": len(history.ops),
@@ -288,6 +355,8 @@ def run(args):
             "verdict": result.verdict,
             "check": result.summary(),
             "converged": divergence is None,
+            "watch": watch.summary() if watch is not None else
+            {"ok": False, "violations": ["not checked: the members did not converge"]},
         })
         if divergence:
             report["divergence"] = divergence
@@ -295,6 +364,9 @@ def run(args):
             with open(os.path.join(args.out, "history-%d.jsonl" % args.seed), "w") as f:
                 for op in history.ops:
                     f.write(json.dumps(op.__dict__) + "\n")
+            if watch is not None:
+                with open(os.path.join(args.out, "watch-%d.json" % args.seed), "w") as f:
+                    f.write(watch_guarantees.to_json(segments, truth, history.writes()) + "\n")
         if not result.ok:
             report["failing_sub_history"] = result.explain()
         return report
@@ -318,6 +390,7 @@ def parse_args(argv):
     p.add_argument("--transport", default=os.environ.get("KEEL_TRANSPORT", "grpc"))
     p.add_argument("--clients", type=int, default=6)
     p.add_argument("--keys", type=int, default=4)
+    p.add_argument("--watchers", type=int, default=3, help="watches kept open through the faults")
     p.add_argument("--op-timeout", type=float, default=1.5, help="seconds before a request's outcome is unknown")
     p.add_argument("--faults", default=",".join(FAULTS),
                    help="comma-separated, from: %s" % ", ".join(FAULTS))
@@ -351,7 +424,7 @@ def main(argv):
     if args.out:
         with open(os.path.join(args.out, "report-%d.json" % args.seed), "w") as f:
             f.write(text + "\n")
-    if report["verdict"] == "violation" or not report["converged"]:
+    if report["verdict"] == "violation" or not report["converged"] or not report["watch"]["ok"]:
         print("VIOLATION (seed %d); replay: %s" % (args.seed, report["replay"]), flush=True)
         return 1
     if report["verdict"] != "linearizable":
