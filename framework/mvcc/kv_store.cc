@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "failpoint/failpoint.h"
 #include "mvcc/errors.h"
 #include "mvcc/kv_codec.h"
 #include "mvcc/revision.h"
@@ -123,7 +124,9 @@ Status KvStore::commit_locked() {
   }
   if (ci != committed_index_) batch.put(kMetaBucket, kConsistentIndexKey, be64(static_cast<int64_t>(ci)));
   const auto started = std::chrono::steady_clock::now();
+  failpoint::reach(failpoint::kBeforeCommit);
   Status s = backend_.commit(batch, options_.sync_commits);
+  failpoint::reach(failpoint::kAfterCommit);
   if (options_.commit_duration != nullptr) {
     options_.commit_duration->observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

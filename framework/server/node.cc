@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <string>
 
+#include "failpoint/failpoint.h"
 #include "mvcc/errors.h"
 #include "server/backend_hash.h"
 #include "server/errors.h"
@@ -465,8 +466,10 @@ Status Node::install_snapshot(const raft::SnapshotMetadata& snapshot) {
   std::lock_guard<std::mutex> receiving(receive_mu_);
   {
     std::unique_lock lock(state_mu_);
+    failpoint::reach(failpoint::kRaftBeforeApplySnap);
     close_state_machine();
     Status s = install_backend(received, member_dir_ + "/db");
+    failpoint::reach(failpoint::kRaftAfterApplySnap);
     if (s.ok()) s = open_state_machine();
     if (!s.ok()) return s.with_context("installing the leader's snapshot at index " + std::to_string(snapshot.index));
   }

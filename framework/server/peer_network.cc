@@ -1,8 +1,10 @@
 #include "server/peer_network.h"
 
 #include <algorithm>
+#include <thread>
 #include <utility>
 
+#include "failpoint/failpoint.h"
 #include "raft/codec.h"
 #include "server/member_id.h"
 
@@ -63,6 +65,7 @@ Result<std::unique_ptr<PeerNetwork>> PeerNetwork::start(TransportPlugin& plugin,
 PeerNetwork::~PeerNetwork() { stop(Status::Cancelled("the peer network stopped")); }
 
 void PeerNetwork::stop(const Status& s) {
+  late_frames_.stop();  // first: a late frame goes out through the transport, or into the member
   if (transport_) transport_->stop();
   std::map<uint64_t, PendingCall> calls;
   {
@@ -171,6 +174,17 @@ void PeerNetwork::probe(std::chrono::steady_clock::time_point now) {
 }
 
 void PeerNetwork::send_frame(uint64_t to, std::string frame, Lane lane) {
+  const failpoint::Hit fault = failpoint::evaluate_link(failpoint::kPeerSend, to);
+  if (fault.action == failpoint::Action::kDrop) return;
+  if (fault.action == failpoint::Action::kSleep) {
+    return late_frames_.after(fault.sleep, [this, to, frame = std::move(frame), lane]() mutable {
+      transmit(to, std::move(frame), lane);
+    });
+  }
+  transmit(to, std::move(frame), lane);
+}
+
+void PeerNetwork::transmit(uint64_t to, std::string frame, Lane lane) {
   if (sent_bytes_ != nullptr) sent_bytes_->with({label(to)}).inc(static_cast<double>(frame.size()));
   // A transport may hand over a peer's call before start() returned it (a reply then has no way
   // out yet): the frame is dropped, and the asker's deadline answers it.
@@ -255,6 +269,17 @@ void PeerNetwork::on_reply_frame(uint64_t from, std::string_view frame) {
 }
 
 void PeerNetwork::on_message(MemberId from, std::string frame) {
+  const failpoint::Hit fault = failpoint::evaluate_link(failpoint::kPeerRecv, from);
+  if (fault.action == failpoint::Action::kDrop) return;
+  if (fault.action == failpoint::Action::kSleep) {
+    return late_frames_.after(fault.sleep, [this, from, frame = std::move(frame)]() mutable {
+      receive(from, std::move(frame));
+    });
+  }
+  receive(from, std::move(frame));
+}
+
+void PeerNetwork::receive(uint64_t from, std::string frame) {
   if (received_bytes_ != nullptr) received_bytes_->with({label(from)}).inc(static_cast<double>(frame.size()));
   heard_from(from);
   Result<PeerFrameKind> kind = frame_kind(frame);
@@ -304,6 +329,9 @@ Result<std::string> PeerNetwork::on_introduction(std::string_view question) {
 
 Status PeerNetwork::on_snapshot(MemberId from, std::string_view metadata, ByteSource& data) {
   if (!options_.on_snapshot) return Status::FailedPrecondition("this member takes no snapshots");
+  const failpoint::Hit fault = failpoint::evaluate_link(failpoint::kPeerRecv, from);
+  if (fault.action == failpoint::Action::kDrop) return Status::Unavailable("the snapshot was lost (a failpoint)");
+  if (fault.action == failpoint::Action::kSleep) std::this_thread::sleep_for(fault.sleep);
   const auto started = std::chrono::steady_clock::now();
   Status s = options_.on_snapshot(from, metadata, data);
   if (snapshots_received_ != nullptr) {
@@ -321,6 +349,10 @@ Status PeerNetwork::on_snapshot(MemberId from, std::string_view metadata, ByteSo
 
 void PeerNetwork::send_snapshot(uint64_t peer, std::string metadata, std::unique_ptr<ByteSource> data,
                                 std::function<void(Status)> done) {
+  // The caller is a snapshot's own sender thread: a delay may wait here.
+  const failpoint::Hit fault = failpoint::evaluate_link(failpoint::kPeerSend, peer);
+  if (fault.action == failpoint::Action::kDrop) return done(Status::Unavailable("the snapshot was lost (a failpoint)"));
+  if (fault.action == failpoint::Action::kSleep) std::this_thread::sleep_for(fault.sleep);
   transport_->send_snapshot(
       peer, std::move(metadata), std::move(data),
       [this, peer, started = std::chrono::steady_clock::now(), done = std::move(done)](Status s) {

@@ -9,6 +9,11 @@
 // probed every kProbeInterval with an empty call it answers itself (etcd's prober does the same
 // over HTTP).
 //
+// The peer links' failpoints (failpoint.h: peerSend/<id>, peerRecv/<id>) lose or delay frames
+// here, before the transport sees them or the member does, so a test partitions members or slows
+// a link the same way over any transport. A delayed frame waits on a DelayLine, not on the thread
+// that sent or received it.
+//
 // A frame that does not decode, or whose message claims another sender than the connection's, or
 // is addressed to another member, is dropped and logged: a peer cannot speak for another.
 //
@@ -28,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "failpoint/delay_line.h"
 #include "keel/logger.h"
 #include "keel/status.h"
 #include "keel/transport.h"
@@ -136,7 +142,11 @@ class PeerNetwork : public TransportHandler {
   explicit PeerNetwork(PeerNetworkOptions options);
   void on_call_frame(uint64_t from, std::string_view frame);
   void on_reply_frame(uint64_t from, std::string_view frame);
+  // Sends `frame` to `to` unless its link's failpoint loses or delays it.
   void send_frame(uint64_t to, std::string frame, Lane lane);
+  void transmit(uint64_t to, std::string frame, Lane lane);
+  // Takes a frame that came from `from` (past its link's failpoint).
+  void receive(uint64_t from, std::string frame);
 
   const PeerNetworkOptions options_;
   std::mutex calls_mu_;
@@ -155,6 +165,7 @@ class PeerNetwork : public TransportHandler {
   std::map<uint64_t, Activity> activity_;
   std::chrono::steady_clock::time_point last_probe_;  // probe()'s caller's alone
   std::unique_ptr<Transport> transport_;
+  failpoint::DelayLine late_frames_;  // frames a peer link's sleep(ms) failpoint holds back
   std::atomic<Transport*> sending_{nullptr};  // transport_, once start() has it
   metrics::Family<metrics::Counter>* sent_bytes_ = nullptr;
   metrics::Family<metrics::Counter>* received_bytes_ = nullptr;

@@ -5,6 +5,7 @@
 #include <iterator>
 #include <utility>
 
+#include "failpoint/failpoint.h"
 #include "raft/codec.h"
 #include "wal/file_system.h"
 #include "wal/snapshot_file.h"
@@ -85,11 +86,13 @@ Status RaftDriver::handle_ready(RaftOutput& out) {
   raft::Ready rd = raft_->ready();
   if (rd.soft_state) out.on_soft_state(*rd.soft_state);
   if (!rd.snapshot.empty()) {
+    failpoint::reach(failpoint::kRaftBeforeSaveSnap);
     NoData no_data;
     Result<std::string> file = wal::write_snapshot_file(wal::posix_file_system(), storage_.snap_dir(),
                                                         rd.snapshot.metadata, options_.backend_name, no_data);
     Status s = file.ok() ? storage_.save_snapshot(rd.snapshot) : file.status();
     if (!s.ok()) return s.with_context("saving the leader's snapshot");
+    failpoint::reach(failpoint::kRaftAfterSaveSnap);
     conf_history_.clear();
     rebase(rd.snapshot.metadata.index, rd.snapshot.metadata.conf_state);
     out.apply_snapshot(std::move(rd.snapshot));
@@ -106,9 +109,11 @@ Status RaftDriver::handle_ready(RaftOutput& out) {
   } else {
     after_write = std::move(rd.messages);
   }
+  failpoint::reach(failpoint::kRaftBeforeSave);
   const auto persist_started = std::chrono::steady_clock::now();
   Status s = storage_.persist(rd.hard_state.value_or(raft::HardState{}), rd.entries, rd.must_sync);
   if (!s.ok()) return s.with_context("WAL");
+  failpoint::reach(failpoint::kRaftAfterSave);
   if (rd.must_sync && !options_.unsafe_no_fsync && options_.wal_fsync != nullptr) {
     // The write and its fdatasync: keel's WAL writes and syncs in one call.
     options_.wal_fsync->observe(

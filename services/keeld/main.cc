@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "config/config.h"
+#include "failpoint/failpoint.h"
+#include "failpoint/failpoint_control.h"
 #include "grpc/services.h"
 #include "http/http.h"
 #include "http/member_metrics.h"
@@ -346,6 +348,14 @@ int main(int argc, char** argv) {
   plugin_host::PluginHost host(plugin_host::default_plugin_search_path(inv->config.plugin_dir));
   if (inv->action == config::Action::kListPlugins) return list_plugins(host);
   SpdlogLogger logger(inv->config.log_level);
+  // Failpoints are tests' (failpoint_control.h): none is on unless the environment names it.
+  Result<std::unique_ptr<failpoint::FailpointControl>> failpoints =
+      failpoint::FailpointControl::from_environment(&logger);
+  if (!failpoints.ok()) {
+    std::cerr << "keeld: " << failpoints.status().message() << "\n";
+    return 2;
+  }
+  for (const std::string& on : failpoint::list()) logger.warn("failpoint on: " + on);
   if (inv->action == config::Action::kCheck) return check(inv->config, host, logger);
   return serve(inv->config, host, logger);
 }

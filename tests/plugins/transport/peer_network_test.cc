@@ -2,13 +2,15 @@
 // loaded as keeld loads it, on 127.0.0.1: a call gets the callee's answer or its error; a call to
 // a peer nothing listens for fails at once when it asked to, and otherwise waits for its deadline
 // or the network's stop; Raft messages arrive as from their sender, and one that claims another
-// sender is dropped.
+// sender is dropped; a link's failpoints lose or hold back its frames.
 //
 // Every wait is bounded (transport_test_util.h); nothing asserts how long something took.
 #include <gtest/gtest.h>
 
 #include <future>
+#include <thread>
 
+#include "failpoint/failpoint.h"
 #include "keel/plugin.h"
 #include "plugin_host/plugin_host.h"
 #include "server/peer_network.h"
@@ -242,6 +244,74 @@ TEST_P(PeerNetworkTest, RaftMessagesArriveFromTheirSenderAndAForgedSenderIsDropp
   EXPECT_EQ(b->messages[0].from, 1u);
   EXPECT_EQ(b->messages[0].to, 2u);
   EXPECT_EQ(b->messages[0].term, 7u);
+}
+
+raft::Message heartbeat_of_term(uint64_t term) {
+  raft::Message m = heartbeat(1, 2);
+  m.term = term;
+  return m;
+}
+
+// The peer links' failpoints (what the fault harness partitions members with): a link's drop
+// loses the frames of that link only, each way on its own, and its sleep makes them arrive late.
+TEST_P(PeerNetworkTest, ALinksFailpointsLoseOrHoldBackItsFramesOnly) {
+  struct Off {
+    ~Off() { EXPECT_TRUE(failpoint::set_all("").ok()); }
+  } off;
+  Side* a = start(1);
+  Side* b = start(2);
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  ASSERT_TRUE(a->net->add_peer(2, b->net->listen_urls()).ok());
+  ASSERT_TRUE(b->net->add_peer(1, a->net->listen_urls()).ok());
+  auto terms = [&] {
+    std::lock_guard<std::mutex> lock(b->mu);
+    std::vector<uint64_t> t;
+    for (const raft::Message& m : b->messages) t.push_back(m.term);
+    return t;
+  };
+
+  // A receiving link's failpoint is reached on the transport's thread: a count of one lets the
+  // test see when it was spent.
+  auto spent = [] {
+    for (int i = 0; i < 600 && !failpoint::list().empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return failpoint::list().empty();
+  };
+
+  // Lost on the way out, then on the way in; each message after it shows the one before it would
+  // have arrived by then (one lane, in order).
+  ASSERT_TRUE(failpoint::set("peerSend/2", "drop").ok());
+  a->net->send({heartbeat_of_term(1)});
+  ASSERT_TRUE(failpoint::set_all("peerRecv/1=1*drop").ok());
+  a->net->send({heartbeat_of_term(2)});
+  ASSERT_TRUE(spent());
+  ASSERT_TRUE(failpoint::set_all("peerRecv/3=drop;peerSend/1=drop").ok());  // other links
+  a->net->send({heartbeat_of_term(3)});
+  ASSERT_TRUE(b->wait_messages(1)) << logger_.all_lines();
+  EXPECT_EQ(terms(), std::vector<uint64_t>{3});
+
+  // Held back: a frame sent later without delay overtakes it, and it still arrives.
+  ASSERT_TRUE(failpoint::set_all("peerSend/2=1*sleep(1500)").ok());
+  a->net->send({heartbeat_of_term(4)});
+  a->net->send({heartbeat_of_term(5)});
+  ASSERT_TRUE(b->wait_messages(3)) << logger_.all_lines();
+  EXPECT_EQ(terms(), (std::vector<uint64_t>{3, 5, 4}));
+  ASSERT_TRUE(failpoint::set_all("peerRecv/1=1*sleep(1500)").ok());
+  a->net->send({heartbeat_of_term(6)});
+  a->net->send({heartbeat_of_term(7)});
+  ASSERT_TRUE(b->wait_messages(5)) << logger_.all_lines();
+  EXPECT_EQ(terms(), (std::vector<uint64_t>{3, 5, 4, 7, 6}));
+
+  // A call whose answer is lost gets none: it waits for its deadline.
+  ASSERT_TRUE(failpoint::set_all("peerRecv/2=1*drop").ok());
+  Answer lost;
+  a->net->call(2, PeerMethod::kMembers, "", far_away(), lost.done());
+  ASSERT_TRUE(spent());
+  Answer next;
+  a->net->call(2, PeerMethod::kMembers, "", far_away(), next.done());
+  ASSERT_TRUE(next.arrived()) << logger_.all_lines();
+  EXPECT_TRUE(lost.pending()) << "an answer the link lost arrived";
 }
 
 INSTANTIATE_TEST_SUITE_P(Plugins, PeerNetworkTest, ::testing::Values("tcp", "grpc"),
