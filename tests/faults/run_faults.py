@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """One fault run: a cluster of real keeld processes on 127.0.0.1, clients reading and writing a
-few keys through every member while members are SIGKILLed and restarted (any member, or the
-leader) and SIGSTOPped and continued; then the history is checked for linearizability
+few keys through every member while faults hit the members, one at a time: SIGKILL and restart
+(any member, or the leader), SIGSTOP and SIGCONT, and those made with keeld's failpoints
+(failpoints.py: partitions, one-way loss, lossy and slow peer links, a slow disk, a crash at a
+chosen point and the restart); then the history is checked for linearizability
 (linearizability.py: a register per key) and every member must reach one revision with one
 HashKV.
 
@@ -41,11 +43,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration", "py"))
 sys.path.insert(0, HERE)
 from keel_harness import Cluster  # noqa: E402
+import failpoints as failpoints_mod  # noqa: E402
 import linearizability  # noqa: E402
 import watch_guarantees  # noqa: E402
 import watchers as watchers_mod  # noqa: E402
 
-FAULTS = ("kill", "kill-leader", "pause")
+FAULTS = ("kill", "kill-leader", "pause") + failpoints_mod.KINDS
 BACKENDS = ("lmdb", "leveldb")
 
 
@@ -110,7 +113,8 @@ class Client(threading.Thread):
     """One process of the history: operations one at a time, each through a member picked at
     random, until `stop` is set."""
 
-    def __init__(self, process, seed, cluster, keys, history, stop, op_timeout, stale_reads=False):
+    def __init__(self, process, seed, cluster, keys, history, stop, op_timeout, stale_reads=False,
+                 serializable_reads=False):
         super().__init__(daemon=True)
         self.process = process
         self.rng = random.Random(seed)
@@ -122,6 +126,7 @@ class Client(threading.Thread):
         self.seen = {}  # key -> the value this client last read or wrote
         self.seen_at = {}  # key -> when the answer that gave it came
         self.stale_reads = stale_reads
+        self.serializable_reads = serializable_reads
         self.writes = 0
         self.error = None
 
@@ -163,7 +168,10 @@ class Client(threading.Thread):
         revision = None
         try:
             if kind == "get":
-                r = kv.Range(rpc.RangeRequest(key=key.encode()), timeout=self.op_timeout)
+                # serializable: the broken mode of a member answering from its own store, however
+                # far behind (etcd's serializable reads), which is not linearizable.
+                r = kv.Range(rpc.RangeRequest(key=key.encode(), serializable=self.serializable_reads),
+                             timeout=self.op_timeout)
                 result = r.kvs[0].value.decode() if r.kvs else None
                 self.seen[key] = result
             elif kind == "put":
@@ -200,13 +208,15 @@ class Faults(threading.Thread):
     """Injects one fault at a time, chosen by the seed among `kinds`, at most one member down at a
     time, until `stop` is set; counts what it injected."""
 
-    def __init__(self, seed, cluster, kinds, stop):
+    def __init__(self, seed, cluster, failpoints, kinds, stop):
         super().__init__(daemon=True)
         self.rng = random.Random(seed)
         self.cluster = cluster
+        self.failpoints = failpoints
         self.kinds = kinds
         self.stop = stop
         self.injected = collections.Counter()
+        self.not_reached = collections.Counter()  # crash points a member never got to
         self.error = None
 
     def run(self):
@@ -225,6 +235,14 @@ class Faults(threading.Thread):
         return self.rng.choice(self.cluster.members)
 
     def inject(self, kind):
+        if kind in failpoints_mod.KINDS:
+            counted_as = failpoints_mod.inject(kind, self.rng, self.cluster, self.failpoints, self.stop,
+                                               lambda: self.target("kill-leader"))
+            if counted_as is None:
+                self.not_reached[kind] += 1
+            else:
+                self.injected[counted_as] += 1
+            return
         member = self.target(kind)
         if kind in ("kill", "kill-leader"):
             member.kill()
@@ -302,28 +320,36 @@ def converged(cluster, timeout=60):
 
 def replay_command(args):
     return "/usr/bin/python3 tests/faults/run_faults.py --seed %d --duration %g --members %d " \
-           "--transport %s --clients %d --keys %d --watchers %d --faults %s%s" % (
+           "--transport %s --clients %d --keys %d --watchers %d --snapshot-count %d --faults %s%s" % (
                args.seed, args.duration, args.members, args.transport, args.clients, args.keys,
-               args.watchers, ",".join(args.faults), " --broken " + args.broken if args.broken else "")
+               args.watchers, args.snapshot_count, ",".join(args.faults), " --broken " + args.broken if args.broken else "")
 
 
 def run(args):
     """One run; returns the report (a dict)."""
     rng = random.Random(args.seed)
+    extra = []
+    if args.snapshot_count:
+        # Snapshots often, and a follower behind by half as much catches up by one.
+        extra = ["--snapshot-count", str(args.snapshot_count),
+                 "--experimental-snapshot-catchup-entries", str(max(1, args.snapshot_count // 2))]
     cluster = Cluster(args.members, backends=BACKENDS, transport=args.transport,
-                      token="keel-faults-%d" % args.seed)
+                      token="keel-faults-%d" % args.seed, extra_args=extra)
     keys = ["k%d" % i for i in range(args.keys)]
     history = History()
     stop = threading.Event()
     report = {"seed": args.seed, "transport": args.transport, "members": args.members,
               "duration_s": args.duration, "replay": replay_command(args)}
+    failpoints = failpoints_mod.Failpoints(cluster)
     try:
         cluster.start()
+        failpoints.learn_ids()
         base = base_revision(cluster)
         clients = [Client(p, rng.getrandbits(64), cluster, keys, history, stop, args.op_timeout,
-                          stale_reads=args.broken == "stale-reads")
+                          stale_reads=args.broken == "stale-reads",
+                          serializable_reads=args.broken == "serializable-reads")
                    for p in range(args.clients)]
-        faults = Faults(rng.getrandbits(64), cluster, args.faults, stop)
+        faults = Faults(rng.getrandbits(64), cluster, failpoints, args.faults, stop)
         for t in clients + [faults]:
             t.start()
         watchers = watchers_mod.start_watchers(args.watchers, rng.getrandbits(64), cluster, stop,
@@ -336,6 +362,7 @@ def run(args):
                 raise RuntimeError("a harness thread did not stop")
             if t.error is not None:
                 raise RuntimeError("a harness thread failed: %r" % (t.error,))
+        failpoints.heal()
         for m in cluster.members:
             if not m.alive():
                 m.start(timeout=60)
@@ -350,6 +377,7 @@ def run(args):
             "operations": len(history.ops),
             "outcomes": dict(outcomes),
             "faults": dict(faults.injected),
+            "crash_points_not_reached": dict(faults.not_reached),
             "revision": revision,
             "linearizable": result.ok,
             "verdict": result.verdict,
@@ -391,14 +419,19 @@ def parse_args(argv):
     p.add_argument("--clients", type=int, default=6)
     p.add_argument("--keys", type=int, default=4)
     p.add_argument("--watchers", type=int, default=3, help="watches kept open through the faults")
+    p.add_argument("--snapshot-count", type=int, default=0,
+                   help="the members' --snapshot-count (0: keeld's default), so followers catch up "
+                        "by snapshot")
     p.add_argument("--op-timeout", type=float, default=1.5, help="seconds before a request's outcome is unknown")
     p.add_argument("--faults", default=",".join(FAULTS),
                    help="comma-separated, from: %s" % ", ".join(FAULTS))
     p.add_argument("--out", default=None, help="a folder for the report and the history")
     p.add_argument("--keep", action="store_true", help="keep the members' data dirs")
-    p.add_argument("--broken", choices=("stale-reads",), default=None,
+    p.add_argument("--broken", choices=("stale-reads", "serializable-reads"), default=None,
                    help="a deliberately broken mode the checker must catch: stale-reads answers a read "
-                        "from the client's memory once a later write to the key was acknowledged")
+                        "from the client's memory once a later write to the key was acknowledged; "
+                        "serializable-reads asks the members for serializable reads, which a member cut "
+                        "off from the leader answers from its own, older store")
     args = p.parse_args(argv)
     args.faults = [f for f in args.faults.split(",") if f]
     unknown = [f for f in args.faults if f not in FAULTS]

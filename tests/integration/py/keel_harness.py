@@ -58,6 +58,7 @@ class Keeld:
         self.client_port = free_port()
         self.peer_port = free_port()
         self.extra_args = list(extra_args)
+        self.env = {}  # variables this member gets beside the harness's own
         self.proc = None
         self.log_path = os.path.join(self.data_dir, "keeld.log")
 
@@ -83,7 +84,7 @@ class Keeld:
         self._offset = len(self.log())  # a restart appends to the log: look only at this run's part
         log = open(self.log_path, "a")
         self.proc = subprocess.Popen(self.args(), stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, env=dict(os.environ, **self.env))
         log.close()
         return self
 
