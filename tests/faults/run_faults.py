@@ -45,10 +45,11 @@ sys.path.insert(0, HERE)
 from keel_harness import Cluster  # noqa: E402
 import failpoints as failpoints_mod  # noqa: E402
 import linearizability  # noqa: E402
+import operations  # noqa: E402
 import watch_guarantees  # noqa: E402
 import watchers as watchers_mod  # noqa: E402
 
-FAULTS = ("kill", "kill-leader", "pause") + failpoints_mod.KINDS
+FAULTS = ("kill", "kill-leader", "pause") + failpoints_mod.KINDS + operations.KINDS
 BACKENDS = ("lmdb", "leveldb")
 
 
@@ -216,7 +217,8 @@ class Faults(threading.Thread):
         self.kinds = kinds
         self.stop = stop
         self.injected = collections.Counter()
-        self.not_reached = collections.Counter()  # crash points a member never got to
+        # Faults that could not be made: a crash point no member got to, a change the cluster refused.
+        self.not_done = collections.Counter()
         self.error = None
 
     def run(self):
@@ -234,15 +236,20 @@ class Faults(threading.Thread):
                 pass  # no leader agreed on right now: any member will do
         return self.rng.choice(self.cluster.members)
 
+    def count(self, kind, counted_as):
+        if counted_as is None:
+            self.not_done[kind] += 1
+        else:
+            self.injected[counted_as] += 1
+
     def inject(self, kind):
         if kind in failpoints_mod.KINDS:
             counted_as = failpoints_mod.inject(kind, self.rng, self.cluster, self.failpoints, self.stop,
                                                lambda: self.target("kill-leader"))
-            if counted_as is None:
-                self.not_reached[kind] += 1
-            else:
-                self.injected[counted_as] += 1
+            self.count(kind, counted_as)
             return
+        if kind in operations.KINDS:
+            return self.count(kind, operations.inject(kind, self.rng, self.cluster, self.failpoints))
         member = self.target(kind)
         if kind in ("kill", "kill-leader"):
             member.kill()
@@ -377,7 +384,7 @@ def run(args):
             "operations": len(history.ops),
             "outcomes": dict(outcomes),
             "faults": dict(faults.injected),
-            "crash_points_not_reached": dict(faults.not_reached),
+            "faults_not_done": dict(faults.not_done),
             "revision": revision,
             "linearizable": result.ok,
             "verdict": result.verdict,

@@ -154,6 +154,19 @@ class CorrectRuns(unittest.TestCase):
         result = run.check()
         self.assertTrue(result.ok, result.violations)
 
+    def test_a_truth_that_starts_at_a_compaction_leaves_older_writes_unchecked(self):
+        run = Run(5, multi=False)
+        # Compacted at 20: the truth is read from there; writes (and keys' last writes) before it
+        # cannot be seen in it, which is no violation.
+        run.truth = Truth(events=[e for e in run.truth.events if e.mod_revision >= 20], start=20, end=run.end)
+        run.writes.final["k-never-again"] = "1.k"
+        run.writes.acknowledged.append(("k-never-again", "1.k", 2))
+        result = run.check()
+        self.assertTrue(result.ok, result.violations)
+        # But a write acknowledged after the compaction must still be there.
+        run.writes.acknowledged.append(("k0", "lost", run.end))
+        self.assertFalse(run.check().ok)
+
     def test_known_revision(self):
         seg = Segment(watcher=0, index=0, member="m0", start_revision=0)
         self.assertIsNone(known_revision(seg, None))
