@@ -21,9 +21,10 @@ from run_faults import FAULTS  # noqa: E402
 TRANSPORTS = ("grpc", "tcp")
 
 
-def one_run(seed, transport, faults, duration, out):
+def one_run(seed, transport, faults, duration, snapshot_count, out):
     cmd = [sys.executable, os.path.join(HERE, "run_faults.py"), "--seed", str(seed), "--transport", transport,
-           "--duration", str(duration), "--faults", ",".join(faults), "--out", out]
+           "--duration", str(duration), "--faults", ",".join(faults), "--snapshot-count", str(snapshot_count),
+           "--out", out]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 600)
     report_path = os.path.join(out, "report-%d.json" % seed)
     report = None
@@ -43,24 +44,30 @@ def main(argv):
     os.makedirs(args.out, exist_ok=True)
     master = args.seed if args.seed is not None else random.SystemRandom().getrandbits(31)
     rng = random.Random(master)
-    totals = {"runs": 0, "operations": 0, "faults": collections.Counter(), "violations": [],
+    totals = {"runs": 0, "operations": 0, "faults": collections.Counter(), "faults_not_done": collections.Counter(),
+              "watch_events": 0, "violations": [],
               "harness_failures": [], "soak_seed": master, "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     for i in range(args.runs):
         seed = rng.getrandbits(31)
         transport = TRANSPORTS[i % len(TRANSPORTS)]
         faults = rng.sample(FAULTS, rng.randint(1, len(FAULTS)))
-        code, report, tail = one_run(seed, transport, faults, args.duration, args.out)
+        # Half the runs snapshot often, so members catch up (and crash) by snapshot.
+        snapshot_count = rng.choice((0, 300))
+        code, report, tail = one_run(seed, transport, faults, args.duration, snapshot_count, args.out)
         totals["runs"] += 1
         if report is not None:
             totals["operations"] += report.get("operations", 0)
             totals["faults"].update(report.get("faults", {}))
+            totals["faults_not_done"].update(report.get("faults_not_done", {}))
+            totals["watch_events"] += report.get("watch", {}).get("events", 0)
         if code == 1:
             totals["violations"].append({"seed": seed, "replay": report["replay"] if report else None})
         elif code != 0:
             totals["harness_failures"].append({"seed": seed, "exit": code, "tail": tail})
-        print("run %d/%d seed %d %s %s: exit %d" % (i + 1, args.runs, seed, transport, ",".join(faults), code),
-              flush=True)
+        print("run %d/%d seed %d %s snapshot-count %d %s: exit %d" % (
+            i + 1, args.runs, seed, transport, snapshot_count, ",".join(faults), code), flush=True)
     totals["faults"] = dict(totals["faults"])
+    totals["faults_not_done"] = dict(totals["faults_not_done"])
     totals["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     text = json.dumps(totals, indent=2, sort_keys=True)
     with open(os.path.join(args.out, "soak-report.json"), "w") as f:
