@@ -126,11 +126,11 @@ Status KvStore::commit_locked() {
   const auto started = std::chrono::steady_clock::now();
   failpoint::reach(failpoint::kBeforeCommit);
   Status s = backend_.commit(batch, options_.sync_commits);
-  failpoint::reach(failpoint::kAfterCommit);
   if (options_.commit_duration != nullptr) {
     options_.commit_duration->observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   }
+  failpoint::reach(failpoint::kAfterCommit);
   if (!s.ok()) {
     failed_ = s.with_context("mvcc: backend commit failed; the store is stopped");
     return failed_;
