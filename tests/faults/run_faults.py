@@ -3,9 +3,10 @@
 few keys through every member while faults hit the members, one at a time: SIGKILL and restart
 (any member, or the leader), SIGSTOP and SIGCONT, and those made with keeld's failpoints
 (failpoints.py: partitions, one-way loss, lossy and slow peer links, a slow disk, a crash at a
-chosen point and the restart); then the history is checked for linearizability
-(linearizability.py: a register per key) and every member must reach one revision with one
-HashKV.
+chosen point and the restart); then the history is checked for linearizability, twice
+(linearizability.py: a register per key; revision_checker.py: the whole key-value history,
+multi-key transactions included, against the revisions the answers gave and the truth) and
+every member must reach one revision with one HashKV.
 
     /usr/bin/python3 tests/faults/run_faults.py --seed 7 --duration 20 --transport tcp
 
@@ -27,6 +28,17 @@ the value the client last saw for the key, or on the key's absence), each with w
 and answered. A read that fails is dropped (it changed nothing). A write that fails is recorded
 as of unknown outcome (it may still have been applied), but for one refused before it left the
 client (no connection): that one is dropped.
+
+Multi-key operations (--txn-weight, on by default): a txn-write puts 2-3 keys in one Txn, half
+the time guarded by a compare on one key's value or version (on failure: nothing, or a range of
+its keys); a txn-read reads several keys in one Txn of ranges, or all of them in one Range over
+the prefix. Each operation is also recorded as a revision_checker.KvOp with its answer's header
+revision; revision_checker.py checks them against the truth (atomic, compare, read, real-time,
+unknown, attributed) and the report's "revisions" entry has the counts and the explanations.
+The register checker gets their projections on single keys (revision_checker.register_ops: a
+successful txn-write is a put per key, a multi-key read a get per key), which is sound and keeps
+it able to explain every value it reads. "verdict" is "violation" when either checker finds one
+("register_verdict" is the register checker's alone).
 """
 import argparse
 import collections
@@ -46,6 +58,7 @@ from keel_harness import Cluster  # noqa: E402
 import failpoints as failpoints_mod  # noqa: E402
 import linearizability  # noqa: E402
 import operations  # noqa: E402
+import revision_checker  # noqa: E402
 import watch_guarantees  # noqa: E402
 import watchers as watchers_mod  # noqa: E402
 
@@ -57,11 +70,16 @@ class History:
     """Every recorded operation, from any client thread; and, per key, when the last acknowledged
     write to it was sent and answered (the broken mode's proof that a value is stale). Beside the
     operations, for the watch checker: the acknowledged writes with the revision their answer's
-    header gave, the writes of unknown outcome, and the cas writes answered "not swapped"."""
+    header gave, the writes of unknown outcome, and the cas writes answered "not swapped" (a
+    multi-key write counts once per key it puts). `ops` are the register checker's operations
+    (a multi-key op's projections on its keys, revision_checker.register_ops); `kv` are the
+    revision checker's, one per operation, with the revision of its answer's header."""
 
-    def __init__(self):
+    def __init__(self, keys=()):
         self._lock = threading.Lock()
+        self.keys = tuple(keys)  # the keys a range read answers absence for
         self.ops = []
+        self.kv = []
         self.last_write = {}  # key -> (invoked, completed) of the latest acknowledged write
         self.acknowledged = []  # (key, value, revision) of each acknowledged put and swapped cas
         self.unknown = []  # (key, value) of each write of unknown outcome
@@ -69,20 +87,46 @@ class History:
         self.max_revision = 1  # the latest revision a write was acknowledged at
 
     def add(self, revision=None, **fields):
-        """One operation (linearizability.Op's fields); `revision`: an acknowledged write's."""
+        """One single-key operation (linearizability.Op's fields); `revision`: its answer's header
+        revision (None: no answer, or not known)."""
         op = linearizability.Op(**fields)
+        kv = revision_checker.KvOp(process=op.process, kind=op.kind, invoked=op.invoked, completed=op.completed,
+                                   outcome=op.outcome, revision=revision if op.outcome == "ok" else None)
+        if op.kind == "get":
+            kv.reads = {op.key: op.result}
+        else:
+            kv.puts = {op.key: op.value}
+            if op.kind == "cas":
+                kv.compares = [(op.key, "value", "=", op.expected) if op.expected is not None
+                               else (op.key, "version", "=", 0)]
+            if op.outcome == "ok":
+                kv.succeeded = True if op.kind == "put" else bool(op.result)
         with self._lock:
             self.ops.append(op)
-            wrote = op.outcome == "ok" and (op.kind == "put" or (op.kind == "cas" and op.result))
-            if wrote and op.invoked > self.last_write.get(op.key, (-1, -1))[0]:
-                self.last_write[op.key] = (op.invoked, op.completed)
-            if wrote:
-                self.acknowledged.append((op.key, op.value, revision))
-                self.max_revision = max(self.max_revision, revision)
-            elif op.kind != "get" and op.outcome == "unknown":
-                self.unknown.append((op.key, op.value))
-            elif op.kind == "cas":
-                self.failed.append((op.key, op.value))
+            self.kv.append(kv)
+            self._note(kv)
+
+    def add_multi(self, kv):
+        """One multi-key operation (a revision_checker.KvOp): a txn-write, a txn-read or a range."""
+        ops = [linearizability.Op(**d) for d in revision_checker.register_ops(kv, self.keys)]
+        with self._lock:
+            self.ops.extend(ops)
+            self.kv.append(kv)
+            self._note(kv)
+
+    def _note(self, kv):
+        if not kv.puts:
+            return
+        if kv.applied():
+            for key, value in sorted(kv.puts.items()):
+                if kv.invoked > self.last_write.get(key, (-1, -1))[0]:
+                    self.last_write[key] = (kv.invoked, kv.completed)
+                self.acknowledged.append((key, value, kv.revision))
+            self.max_revision = max(self.max_revision, kv.revision)
+        elif kv.outcome == "unknown":
+            self.unknown.extend(sorted(kv.puts.items()))
+        else:
+            self.failed.extend(sorted(kv.puts.items()))
 
     def latest_revision(self):
         with self._lock:
@@ -115,7 +159,7 @@ class Client(threading.Thread):
     random, until `stop` is set."""
 
     def __init__(self, process, seed, cluster, keys, history, stop, op_timeout, stale_reads=False,
-                 serializable_reads=False):
+                 serializable_reads=False, txn_weight=0):
         super().__init__(daemon=True)
         self.process = process
         self.rng = random.Random(seed)
@@ -124,8 +168,11 @@ class Client(threading.Thread):
         self.history = history
         self.stop = stop
         self.op_timeout = op_timeout
+        self.txn_weight = txn_weight
         self.seen = {}  # key -> the value this client last read or wrote
         self.seen_at = {}  # key -> when the answer that gave it came
+        self.seen_rev = {}  # key -> the header revision of that answer
+        self.seen_version = {}  # key -> its version in the last read of it (0: absent)
         self.stale_reads = stale_reads
         self.serializable_reads = serializable_reads
         self.writes = 0
@@ -148,7 +195,12 @@ class Client(threading.Thread):
         from etcd3 import etcdrpc as rpc
         kv = rpc.KVStub(channel)
         key = self.rng.choice(self.keys)
-        kind = self.rng.choices(("get", "put", "cas"), weights=(4, 3, 3))[0]
+        kind = self.rng.choices(("get", "put", "cas", "txn-write", "txn-read"),
+                                weights=(4, 3, 3, self.txn_weight, self.txn_weight))[0]
+        if kind == "txn-write":
+            return self.txn_write(kv)
+        if kind == "txn-read":
+            return self.txn_read(kv)
         value = expected = None
         if kind != "get":
             self.writes += 1
@@ -163,7 +215,8 @@ class Client(threading.Thread):
             # not linearizable: the checker must catch it.
             now = time.monotonic_ns()
             self.history.add(process=self.process, key=key, kind=kind, value=None, expected=None,
-                             invoked=now, completed=now, outcome="ok", result=self.seen[key])
+                             invoked=now, completed=now, outcome="ok", result=self.seen[key],
+                             revision=self.seen_rev.get(key))
             return
         invoked = time.monotonic_ns()
         revision = None
@@ -174,12 +227,15 @@ class Client(threading.Thread):
                 r = kv.Range(rpc.RangeRequest(key=key.encode(), serializable=self.serializable_reads),
                              timeout=self.op_timeout)
                 result = r.kvs[0].value.decode() if r.kvs else None
+                revision = r.header.revision
                 self.seen[key] = result
+                self.seen_version[key] = r.kvs[0].version if r.kvs else 0
             elif kind == "put":
                 r = kv.Put(rpc.PutRequest(key=key.encode(), value=value.encode()), timeout=self.op_timeout)
                 result = None
                 revision = r.header.revision
                 self.seen[key] = value
+                self.seen_version.pop(key, None)
             else:
                 if expected is None:
                     compare = rpc.Compare(key=key.encode(), target=rpc.Compare.VERSION,
@@ -190,9 +246,10 @@ class Client(threading.Thread):
                 put = rpc.RequestOp(request_put=rpc.PutRequest(key=key.encode(), value=value.encode()))
                 r = kv.Txn(rpc.TxnRequest(compare=[compare], success=[put]), timeout=self.op_timeout)
                 result = bool(r.succeeded)
+                revision = r.header.revision
                 if result:
                     self.seen[key] = value
-                    revision = r.header.revision
+                    self.seen_version.pop(key, None)
         except grpc.RpcError as e:
             if kind == "get" or never_sent(e):
                 return
@@ -201,8 +258,121 @@ class Client(threading.Thread):
             return
         completed = time.monotonic_ns()
         self.seen_at[key] = completed
+        if kind != "cas" or result:
+            self.seen_rev[key] = revision
         self.history.add(process=self.process, key=key, kind=kind, value=value, expected=expected,
                          invoked=invoked, completed=completed, outcome="ok", result=result, revision=revision)
+
+    def saw(self, values, revision, completed, versions=None):
+        """What an answer showed of keys (their values, maybe their versions)."""
+        for k, v in values.items():
+            self.seen[k] = v
+            self.seen_at[k] = completed
+            self.seen_rev[k] = revision
+            if versions is not None and k in versions:
+                self.seen_version[k] = versions[k]
+            else:
+                self.seen_version.pop(k, None)
+
+    def guard(self):
+        """A compare on one key, from what this client last saw of it: its value, its version,
+        or whether it exists (so that some hold and some do not)."""
+        from etcd3 import etcdrpc as rpc
+        key = self.rng.choice(self.keys)
+        r = self.rng.random()
+        if r < 0.4 and self.seen.get(key) is not None:
+            c = (key, "value", "=", self.seen[key])
+        elif r < 0.7 and key in self.seen_version:
+            c = (key, "version", "=", self.seen_version[key])
+        elif r < 0.85:
+            c = (key, "version", ">", 0)
+        else:
+            c = (key, "version", "=", 0)
+        results = {"=": rpc.Compare.EQUAL, "!=": rpc.Compare.NOT_EQUAL, ">": rpc.Compare.GREATER,
+                   "<": rpc.Compare.LESS}
+        if c[1] == "value":
+            proto = rpc.Compare(key=key.encode(), target=rpc.Compare.VALUE, result=results[c[2]],
+                                value=c[3].encode())
+        else:
+            proto = rpc.Compare(key=key.encode(), target=rpc.Compare.VERSION, result=results[c[2]], version=c[3])
+        return c, proto
+
+    def txn_write(self, kv):
+        """One Txn putting 2-3 keys (values "<process>.<write>.<key>"), half the time guarded by a
+        compare on one key; on failure, nothing or a range of each of its keys."""
+        import grpc
+        from etcd3 import etcdrpc as rpc
+        self.writes += 1
+        keys = sorted(self.rng.sample(self.keys, min(len(self.keys), self.rng.randint(2, 3))))
+        puts = {k: "%d.%d.%s" % (self.process, self.writes, k) for k in keys}
+        compares, protos = [], []
+        if self.rng.random() < 0.5:
+            c, proto = self.guard()
+            compares, protos = [c], [proto]
+        read_back = bool(compares) and self.rng.random() < 0.5
+        request = rpc.TxnRequest(
+            compare=protos,
+            success=[rpc.RequestOp(request_put=rpc.PutRequest(key=k.encode(), value=v.encode()))
+                     for k, v in sorted(puts.items())],
+            failure=[rpc.RequestOp(request_range=rpc.RangeRequest(key=k.encode())) for k in keys] if read_back else [])
+        op = revision_checker.KvOp(process=self.process, kind="txn-write", invoked=time.monotonic_ns(), completed=None,
+                                   outcome="unknown", puts=puts, compares=compares)
+        try:
+            r = kv.Txn(request, timeout=self.op_timeout)
+        except grpc.RpcError as e:
+            if not never_sent(e):
+                self.history.add_multi(op)
+            return
+        op.completed = time.monotonic_ns()
+        op.outcome, op.revision, op.succeeded = "ok", r.header.revision, bool(r.succeeded)
+        if op.succeeded:
+            self.saw(puts, op.revision, op.completed)
+        elif read_back:
+            values, versions = self.range_answers(r, keys)
+            op.reads = values
+            self.saw(values, op.revision, op.completed, versions)
+        self.history.add_multi(op)
+
+    @staticmethod
+    def range_answers(r, keys):
+        """The values and versions a Txn's range responses gave for `keys`, in order."""
+        values, versions = {}, {}
+        for k, resp in zip(keys, r.responses):
+            kvs = resp.response_range.kvs
+            values[k] = kvs[0].value.decode() if kvs else None
+            versions[k] = kvs[0].version if kvs else 0
+        return values, versions
+
+    def txn_read(self, kv):
+        """Several keys read at once: a Txn of ranges on 2 or more keys, or one Range over the
+        prefix "k" (every key)."""
+        import grpc
+        from etcd3 import etcdrpc as rpc
+        invoked = time.monotonic_ns()
+        try:
+            if self.rng.random() < 0.5:
+                kind, read_range = "range", ("k", "l")
+                r = kv.Range(rpc.RangeRequest(key=b"k", range_end=b"l", serializable=self.serializable_reads),
+                             timeout=self.op_timeout)
+                values = {k: None for k in self.keys}
+                versions = {k: 0 for k in self.keys}
+                for item in r.kvs:
+                    values[item.key.decode()] = item.value.decode()
+                    versions[item.key.decode()] = item.version
+            else:
+                kind, read_range = "txn-read", None
+                keys = sorted(self.rng.sample(self.keys, self.rng.randint(min(2, len(self.keys)), len(self.keys))))
+                r = kv.Txn(rpc.TxnRequest(success=[
+                    rpc.RequestOp(request_range=rpc.RangeRequest(key=k.encode(), serializable=self.serializable_reads))
+                    for k in keys]), timeout=self.op_timeout)
+                values, versions = self.range_answers(r, keys)
+        except grpc.RpcError:
+            return  # a read that failed changed nothing
+        completed = time.monotonic_ns()
+        op = revision_checker.KvOp(process=self.process, kind=kind, invoked=invoked, completed=completed,
+                                   outcome="ok", revision=r.header.revision, reads=values, read_range=read_range)
+        self.saw(values, op.revision, completed, versions)
+        self.history.add_multi(op)
 
 
 class Faults(threading.Thread):
@@ -276,7 +446,7 @@ def final_reads(cluster, keys, history):
             r = kv.Range(rpc.RangeRequest(key=key.encode()), timeout=30)
             history.add(process=-1, key=key, kind="get", value=None, expected=None, invoked=invoked,
                         completed=time.monotonic_ns(), outcome="ok",
-                        result=r.kvs[0].value.decode() if r.kvs else None)
+                        result=r.kvs[0].value.decode() if r.kvs else None, revision=r.header.revision)
 
 
 def base_revision(cluster, timeout=30):
@@ -327,9 +497,10 @@ def converged(cluster, timeout=60):
 
 def replay_command(args):
     return "/usr/bin/python3 tests/faults/run_faults.py --seed %d --duration %g --members %d " \
-           "--transport %s --clients %d --keys %d --watchers %d --snapshot-count %d --faults %s%s" % (
+           "--transport %s --clients %d --keys %d --watchers %d --snapshot-count %d --txn-weight %g --faults %s%s" % (
                args.seed, args.duration, args.members, args.transport, args.clients, args.keys,
-               args.watchers, args.snapshot_count, ",".join(args.faults), " --broken " + args.broken if args.broken else "")
+               args.watchers, args.snapshot_count, args.txn_weight, ",".join(args.faults),
+               " --broken " + args.broken if args.broken else "")
 
 
 def run(args):
@@ -343,7 +514,7 @@ def run(args):
     cluster = Cluster(args.members, backends=BACKENDS, transport=args.transport,
                       token="keel-faults-%d" % args.seed, extra_args=extra)
     keys = ["k%d" % i for i in range(args.keys)]
-    history = History()
+    history = History(keys)
     stop = threading.Event()
     report = {"seed": args.seed, "transport": args.transport, "members": args.members,
               "duration_s": args.duration, "replay": replay_command(args)}
@@ -354,7 +525,7 @@ def run(args):
         base = base_revision(cluster)
         clients = [Client(p, rng.getrandbits(64), cluster, keys, history, stop, args.op_timeout,
                           stale_reads=args.broken == "stale-reads",
-                          serializable_reads=args.broken == "serializable-reads")
+                          serializable_reads=args.broken == "serializable-reads", txn_weight=args.txn_weight)
                    for p in range(args.clients)]
         faults = Faults(rng.getrandbits(64), cluster, failpoints, args.faults, stop)
         for t in clients + [faults]:
@@ -376,21 +547,27 @@ def run(args):
         final_reads(cluster, keys, history)
         revision, divergence = converged(cluster)
         result = linearizability.check(history.ops)
-        watch = None
+        watch = revisions = None
         if revision is not None:
             watch, segments, truth = check_watches(cluster, watchers, history, revision, base)
-        outcomes = collections.Counter("%s %s" % (op.kind, op.outcome) for op in history.ops)
+            revisions = revision_checker.check(history.kv, truth)
+        outcomes = collections.Counter("%s %s" % (op.kind, op.outcome) for op in history.kv)
         report.update({
-            "operations": len(history.ops),
+            "operations": len(history.kv),
+            "register_operations": len(history.ops),  # with the multi-key ops' projections
             "outcomes": dict(outcomes),
             "faults": dict(faults.injected),
             "faults_not_done": dict(faults.not_done),
             "revision": revision,
-            "linearizable": result.ok,
-            "verdict": result.verdict,
+            # Linearizable by both checkers: the registers (result) and the revisions.
+            "linearizable": result.ok and revisions is not None and revisions.ok,
+            "verdict": "violation" if revisions is not None and not revisions.ok else result.verdict,
+            "register_verdict": result.verdict,
             "check": result.summary(),
             "converged": divergence is None,
             "watch": watch.summary() if watch is not None else
+            {"ok": False, "violations": ["not checked: the members did not converge"]},
+            "revisions": revisions.summary() if revisions is not None else
             {"ok": False, "violations": ["not checked: the members did not converge"]},
         })
         if divergence:
@@ -402,6 +579,9 @@ def run(args):
             if watch is not None:
                 with open(os.path.join(args.out, "watch-%d.json" % args.seed), "w") as f:
                     f.write(watch_guarantees.to_json(segments, truth, history.writes()) + "\n")
+            with open(os.path.join(args.out, "kvops-%d.jsonl" % args.seed), "w") as f:
+                for op in history.kv:
+                    f.write(revision_checker.to_json_line(op) + "\n")
         if not result.ok:
             report["failing_sub_history"] = result.explain()
         return report
@@ -429,6 +609,9 @@ def parse_args(argv):
     p.add_argument("--snapshot-count", type=int, default=0,
                    help="the members' --snapshot-count (0: keeld's default), so followers catch up "
                         "by snapshot")
+    p.add_argument("--txn-weight", type=float, default=2,
+                   help="how often the clients send multi-key ops: txn-writes and txn-reads each get this weight "
+                        "beside get 4, put 3, cas 3 (0: single-key ops only)")
     p.add_argument("--op-timeout", type=float, default=1.5, help="seconds before a request's outcome is unknown")
     p.add_argument("--faults", default=",".join(FAULTS),
                    help="comma-separated, from: %s" % ", ".join(FAULTS))
@@ -464,7 +647,8 @@ def main(argv):
     if args.out:
         with open(os.path.join(args.out, "report-%d.json" % args.seed), "w") as f:
             f.write(text + "\n")
-    if report["verdict"] == "violation" or not report["converged"] or not report["watch"]["ok"]:
+    if report["verdict"] == "violation" or not report["converged"] or not report["watch"]["ok"] or \
+            not report["revisions"]["ok"]:
         print("VIOLATION (seed %d); replay: %s" % (args.seed, report["replay"]), flush=True)
         return 1
     if report["verdict"] != "linearizable":
