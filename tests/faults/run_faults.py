@@ -39,6 +39,11 @@ The register checker gets their projections on single keys (revision_checker.reg
 successful txn-write is a put per key, a multi-key read a get per key), which is sound and keeps
 it able to explain every value it reads. "verdict" is "violation" when either checker finds one
 ("register_verdict" is the register checker's alone).
+
+Leases (leases.py, --lease-clients): clients grant leases, put two keys on each, keep some alive,
+revoke some and let the rest go, reading the keys meanwhile; the report's "leases" entry checks
+that no key went before its lease could expire, a lease's keys went in one revision, a revoked
+lease's keys are gone, and a lease let go expires once the faults are over.
 """
 import argparse
 import collections
@@ -56,6 +61,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration", "py"))
 sys.path.insert(0, HERE)
 from keel_harness import Cluster  # noqa: E402
 import failpoints as failpoints_mod  # noqa: E402
+import leases  # noqa: E402
 import linearizability  # noqa: E402
 import operations  # noqa: E402
 import revision_checker  # noqa: E402
@@ -127,6 +133,15 @@ class History:
             self.unknown.extend(sorted(kv.puts.items()))
         else:
             self.failed.extend(sorted(kv.puts.items()))
+
+    def add_lease_write(self, key, value, revision):
+        """A put of the lease workload (leases.py), for the watch checker alone (its keys are
+        outside the registers'): acknowledged at `revision`, or of unknown outcome (None)."""
+        with self._lock:
+            if revision is None:
+                self.unknown.append((key, value))
+            else:
+                self.acknowledged.append((key, value, revision))
 
     def latest_revision(self):
         with self._lock:
@@ -497,9 +512,10 @@ def converged(cluster, timeout=60):
 
 def replay_command(args):
     return "/usr/bin/python3 tests/faults/run_faults.py --seed %d --duration %g --members %d " \
-           "--transport %s --clients %d --keys %d --watchers %d --snapshot-count %d --txn-weight %g --faults %s%s" % (
+           "--transport %s --clients %d --keys %d --watchers %d --lease-clients %d --snapshot-count %d " \
+           "--txn-weight %g --faults %s%s" % (
                args.seed, args.duration, args.members, args.transport, args.clients, args.keys,
-               args.watchers, args.snapshot_count, args.txn_weight, ",".join(args.faults),
+               args.watchers, args.lease_clients, args.snapshot_count, args.txn_weight, ",".join(args.faults),
                " --broken " + args.broken if args.broken else "")
 
 
@@ -532,9 +548,11 @@ def run(args):
             t.start()
         watchers = watchers_mod.start_watchers(args.watchers, rng.getrandbits(64), cluster, stop,
                                                history.latest_revision, args.duration)
+        lease_clients = leases.start(args.lease_clients, rng.getrandbits(64), cluster, stop, args.op_timeout,
+                                     history.add_lease_write)
         stop.wait(args.duration)
         stop.set()
-        for t in clients + [faults] + watchers:
+        for t in clients + [faults] + watchers + lease_clients:
             t.join(timeout=120)
             if t.is_alive():
                 raise RuntimeError("a harness thread did not stop")
@@ -547,10 +565,12 @@ def run(args):
         final_reads(cluster, keys, history)
         revision, divergence = converged(cluster)
         result = linearizability.check(history.ops)
-        watch = revisions = None
+        watch = revisions = truth = None
         if revision is not None:
             watch, segments, truth = check_watches(cluster, watchers, history, revision, base)
             revisions = revision_checker.check(history.kv, truth)
+        lease_violations = leases.check_history(lease_clients, truth.events if truth is not None else None)
+        lease_violations += leases.wait_let_go_expire(lease_clients, cluster.leader(timeout=60).endpoint)
         outcomes = collections.Counter("%s %s" % (op.kind, op.outcome) for op in history.kv)
         report.update({
             "operations": len(history.kv),
@@ -569,6 +589,7 @@ def run(args):
             {"ok": False, "violations": ["not checked: the members did not converge"]},
             "revisions": revisions.summary() if revisions is not None else
             {"ok": False, "violations": ["not checked: the members did not converge"]},
+            "leases": leases.summary(lease_clients, lease_violations),
         })
         if divergence:
             report["divergence"] = divergence
@@ -606,6 +627,8 @@ def parse_args(argv):
     p.add_argument("--clients", type=int, default=6)
     p.add_argument("--keys", type=int, default=4)
     p.add_argument("--watchers", type=int, default=3, help="watches kept open through the faults")
+    p.add_argument("--lease-clients", type=int, default=2,
+                   help="clients granting leases with keys on them (leases.py)")
     p.add_argument("--snapshot-count", type=int, default=0,
                    help="the members' --snapshot-count (0: keeld's default), so followers catch up "
                         "by snapshot")
@@ -648,7 +671,7 @@ def main(argv):
         with open(os.path.join(args.out, "report-%d.json" % args.seed), "w") as f:
             f.write(text + "\n")
     if report["verdict"] == "violation" or not report["converged"] or not report["watch"]["ok"] or \
-            not report["revisions"]["ok"]:
+            not report["revisions"]["ok"] or not report["leases"]["ok"]:
         print("VIOLATION (seed %d); replay: %s" % (args.seed, report["replay"]), flush=True)
         return 1
     if report["verdict"] != "linearizable":

@@ -251,6 +251,7 @@ def read_truth(endpoint, final_revision, base_revision, timeout=30.0):
         if high < final_revision:
             notes.append("the truth watch from revision %d got only up to revision %d of %d (%s)" % (
                 start, high, final_revision, ended or "out of time after %g s" % timeout))
-        return Truth(events=events, start=start, end=final_revision, base_revision=base_revision,
-                     note="; ".join(notes))
+        # Revisions made after the final one (a lease expiring since) are not part of it.
+        return Truth(events=[e for e in events if e.mod_revision <= final_revision], start=start,
+                     end=final_revision, base_revision=base_revision, note="; ".join(notes))
     raise RuntimeError("the truth watch kept being canceled for compaction: %s" % "; ".join(notes))
