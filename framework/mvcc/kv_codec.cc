@@ -94,4 +94,26 @@ Status decode_key_value(std::string_view in, KeyValue* kv, bool skip_value) {
   return Status::OK();
 }
 
+void encode_etcd_key_value(const KeyValue& kv, std::string* out) {
+  // Protobuf's wire format: a tag (field number << 3 | wire type) before each field present;
+  // int64 values as varints (a negative one as its 64-bit two's complement).
+  auto bytes = [&](uint8_t tag, const std::string& b) {
+    if (b.empty()) return;
+    out->push_back(static_cast<char>(tag));
+    put_varint(out, b.size());
+    out->append(b);
+  };
+  auto number = [&](uint8_t tag, int64_t v) {
+    if (v == 0) return;
+    out->push_back(static_cast<char>(tag));
+    put_varint(out, static_cast<uint64_t>(v));
+  };
+  bytes(0x0a, kv.key);               // 1: key
+  number(0x10, kv.create_revision);  // 2: create_revision
+  number(0x18, kv.mod_revision);     // 3: mod_revision
+  number(0x20, kv.version);          // 4: version
+  bytes(0x2a, kv.value);             // 5: value
+  number(0x30, kv.lease);            // 6: lease
+}
+
 }  // namespace keel::mvcc

@@ -22,6 +22,10 @@ std::string encode_key_value(const KeyValue& kv);
 // Decodes `in` into *kv. With `skip_value` the value is left empty (keys-only reads do not copy it).
 Status decode_key_value(std::string_view in, KeyValue* kv, bool skip_value = false);
 
+// `kv` as etcd stores it (mvccpb.KeyValue marshaled by protobuf: fields 1-6 in order, zero values
+// left out), which is what etcd's HashKV hashes: keel hashes the same bytes to give etcd's hash.
+void encode_etcd_key_value(const KeyValue& kv, std::string* out);
+
 }  // namespace keel::mvcc
 
 #endif  // KEEL_MVCC_KV_CODEC_H_

@@ -35,7 +35,7 @@ Status AlarmStore::load() {
   for ((*c)->seek_to_first(); (*c)->valid(); (*c)->next()) {
     std::string_view k = (*c)->key();
     const uint8_t type = k.size() == kAlarmKeySize ? static_cast<uint8_t>(k[8]) : 0;
-    if (type != static_cast<uint8_t>(AlarmType::kNoSpace) && type != static_cast<uint8_t>(AlarmType::kCorrupt)) {
+    if (k.size() != kAlarmKeySize || type > static_cast<uint8_t>(AlarmType::kCorrupt)) {
       return Status::Corruption("alarm: malformed record in the alarm bucket");
     }
     const auto alarm = static_cast<AlarmType>(type);
@@ -51,10 +51,7 @@ void AlarmStore::count(AlarmType alarm, int delta) {
 }
 
 Result<std::vector<AlarmMember>> AlarmStore::activate(uint64_t member, AlarmType alarm, uint64_t index) {
-  if (alarm == AlarmType::kNone) {  // etcd raises nothing for it
-    store_.set_consistent_index(index);
-    return std::vector<AlarmMember>{};
-  }
+  // NONE is raised like any alarm (etcd 3.4 stores and lists it too); it blocks nothing.
   bool added;
   {
     std::lock_guard lock(mu_);

@@ -57,7 +57,7 @@ grpc::ServerUnaryReactor* ClusterService::MemberList(grpc::CallbackServerContext
   if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   fill_members(node_.members(), response);
-  fill_header(node_.header(), response->mutable_header());
+  fill_cluster_header(node_.header(), response->mutable_header());
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
@@ -86,7 +86,7 @@ grpc::ServerUnaryReactor* ClusterService::MemberAdd(grpc::CallbackServerContext*
                 [response, added](const std::vector<server::Member>& members, const server::HeaderInfo& header) {
                   fill_member(added, response->mutable_member());
                   fill_members(members, response);
-                  fill_header(header, response->mutable_header());
+                  fill_cluster_header(header, response->mutable_header());
                 });
 }
 
@@ -100,7 +100,7 @@ grpc::ServerUnaryReactor* ClusterService::MemberRemove(grpc::CallbackServerConte
   return change(node_, context, std::move(c),
                 [response](const std::vector<server::Member>& members, const server::HeaderInfo& header) {
                   fill_members(members, response);
-                  fill_header(header, response->mutable_header());
+                  fill_cluster_header(header, response->mutable_header());
                 });
 }
 
@@ -121,7 +121,7 @@ grpc::ServerUnaryReactor* ClusterService::MemberUpdate(grpc::CallbackServerConte
   return change(node_, context, std::move(c),
                 [response](const std::vector<server::Member>& members, const server::HeaderInfo& header) {
                   fill_members(members, response);
-                  fill_header(header, response->mutable_header());
+                  fill_cluster_header(header, response->mutable_header());
                 });
 }
 
@@ -135,7 +135,7 @@ grpc::ServerUnaryReactor* ClusterService::MemberPromote(grpc::CallbackServerCont
   return change(node_, context, std::move(c),
                 [response](const std::vector<server::Member>& members, const server::HeaderInfo& header) {
                   fill_members(members, response);
-                  fill_header(header, response->mutable_header());
+                  fill_cluster_header(header, response->mutable_header());
                 });
 }
 

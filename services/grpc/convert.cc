@@ -18,11 +18,11 @@ E enum_or(int value, E max, E fallback) {
   return static_cast<E>(value);
 }
 
-// etcd refuses an unknown sort_order or sort_target at its API edge (v3rpc checkRangeRequest:
-// InvalidArgument "etcdserver: invalid sort option", for a top-level Range and for one inside a
-// txn). from_proto cannot fail, so a caller that wants that refusal must look at the protobuf's
-// enums itself (RangeRequest_SortOrder_IsValid / RangeRequest_SortTarget_IsValid); what it gets
-// here is the plain key-ordered read: no sorting, by key.
+// etcd 3.4 serves a sort order it does not know unsorted (its applier sorts only for ASCEND and
+// DESCEND, and does not default that order to ASCEND for a target other than KEY): the plain
+// key-ordered read, whatever the target. An unknown sort_target is refused at the API edge
+// (kv_service.cc), since etcd 3.4 crashes on it; from_proto cannot fail, so what gets here is the
+// same plain read.
 mvcc::SortOrder sort_order_from(etcdserverpb::RangeRequest_SortOrder v) {
   return enum_or(static_cast<int>(v), mvcc::SortOrder::kDescend, mvcc::SortOrder::kNone);
 }
@@ -126,7 +126,8 @@ mvcc::RangeRequest from_proto(const etcdserverpb::RangeRequest& in) {
   out.limit = in.limit();
   out.revision = in.revision();
   out.sort_order = sort_order_from(in.sort_order());
-  out.sort_target = sort_target_from(in.sort_target());
+  out.sort_target = etcdserverpb::RangeRequest_SortOrder_IsValid(in.sort_order()) ? sort_target_from(in.sort_target())
+                                                                                  : mvcc::SortTarget::kKey;
   out.serializable = in.serializable();
   out.keys_only = in.keys_only();
   out.count_only = in.count_only();

@@ -16,9 +16,10 @@ namespace keel::grpcsvc {
 
 // Requests: every field etcd defines, nested txns included; an empty RequestOp becomes
 // std::monostate (the store refuses it with etcd's "key not found"). These cannot fail, so an
-// enum value keel does not know becomes the default (sort: NONE by KEY; compare: EQUAL on
-// VERSION). etcd refuses unknown sort enums with "etcdserver: invalid sort option"; a caller that
-// wants that must check the protobuf before converting.
+// enum value keel does not know becomes the default (sort: NONE by KEY, which is how etcd 3.4
+// serves an unknown sort order; compare: EQUAL on VERSION). An unknown sort target is refused
+// with "etcdserver: invalid sort option"; a caller that wants that must check the protobuf before
+// converting.
 mvcc::RangeRequest from_proto(const etcdserverpb::RangeRequest& in);
 mvcc::PutRequest from_proto(const etcdserverpb::PutRequest& in);
 mvcc::DeleteRangeRequest from_proto(const etcdserverpb::DeleteRangeRequest& in);

@@ -18,14 +18,12 @@ namespace {
 const grpc::Status kInvalidSortOption(grpc::StatusCode::INVALID_ARGUMENT,
                                       "etcdserver: invalid sort option");
 
-// etcd's checkRangeRequest (v3rpc/key.go, 3.5): the key first, then the sort enums. The same check
-// runs on a Range inside a txn.
+// etcd's checkRangeRequest (v3rpc/key.go): the key first. etcd 3.4 checks no sort enum: it serves
+// an unknown sort order unsorted (convert.cc) and crashes on an unknown sort target, which keel
+// refuses with the text etcd 3.5 gives both. The same check runs on a Range inside a txn.
 grpc::Status check_range(const etcdserverpb::RangeRequest& r) {
   if (r.key().empty()) return to_grpc_status(mvcc::ErrEmptyKey());
-  if (!etcdserverpb::RangeRequest_SortOrder_IsValid(r.sort_order()) ||
-      !etcdserverpb::RangeRequest_SortTarget_IsValid(r.sort_target())) {
-    return kInvalidSortOption;
-  }
+  if (!etcdserverpb::RangeRequest_SortTarget_IsValid(r.sort_target())) return kInvalidSortOption;
   return grpc::Status::OK;
 }
 
@@ -101,6 +99,12 @@ void fill_header(const server::HeaderInfo& info, etcdserverpb::ResponseHeader* h
   header->set_member_id(info.member_id);
   header->set_raft_term(info.raft_term);
   if (header->revision() == 0) header->set_revision(info.revision);
+}
+
+void fill_cluster_header(const server::HeaderInfo& info, etcdserverpb::ResponseHeader* header) {
+  header->set_cluster_id(info.cluster_id);
+  header->set_member_id(info.member_id);
+  header->set_raft_term(info.raft_term);
 }
 
 void KvService::measure(GrpcMetrics& metrics) {

@@ -30,7 +30,8 @@ grpc::ServerUnaryReactor* MaintenanceService::Alarm(grpc::CallbackServerContext*
   if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // Types and actions this build does not know (a newer client's) change nothing and list
-  // nothing, as etcd's applier answers an action it has no case for.
+  // nothing, as etcd's applier answers an action it has no case for. etcd 3.4's AlarmResponse
+  // has no header.
   const bool known_type = request->alarm() >= etcdserverpb::NONE && request->alarm() <= etcdserverpb::CORRUPT;
   const auto type = static_cast<server::AlarmType>(request->alarm());
   switch (request->action()) {
@@ -48,7 +49,6 @@ grpc::ServerUnaryReactor* MaintenanceService::Alarm(grpc::CallbackServerContext*
       node_.propose(r, [this, reactor, response](Result<server::WriteResult> got) {
         if (!got.ok()) return reactor->Finish(to_grpc_status(got.status()));
         if (const auto* alarms = std::get_if<std::vector<server::AlarmMember>>(&*got)) add_alarms(*alarms, response);
-        fill_header(node_.header(), response->mutable_header());
         reactor->Finish(grpc::Status::OK);
       });
       return reactor;
@@ -56,14 +56,13 @@ grpc::ServerUnaryReactor* MaintenanceService::Alarm(grpc::CallbackServerContext*
     default:
       break;
   }
-  fill_header(node_.header(), response->mutable_header());
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
 
 grpc::ServerUnaryReactor* MaintenanceService::MoveLeader(grpc::CallbackServerContext* context,
                                                          const etcdserverpb::MoveLeaderRequest* request,
-                                                         etcdserverpb::MoveLeaderResponse* response) {
+                                                         etcdserverpb::MoveLeaderResponse*) {
   if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // etcd waits for the new leader as long as the client does (its context), polling each tick.
@@ -71,10 +70,9 @@ grpc::ServerUnaryReactor* MaintenanceService::MoveLeader(grpc::CallbackServerCon
   const auto now = std::chrono::system_clock::now();
   const auto wait = client_deadline > now + kMaxLeaderMoveWait ? kMaxLeaderMoveWait : client_deadline - now;
   node_.move_leader(request->targetid(), std::chrono::steady_clock::now() + wait,
-                    [this, reactor, response](keel::Status s) {
-                      if (!s.ok()) return reactor->Finish(to_grpc_status(s));
-                      fill_header(node_.header(), response->mutable_header());
-                      reactor->Finish(grpc::Status::OK);
+                    [reactor](keel::Status s) {
+                      // etcd 3.4 answers an empty MoveLeaderResponse: no header.
+                      reactor->Finish(s.ok() ? grpc::Status::OK : to_grpc_status(s));
                     });
   return reactor;
 }
@@ -93,9 +91,13 @@ grpc::ServerUnaryReactor* MaintenanceService::Status(grpc::CallbackServerContext
   response->set_raftappliedindex(s.applied_index);
   response->set_islearner(s.is_learner);
   // etcd lists the raised alarms as Go prints an AlarmMember (etcdctl's ERRORS column).
+  // Go's text format leaves out a zero enum: a NONE alarm prints its member alone.
   for (const server::AlarmMember& alarm : node_.alarms(server::AlarmType::kNone)) {
-    response->add_errors("memberID:" + std::to_string(alarm.member_id) + " alarm:" +
-                         etcdserverpb::AlarmType_Name(static_cast<etcdserverpb::AlarmType>(alarm.alarm)) + " ");
+    std::string text = "memberID:" + std::to_string(alarm.member_id) + " ";
+    if (alarm.alarm != server::AlarmType::kNone) {
+      text += "alarm:" + etcdserverpb::AlarmType_Name(static_cast<etcdserverpb::AlarmType>(alarm.alarm)) + " ";
+    }
+    response->add_errors(text);
   }
   fill_header(node_.header(), response->mutable_header());
   reactor->Finish(grpc::Status::OK);
@@ -104,16 +106,12 @@ grpc::ServerUnaryReactor* MaintenanceService::Status(grpc::CallbackServerContext
 
 grpc::ServerUnaryReactor* MaintenanceService::Defragment(grpc::CallbackServerContext* context,
                                                          const etcdserverpb::DefragmentRequest*,
-                                                         etcdserverpb::DefragmentResponse* response) {
+                                                         etcdserverpb::DefragmentResponse*) {
   if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   keel::Status s = node_.defragment();
-  if (!s.ok()) {
-    reactor->Finish(to_grpc_status(s));
-    return reactor;
-  }
-  fill_header(node_.header(), response->mutable_header());
-  reactor->Finish(grpc::Status::OK);
+  // etcd 3.4 answers an empty DefragmentResponse: no header.
+  reactor->Finish(s.ok() ? grpc::Status::OK : to_grpc_status(s));
   return reactor;
 }
 

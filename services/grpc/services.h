@@ -35,6 +35,8 @@ namespace keel::grpcsvc {
 
 // Sets the member's part of a response header; the revision is left as the caller set it.
 void fill_header(const server::HeaderInfo& info, etcdserverpb::ResponseHeader* header);
+// The Cluster service's header, as etcd's clusterServer fills it: ids and term, no revision.
+void fill_cluster_header(const server::HeaderInfo& info, etcdserverpb::ResponseHeader* header);
 
 // KV's methods take and give serialized messages (raw_call.h says why).
 using KvRawService = etcdserverpb::KV::WithRawCallbackMethod_Range<

@@ -6,8 +6,8 @@ streams. Requests go through raw gRPC channels (bytes in, so nothing client-side
 up), python3-etcd3's generated stubs (etcd3.etcdrpc) and etcdctl.
 
 The expected codes and texts were taken from Debian's etcd 3.4.23 (/usr/bin/etcd) run side by
-side with the same requests; where keel follows 3.5 instead (invalid sort options, the reason of
-a compacted watch) or where gRPC C++ answers differently from grpc-go, the test says so.
+side with the same requests; where keel follows 3.5 instead (an unknown sort target, on which
+3.4.23 crashes; the reason of a compacted watch) or where gRPC C++ answers differently from grpc-go, the test says so.
 
 Run with /usr/bin/python3; KEELD names the binary, KEEL_BACKEND the backend plugin.
 """
@@ -345,25 +345,30 @@ class KvBadInput(BadInputCase):
         self.assertEqual(self.get(b"rev/k", revision=first + 1).kvs[0].value, b"2")
 
     def test_invalid_sort_options(self):
-        # etcd 3.5's checkRangeRequest refuses enum values it does not know, for a Range and
-        # for one in a txn, after the empty-key check (3.4.23 served sort_order=7 unsorted and
-        # crashed on sort_target=9).
-        self.put(b"so/k")
+        # etcd 3.4.23 serves a sort_order it does not know unsorted, in key order whatever the
+        # target (its applier sorts only for ASCEND and DESCEND), and crashes on a sort_target it
+        # does not know: keel refuses that one with etcd 3.5's answer, for a Range and for one in
+        # a txn, after the empty-key check.
+        self.put(b"so/b", b"1")
+        self.put(b"so/a", b"2")
         kv = self.kv
+        for order in (7, -1, 3):
+            for target in (rpc.RangeRequest.KEY, rpc.RangeRequest.VALUE, rpc.RangeRequest.MOD):
+                with self.subTest(sort_order=order, sort_target=target):
+                    r = self.get(b"so/", range_end=b"so0", sort_order=order, sort_target=target, limit=1)
+                    self.assertEqual(([kv_.key for kv_ in r.kvs], r.more, r.count), ([b"so/a"], True, 2))
         for call, request, expected in [
-                (kv.Range, rpc.RangeRequest(key=b"so/k", sort_order=7), INVALID_SORT),
-                (kv.Range, rpc.RangeRequest(key=b"so/k", sort_order=-1), INVALID_SORT),
                 (kv.Range, rpc.RangeRequest(key=b"so/k", sort_target=9), INVALID_SORT),
                 (kv.Range, rpc.RangeRequest(sort_target=9), EMPTY_KEY),
-                (kv.Txn, rpc.TxnRequest(success=[put_op(b"so/t"), range_op(b"so/k", sort_order=3)]),
+                (kv.Txn, rpc.TxnRequest(success=[put_op(b"so/t"), range_op(b"so/k", sort_target=7)]),
                  INVALID_SORT),
                 (kv.Txn, rpc.TxnRequest(failure=[txn_op(success=[range_op(b"so/k",
                                                                           sort_target=5)])]),
                  INVALID_SORT),
                 # etcd checks the ops in order: whichever bad op comes first is the answer.
-                (kv.Txn, rpc.TxnRequest(success=[range_op(b"so/k", sort_order=7), put_op(b"")]),
+                (kv.Txn, rpc.TxnRequest(success=[range_op(b"so/k", sort_target=7), put_op(b"")]),
                  INVALID_SORT),
-                (kv.Txn, rpc.TxnRequest(success=[put_op(b""), range_op(b"so/k", sort_order=7)]),
+                (kv.Txn, rpc.TxnRequest(success=[put_op(b""), range_op(b"so/k", sort_target=7)]),
                  EMPTY_KEY)]:
             with self.subTest(request=str(request)):
                 self.refused_unchanged(call, request, expected)

@@ -1431,73 +1431,24 @@ DOCUMENTED = {
                             "details": "etcdserver: duplicate key given in txn request"}),
 }
 
-# Steps where keel is known to differ and the doc does not say so: each must still differ (a
-# fixed one fails the test until its entry goes).
-_NO_HEADER = "etcd 3.4 sends no header in this response (Alarm, Defragment and MoveLeader " \
-    "answer without one); keel sends a full header"
-_HASH = "HashKV's hash is not etcd's once the store holds a key (on the empty store and at a " \
-    "revision before every key they agree)"
+# Steps where keel differs and whose answer is no fixed value to assert: each must still differ
+# (a fixed one fails the test until its entry goes). Both are in docs/etcd-differences.md.
 _TIES = "sorting more than 12 keys by a target with ties: etcd's order is Go's sort.Sort " \
     "(pdqsort, not stable above 12 items), keel's keeps key order for ties"
-_NONE_ALARM = "alarm NONE: etcd 3.4 records an ACTIVATE of it like any alarm (answers and " \
-    "lists {memberID, alarm: NONE}, Status lists it in errors, a DEACTIVATE answers with it and " \
-    "removes it); keel ignores both (answers with no alarms, and sends a header)"
-_SORT_ENUM = "a sort_order outside the enum: etcd 3.4 serves the range unsorted; keel refuses " \
-    "it with InvalidArgument \"etcdserver: invalid sort option\" (etcd 3.5's answer), which " \
-    "docs/etcd-differences.md does not list"
-_CLUSTER_HEADER = "the Cluster service's answers (MemberList, MemberAdd, MemberUpdate, " \
-    "MemberRemove): etcd 3.4's header has cluster_id, member_id and raft_term but no revision; " \
-    "keel's has the revision too"
 _UPDATE_LEARNER = "MemberUpdate of a learner: etcd 3.4 replaces the member's raft attributes " \
     "with the request's peer URLs alone, so its answer (and every MemberList after) shows the " \
-    "learner with isLearner false; keel keeps isLearner true (and sends a revision in the header)"
+    "learner with isLearner false; keel keeps isLearner true"
 
 KNOWN_DIFFERENCES = {
-    # keel differs: HashKV's hash
-    "hashkv/one-key": _HASH,
-    "hashkv/current": _HASH,
-    "hashkv/at-revision": _HASH,
-    "hashkv/final": _HASH,
-    "random/hashkv": _HASH,
     # keel differs: the order of ties when more than 12 keys are sorted
     "range/ties-15-sort-ascend-by-version": _TIES,
     "range/ties-15-sort-ascend-by-value": _TIES,
     "range/ties-15-sort-descend-by-version": _TIES,
     "range/ties-15-sort-descend-by-value": _TIES,
     "random/250-range": _TIES,
-    # keel differs: refuses a sort order outside the enum (3.5), not in the doc
-    "range/sort-order-out-of-enum": _SORT_ENUM,
-    "txn/range-sort-out-of-enum": _SORT_ENUM,
-    # keel differs: a header where etcd 3.4 sends none
-    "alarm/list": _NO_HEADER,
-    "alarm/list-nospace-filter": _NO_HEADER,
-    "alarm/deactivate-absent": _NO_HEADER,
-    "alarm/activate-nospace": _NO_HEADER,
-    "alarm/list-active": _NO_HEADER,
-    "alarm/activate-nospace-again": _NO_HEADER,
-    "alarm/deactivate-nospace": _NO_HEADER,
-    "alarm/list-after": _NO_HEADER,
-    "alarm/activate-other-member": _NO_HEADER,
-    "alarm/list-other-member": _NO_HEADER,
-    "alarm/deactivate-other-member": _NO_HEADER,
-    "alarm/activate-corrupt": _NO_HEADER,
-    "alarm/deactivate-corrupt": _NO_HEADER,
-    "alarm/list-final": _NO_HEADER,
-    "defragment": _NO_HEADER,
-    "move-leader/self": _NO_HEADER,
-    # keel differs: the Cluster service's headers have a revision; etcd 3.4's have none
-    "cluster/member-list": _CLUSTER_HEADER,
-    "cluster/add-learner": _CLUSTER_HEADER,
-    "cluster/member-list-with-learner": _CLUSTER_HEADER,
-    "cluster/remove-learner": _CLUSTER_HEADER,
-    "cluster/member-list-after-remove": _CLUSTER_HEADER,
     # keel differs: MemberUpdate of a learner
     "cluster/update-learner": _UPDATE_LEARNER,
     "cluster/member-list-after-update": _UPDATE_LEARNER,
-    # keel differs: alarm NONE is recorded by etcd
-    "alarm/activate-none": _NONE_ALARM,
-    "alarm/list-none": _NONE_ALARM,
-    "alarm/deactivate-none": _NONE_ALARM,
 }
 
 

@@ -246,7 +246,7 @@ class PythonEtcd3Kv(ClientTestCase):
              grpc.StatusCode.INVALID_ARGUMENT, "etcdserver: lease is provided"),
             (kv.Put, etcdrpc.PutRequest(key=b"k", value=b"v", lease=12345),
              grpc.StatusCode.NOT_FOUND, "etcdserver: requested lease not found"),
-            (kv.Range, etcdrpc.RangeRequest(key=b"k", sort_order=7),
+            (kv.Range, etcdrpc.RangeRequest(key=b"k", sort_target=7),
              grpc.StatusCode.INVALID_ARGUMENT, "etcdserver: invalid sort option"),
             (kv.Txn, etcdrpc.TxnRequest(success=[etcdrpc.RequestOp()]),
              grpc.StatusCode.INVALID_ARGUMENT, "etcdserver: key not found"),

@@ -127,7 +127,11 @@ class Quota(MemberCase):
             return [(a.memberID, a.alarm) for a in r.alarms]
 
         self.assertEqual(call(req.GET, 0, etcdrpc.NONE), [])
-        self.assertEqual(call(req.ACTIVATE, 42, etcdrpc.NONE), [], "NONE raises nothing")
+        # NONE is raised, listed and cleared like any alarm, as etcd 3.4.23 answers it.
+        self.assertEqual(call(req.ACTIVATE, 42, etcdrpc.NONE), [(42, etcdrpc.NONE)])
+        self.assertEqual(call(req.GET, 0, etcdrpc.NONE), [(42, etcdrpc.NONE)])
+        self.assertEqual(call(req.DEACTIVATE, 42, etcdrpc.NONE), [(42, etcdrpc.NONE)])
+        self.assertEqual(call(req.GET, 0, etcdrpc.NONE), [])
         self.assertEqual(call(req.ACTIVATE, 42, etcdrpc.CORRUPT), [(42, etcdrpc.CORRUPT)])
         self.assertEqual(call(req.ACTIVATE, 7, etcdrpc.NOSPACE), [(7, etcdrpc.NOSPACE)])
         self.assertEqual(call(req.ACTIVATE, 7, etcdrpc.NOSPACE), [(7, etcdrpc.NOSPACE)], "raised twice")

@@ -620,6 +620,19 @@ TEST_P(KvStoreTest, HashKvIsAFunctionOfHistory) {
   ASSERT_OK((*other)->close());
 }
 
+// etcd's own answers (Debian's etcd 3.4.23, tests/integration/py/etcd_differential_test.py runs
+// both side by side): the values are hashed as etcd stores them, so the hashes are etcd's.
+TEST_P(KvStoreTest, HashKvIsEtcds) {
+  auto empty = store().hash_kv(0);
+  ASSERT_OK_R(empty);
+  EXPECT_EQ(empty->hash, 1084519789u);  // CRC-32C of "key" alone
+  ASSERT_OK_R(store().put(PutRequest{"a", "1", 0, false, false, false}, 1));
+  auto one = store().hash_kv(0);
+  ASSERT_OK_R(one);
+  EXPECT_EQ(one->header.revision, 2);
+  EXPECT_EQ(one->hash, 2587454935u);
+}
+
 TEST_P(KvStoreTest, ReadsSeeAppliedWritesBeforeTheCommit) {
   StoreOptions o = options_;
   o.batch_limit = 1000;

@@ -69,8 +69,11 @@ TEST_P(AlarmStoreTest, RaiseListClear) {
   EXPECT_EQ(deactivate(3, AlarmType::kNoSpace), Alarms{});
   EXPECT_EQ(deactivate(9, AlarmType::kCorrupt), Alarms{});
   EXPECT_EQ(alarms_->list(AlarmType::kNone), (Alarms{{3, AlarmType::kCorrupt}}));
-  // NONE raises nothing, as etcd.
-  EXPECT_EQ(activate(5, AlarmType::kNone), Alarms{});
+  // NONE is raised and listed like the others, as etcd 3.4 does (it blocks nothing).
+  EXPECT_EQ(activate(5, AlarmType::kNone), (Alarms{{5, AlarmType::kNone}}));
+  EXPECT_EQ(alarms_->list(AlarmType::kNone), (Alarms{{3, AlarmType::kCorrupt}, {5, AlarmType::kNone}}));
+  EXPECT_FALSE(alarms_->active(AlarmType::kNoSpace));
+  EXPECT_EQ(deactivate(5, AlarmType::kNone), (Alarms{{5, AlarmType::kNone}}));
   EXPECT_EQ(alarms_->list(AlarmType::kNone).size(), 1u);
   // Every call recorded its entry as applied.
   EXPECT_EQ(store().consistent_index(), index_);
