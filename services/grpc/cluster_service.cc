@@ -52,9 +52,9 @@ grpc::ServerUnaryReactor* change(server::Node& node, grpc::CallbackServerContext
 }  // namespace
 
 grpc::ServerUnaryReactor* ClusterService::MemberList(grpc::CallbackServerContext* context,
-                                                     const etcdserverpb::MemberListRequest*,
+                                                     const etcdserverpb::MemberListRequest* request,
                                                      etcdserverpb::MemberListResponse* response) {
-  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
+  if (grpc::ServerUnaryReactor* refused = refuse_early(node_, context, *request)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   fill_members(node_.members(), response);
   fill_cluster_header(node_.header(), response->mutable_header());
@@ -65,7 +65,7 @@ grpc::ServerUnaryReactor* ClusterService::MemberList(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* ClusterService::MemberAdd(grpc::CallbackServerContext* context,
                                                     const etcdserverpb::MemberAddRequest* request,
                                                     etcdserverpb::MemberAddResponse* response) {
-  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
+  if (grpc::ServerUnaryReactor* refused = refuse_early(node_, context, *request)) return refused;
   Result<std::vector<std::string>> urls = peer_urls(request->peerurls());
   if (!urls.ok()) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -93,7 +93,7 @@ grpc::ServerUnaryReactor* ClusterService::MemberAdd(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* ClusterService::MemberRemove(grpc::CallbackServerContext* context,
                                                        const etcdserverpb::MemberRemoveRequest* request,
                                                        etcdserverpb::MemberRemoveResponse* response) {
-  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
+  if (grpc::ServerUnaryReactor* refused = refuse_early(node_, context, *request)) return refused;
   server::MembershipChange c;
   c.kind = server::MembershipChange::Kind::kRemove;
   c.member_id = request->id();
@@ -107,7 +107,7 @@ grpc::ServerUnaryReactor* ClusterService::MemberRemove(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* ClusterService::MemberUpdate(grpc::CallbackServerContext* context,
                                                        const etcdserverpb::MemberUpdateRequest* request,
                                                        etcdserverpb::MemberUpdateResponse* response) {
-  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
+  if (grpc::ServerUnaryReactor* refused = refuse_early(node_, context, *request)) return refused;
   Result<std::vector<std::string>> urls = peer_urls(request->peerurls());
   if (!urls.ok()) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -128,7 +128,7 @@ grpc::ServerUnaryReactor* ClusterService::MemberUpdate(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* ClusterService::MemberPromote(grpc::CallbackServerContext* context,
                                                         const etcdserverpb::MemberPromoteRequest* request,
                                                         etcdserverpb::MemberPromoteResponse* response) {
-  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
+  if (grpc::ServerUnaryReactor* refused = refuse_early(node_, context, *request)) return refused;
   server::MembershipChange c;
   c.kind = server::MembershipChange::Kind::kPromote;
   c.member_id = request->id();

@@ -6,6 +6,7 @@
 #ifndef KEEL_SERVICES_GRPC_LEARNER_GATE_H_
 #define KEEL_SERVICES_GRPC_LEARNER_GATE_H_
 
+#include <google/protobuf/message.h>
 #include <grpcpp/grpcpp.h>
 
 #include "server/node.h"
@@ -14,8 +15,11 @@ namespace keel::grpcsvc {
 
 grpc::Status learner_refusal();
 
-// A reactor already finished with learner_refusal() when `node` is a learner, else null.
-grpc::ServerUnaryReactor* refuse_if_learner(const server::Node& node, grpc::CallbackServerContext* context);
+// etcd's refusals before a unary call is served, in its order: a request with a field of the
+// wrong wire type (wire_check.h), then a learner's refusal. A reactor already finished with the
+// refusal, or null.
+grpc::ServerUnaryReactor* refuse_early(const server::Node& node, grpc::CallbackServerContext* context,
+                                       const google::protobuf::Message& request);
 
 // A bidi stream finished with learner_refusal() as soon as it starts; it deletes itself.
 template <typename Request, typename Response>

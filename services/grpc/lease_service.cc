@@ -7,6 +7,7 @@
 
 #include "grpc/convert.h"
 #include "grpc/learner_gate.h"
+#include "grpc/wire_check.h"
 #include "grpc/services.h"
 #include "lease/lease.h"
 
@@ -31,6 +32,11 @@ class KeepAliveStream final : public KeepAliveReactor {
   void OnReadDone(bool ok) override {
     if (!ok) {  // the client half-closed, or the call is gone
       stop_reading(grpc::Status::OK);
+      return;
+    }
+    // A request etcd could not have unmarshalled ends the stream with etcd's answer.
+    if (grpc::Status misencoded = check_wire_types(request_, kStreamUnmarshalPrefix); !misencoded.ok()) {
+      stop_reading(std::move(misencoded));
       return;
     }
     // The next read starts once this renewal is answered (one at a time, as etcd's recvLoop):
@@ -150,7 +156,7 @@ class KeepAliveStream final : public KeepAliveReactor {
 grpc::ServerUnaryReactor* LeaseService::LeaseGrant(grpc::CallbackServerContext* context,
                                                    const etcdserverpb::LeaseGrantRequest* request,
                                                    etcdserverpb::LeaseGrantResponse* response) {
-  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
+  if (grpc::ServerUnaryReactor* refused = refuse_early(node_, context, *request)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (request->ttl() > lease::kMaxLeaseTtl) {
     reactor->Finish(to_grpc_status(lease::ErrLeaseTtlTooLarge()));
@@ -176,7 +182,7 @@ grpc::ServerUnaryReactor* LeaseService::LeaseGrant(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* LeaseService::LeaseRevoke(grpc::CallbackServerContext* context,
                                                     const etcdserverpb::LeaseRevokeRequest* request,
                                                     etcdserverpb::LeaseRevokeResponse* response) {
-  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
+  if (grpc::ServerUnaryReactor* refused = refuse_early(node_, context, *request)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   node_.propose(server::LeaseRevokeRequest{request->id()},
                 [this, reactor, response](Result<server::WriteResult> r) {
@@ -204,7 +210,7 @@ LeaseService::LeaseKeepAlive(grpc::CallbackServerContext* /*context*/) {
 grpc::ServerUnaryReactor* LeaseService::LeaseTimeToLive(
     grpc::CallbackServerContext* context, const etcdserverpb::LeaseTimeToLiveRequest* request,
     etcdserverpb::LeaseTimeToLiveResponse* response) {
-  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
+  if (grpc::ServerUnaryReactor* refused = refuse_early(node_, context, *request)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const int64_t id = request->id();
   const bool with_keys = request->keys();
@@ -221,9 +227,9 @@ grpc::ServerUnaryReactor* LeaseService::LeaseTimeToLive(
 }
 
 grpc::ServerUnaryReactor* LeaseService::LeaseLeases(grpc::CallbackServerContext* context,
-                                                    const etcdserverpb::LeaseLeasesRequest* /*request*/,
+                                                    const etcdserverpb::LeaseLeasesRequest* request,
                                                     etcdserverpb::LeaseLeasesResponse* response) {
-  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
+  if (grpc::ServerUnaryReactor* refused = refuse_early(node_, context, *request)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   for (int64_t id : node_.leases()) response->add_leases()->set_id(id);
   fill_header(node_.header(), response->mutable_header());

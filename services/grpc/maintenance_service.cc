@@ -27,7 +27,7 @@ void add_alarms(const std::vector<server::AlarmMember>& alarms, etcdserverpb::Al
 grpc::ServerUnaryReactor* MaintenanceService::Alarm(grpc::CallbackServerContext* context,
                                                     const etcdserverpb::AlarmRequest* request,
                                                     etcdserverpb::AlarmResponse* response) {
-  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
+  if (grpc::ServerUnaryReactor* refused = refuse_early(node_, context, *request)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // Types and actions this build does not know (a newer client's) change nothing and list
   // nothing, as etcd's applier answers an action it has no case for. etcd 3.4's AlarmResponse
@@ -63,7 +63,7 @@ grpc::ServerUnaryReactor* MaintenanceService::Alarm(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* MaintenanceService::MoveLeader(grpc::CallbackServerContext* context,
                                                          const etcdserverpb::MoveLeaderRequest* request,
                                                          etcdserverpb::MoveLeaderResponse*) {
-  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
+  if (grpc::ServerUnaryReactor* refused = refuse_early(node_, context, *request)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // etcd waits for the new leader as long as the client does (its context), polling each tick.
   const auto client_deadline = context->deadline();
@@ -105,9 +105,9 @@ grpc::ServerUnaryReactor* MaintenanceService::Status(grpc::CallbackServerContext
 }
 
 grpc::ServerUnaryReactor* MaintenanceService::Defragment(grpc::CallbackServerContext* context,
-                                                         const etcdserverpb::DefragmentRequest*,
+                                                         const etcdserverpb::DefragmentRequest* request,
                                                          etcdserverpb::DefragmentResponse*) {
-  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
+  if (grpc::ServerUnaryReactor* refused = refuse_early(node_, context, *request)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   keel::Status s = node_.defragment();
   // etcd 3.4 answers an empty DefragmentResponse: no header.
@@ -118,7 +118,7 @@ grpc::ServerUnaryReactor* MaintenanceService::Defragment(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* MaintenanceService::HashKV(grpc::CallbackServerContext* context,
                                                      const etcdserverpb::HashKVRequest* request,
                                                      etcdserverpb::HashKVResponse* response) {
-  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
+  if (grpc::ServerUnaryReactor* refused = refuse_early(node_, context, *request)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   Result<mvcc::HashKvResponse> h = node_.hash_kv(request->revision());
   if (!h.ok()) {
@@ -134,9 +134,9 @@ grpc::ServerUnaryReactor* MaintenanceService::HashKV(grpc::CallbackServerContext
 }
 
 grpc::ServerUnaryReactor* MaintenanceService::Hash(grpc::CallbackServerContext* context,
-                                                   const etcdserverpb::HashRequest*,
+                                                   const etcdserverpb::HashRequest* request,
                                                    etcdserverpb::HashResponse* response) {
-  if (grpc::ServerUnaryReactor* refused = refuse_if_learner(node_, context)) return refused;
+  if (grpc::ServerUnaryReactor* refused = refuse_early(node_, context, *request)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   Result<uint32_t> h = node_.hash();
   if (!h.ok()) {

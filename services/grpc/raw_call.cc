@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "grpc/unparsed_request_interceptor.h"
+#include "grpc/wire_check.h"
 
 namespace keel::grpcsvc {
 
@@ -28,12 +29,16 @@ RawCall::RawCall(grpc::CallbackServerContext* context, grpc::ByteBuffer* respons
   if (measured_ != nullptr) measured_->started->inc();
 }
 
-bool RawCall::parse(const grpc::ByteBuffer* request, google::protobuf::MessageLite* out) {
+bool RawCall::parse(const grpc::ByteBuffer* request, google::protobuf::Message* out) {
   // The reader consumes its buffer; the copy shares the request's slices.
   grpc::ByteBuffer bytes(*request);
   if (!grpc::GenericDeserialize<grpc::ProtoBufferReader, google::protobuf::MessageLite>(&bytes, out)
            .ok()) {
     finish(grpc::Status(grpc::StatusCode::INTERNAL, kUnparsedRequestText));
+    return false;
+  }
+  if (grpc::Status misencoded = check_wire_types(*out); !misencoded.ok()) {
+    finish(misencoded);
     return false;
   }
   if (measured_ != nullptr) measured_->received->inc();

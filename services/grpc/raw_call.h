@@ -33,7 +33,7 @@ class RawCall {
   grpc::ServerUnaryReactor* reactor() const { return reactor_; }
 
   // Parses the request into *out; when it does not parse, finishes the call and returns false.
-  bool parse(const grpc::ByteBuffer* request, google::protobuf::MessageLite* out);
+  bool parse(const grpc::ByteBuffer* request, google::protobuf::Message* out);
   // Finishes with OK and `response`.
   void finish(const google::protobuf::MessageLite& response);
   // Finishes with an error (not OK: a unary answer needs a message).

@@ -7,6 +7,7 @@
 
 #include "grpc/convert.h"
 #include "grpc/learner_gate.h"
+#include "grpc/wire_check.h"
 #include "grpc/services.h"
 
 namespace keel::grpcsvc {
@@ -63,6 +64,14 @@ class WatchReactor final
   void OnReadDone(bool ok) override {
     // Not ok: the client closed its side. As in etcd, the watchers go on until the call ends.
     if (!ok) return;
+    // A request etcd could not have unmarshalled ends the stream with etcd's answer.
+    if (grpc::Status misencoded = check_wire_types(request_, kStreamUnmarshalPrefix); !misencoded.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      finishing_ = true;
+      end_status_ = std::move(misencoded);
+      if (!writing_) finish_locked(end_status_);
+      return;
+    }
     handle(request_);
     request_.Clear();
     StartRead(&request_);
@@ -78,7 +87,7 @@ class WatchReactor final
       return;
     }
     if (finishing_) {
-      finish_locked(grpc::Status::CANCELLED);
+      finish_locked(end_status_);
       return;
     }
     if (queue_.empty()) return;
@@ -172,6 +181,7 @@ class WatchReactor final
   bool writing_ = false;
   bool finishing_ = false;
   bool finished_ = false;
+  grpc::Status end_status_ = grpc::Status::CANCELLED;  // what the stream ends with once finishing_
 };
 
 }  // namespace

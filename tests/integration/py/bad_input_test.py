@@ -753,16 +753,35 @@ class MalformedUnary(BadInputCase):
                 self.assertEqual((e.exception.code(), e.exception.details()), (grpc.StatusCode.UNIMPLEMENTED, text))
 
     def test_wrong_wire_type_for_a_known_field(self):
-        # protobuf C++ keeps a known field number sent with another wire type as an unknown
-        # field, where Go's protobuf refuses the message (etcd: Internal "... wrong wireType =
-        # 5 for field Key"). keel then sees the request without that field: a Put whose key
-        # came as a fixed32 has no key.
+        # etcd's gogoproto unmarshal refuses a known field sent with another wire type, with
+        # Internal "grpc: error unmarshalling request: proto: wrong wireType = W for field F"
+        # (protobuf C++ would keep it as an unknown field; keel looks for those), on a unary call,
+        # inside a txn, and on the streams, which end with it.
         put = self.ch.unary_unary("/etcdserverpb.KV/Put", request_serializer=None,
                                   response_deserializer=rpc.PutResponse.FromString)
-        with self.unchanged():
-            with self.assertRaises(grpc.RpcError) as e:
-                put(b"\x0d\x01\x02\x03\x04" + field_bytes(2, b"v"), timeout=T)
-            self.assertEqual((e.exception.code(), e.exception.details()), EMPTY_KEY)
+        txn = self.ch.unary_unary("/etcdserverpb.KV/Txn", request_serializer=None, response_deserializer=None)
+        grant = self.ch.unary_unary("/etcdserverpb.Lease/LeaseGrant", request_serializer=None,
+                                    response_deserializer=None)
+        prefix = "grpc: error unmarshalling request: proto: wrong wireType = "
+        for call, request, text in (
+                (put, b"\x0d\x01\x02\x03\x04" + field_bytes(2, b"v"), "5 for field Key"),
+                (txn, field_bytes(2, field_bytes(2, field_bytes(1, b"mw/t") + field_varint(2, 7))), "0 for field Value"),
+                (grant, field_bytes(1, b"x"), "2 for field TTL")):
+            with self.subTest(text=text), self.unchanged():
+                with self.assertRaises(grpc.RpcError) as e:
+                    call(request, timeout=T)
+                self.assertEqual((e.exception.code(), e.exception.details()),
+                                 (grpc.StatusCode.INTERNAL, prefix + text))
+        # A stream's words are grpc-go's for a stream's message.
+        for path, request, text in (("/etcdserverpb.Watch/Watch", field_varint(1, 5), "0 for field CreateRequest"),
+                                    ("/etcdserverpb.Lease/LeaseKeepAlive", field_bytes(1, b"x"), "2 for field ID")):
+            stream = self.ch.stream_stream(path, request_serializer=None, response_deserializer=None)
+            with self.subTest(path=path), self.unchanged():
+                with self.assertRaises(grpc.RpcError) as e:
+                    list(stream(iter([request]), timeout=T))
+                self.assertEqual((e.exception.code(), e.exception.details()),
+                                 (grpc.StatusCode.INTERNAL,
+                                  "grpc: failed to unmarshal the received message proto: wrong wireType = " + text))
         # Unknown fields in a good request are ignored, as in etcd.
         rev = put(field_bytes(1, b"mw/k") + field_bytes(2, b"v") + field_varint(99, 7) +
                   field_bytes(100, b"\xff\xfe"), timeout=T).header.revision

@@ -1418,10 +1418,6 @@ DOCUMENTED = {
                               lambda etcd, keel: keel_grpc_cpp_size_text(etcd)),
     "raw/range-garbage": ("A request that does not parse: keel's own reason after etcd's prefix",
                           keel_own_unmarshal_reason),
-    "raw/range-key-as-varint": (
-        "A known field sent with another wire type is taken as an unknown field",
-        lambda etcd, keel: {"error": "INVALID_ARGUMENT",
-                            "details": "etcdserver: key is not provided"}),
     "raw/auth-user-list": ("Auth service not served",
                         lambda etcd, keel: {"error": "UNIMPLEMENTED",
                                             "details": "unknown service etcdserverpb.Auth"}),
