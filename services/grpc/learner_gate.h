@@ -2,7 +2,8 @@
 // every other call gets Unavailable "etcdserver: rpc not supported for learner" (its
 // interceptors' isRPCSupportedForLearner), after the request parsed and before anything else is
 // checked. A learner's store may lag the leader's by any amount, and it cannot vote: a client
-// must not take it for a voting member.
+// must not take it for a voting member. refuse_early() puts that refusal after the one etcd
+// makes first, for a request its unmarshal would refuse (wire_check.h).
 #ifndef KEEL_SERVICES_GRPC_LEARNER_GATE_H_
 #define KEEL_SERVICES_GRPC_LEARNER_GATE_H_
 
