@@ -292,12 +292,12 @@ TEST_P(PeerNetworkTest, ALinksFailpointsLoseOrHoldBackItsFramesOnly) {
   EXPECT_EQ(terms(), std::vector<uint64_t>{3});
 
   // Held back: a frame sent later without delay overtakes it, and it still arrives.
-  ASSERT_TRUE(failpoint::set_all("peerSend/2=1*sleep(1500)").ok());
+  ASSERT_TRUE(failpoint::set_all("peerSend/2=1*sleep(3000)").ok());
   a->net->send({heartbeat_of_term(4)});
   a->net->send({heartbeat_of_term(5)});
   ASSERT_TRUE(b->wait_messages(3)) << logger_.all_lines();
   EXPECT_EQ(terms(), (std::vector<uint64_t>{3, 5, 4}));
-  ASSERT_TRUE(failpoint::set_all("peerRecv/1=1*sleep(1500)").ok());
+  ASSERT_TRUE(failpoint::set_all("peerRecv/1=1*sleep(3000)").ok());
   a->net->send({heartbeat_of_term(6)});
   a->net->send({heartbeat_of_term(7)});
   ASSERT_TRUE(b->wait_messages(5)) << logger_.all_lines();

@@ -51,7 +51,7 @@ TEST(DelayLineTest, TasksWithTheSameDelayRunInTheOrderGiven) {
 TEST(DelayLineTest, ATaskHeldBackRunsAfterOneGivenLaterWithoutDelay) {
   Ran ran;
   DelayLine line;
-  line.after(std::chrono::milliseconds(300), ran.task(1));
+  line.after(std::chrono::milliseconds(2000), ran.task(1));
   line.after(std::chrono::milliseconds(0), ran.task(2));
   ASSERT_TRUE(ran.wait(2));
   EXPECT_EQ(ran.order(), (std::vector<int>{2, 1}));
